@@ -1,0 +1,784 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "google/protobuf/util/time_util.h"
+#include "ledger/coding.h"
+#include "ledger/rocks_status.h"
+#include "ledger/status_macros.h"
+#include "ledger/validation.h"
+#include "projections/projector.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace provledger {
+
+using storage::Timeline;
+using v1::Event;
+
+namespace {
+
+constexpr char kIndexPayloadUrl[] = "provledger/event-index";
+constexpr char kMetaFormat[] = "format_version";
+constexpr char kMetaProjection[] = "projection_version";
+constexpr char kMetaRebuilding[] = "rebuild_in_progress";
+constexpr int kFormatVersion = 1;
+// Events per WriteBatch while rebuilding or verifying projections.
+constexpr uint64_t kReplayChunk = 20000;
+
+absl::Status WithIndex(absl::Status s, size_t index) {
+  s.SetPayload(kIndexPayloadUrl, absl::Cord(absl::StrCat(index)));
+  return s;
+}
+
+absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  int64_t micros = absl::ToUnixMicros(t);
+  ts.set_seconds(micros / 1000000);
+  ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  if (ts.nanos() < 0) {
+    ts.set_seconds(ts.seconds() - 1);
+    ts.set_nanos(ts.nanos() + 1000000000);
+  }
+  return ts;
+}
+
+// Splits a stored event record into hash and bytes; false if too short.
+bool SplitRecord(absl::string_view value, Hash* hash, absl::string_view* bytes) {
+  if (value.size() < kHashSize) return false;
+  std::copy(value.begin(), value.begin() + kHashSize, hash->begin());
+  *bytes = value.substr(kHashSize);
+  return true;
+}
+
+// The writer's part of an event: what idempotency compares.
+Event WriterFields(const Event& e) {
+  Event copy = e;
+  copy.clear_seq();
+  copy.clear_recorded_at();
+  copy.clear_prev_hash();
+  copy.clear_hash();
+  return copy;
+}
+
+absl::string_view ToView(const rocksdb::Slice& s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+}  // namespace
+
+std::optional<size_t> FailedEventIndex(const absl::Status& status) {
+  auto payload = status.GetPayload(kIndexPayloadUrl);
+  if (!payload.has_value()) return std::nullopt;
+  size_t index = 0;
+  if (!absl::SimpleAtoi(std::string(*payload), &index)) return std::nullopt;
+  return index;
+}
+
+// Sees events of the batch being appended as well as stored ones.
+class Ledger::BatchSource : public ProjectionSource {
+ public:
+  explicit BatchSource(const Ledger* ledger) : ledger_(ledger) {}
+
+  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
+      const std::string& key) override {
+    return ledger_->GetTimeline(key);
+  }
+  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
+    auto it = pending_.find(seq);
+    if (it != pending_.end()) return it->second;
+    return ledger_->LoadStoredEvent(seq);
+  }
+  void AddPending(const Event& e) { pending_[e.seq()] = e; }
+  void ClearPending() { pending_.clear(); }
+
+ private:
+  const Ledger* ledger_;
+  absl::flat_hash_map<uint64_t, Event> pending_;
+};
+
+class Ledger::IteratorImpl : public EventIterator {
+ public:
+  IteratorImpl(const Ledger* ledger, uint64_t from_seq, uint64_t head_seq)
+      : upper_(EncodeSeq(head_seq + 1)) {
+    rocksdb::ReadOptions ro;
+    upper_slice_ = rocksdb::Slice(upper_);
+    ro.iterate_upper_bound = &upper_slice_;
+    if (from_seq == 0) from_seq = 1;
+    if (from_seq > 1) {
+      std::string value;
+      rocksdb::Status s = ledger->db_->Get(rocksdb::ReadOptions(),
+                                           ledger->cf_events_,
+                                           EncodeSeq(from_seq - 1), &value);
+      absl::string_view bytes;
+      if (s.ok() && !SplitRecord(value, &prev_, &bytes)) {
+        status_ = absl::DataLossError(
+            absl::StrCat("event ", from_seq - 1, ": record too short"));
+      } else if (!s.ok() && !s.IsNotFound()) {
+        status_ = FromRocks(s, "read");
+      }
+    }
+    it_.reset(ledger->db_->NewIterator(ro, ledger->cf_events_));
+    it_->Seek(EncodeSeq(from_seq));
+    Decode();
+  }
+
+  bool Valid() const override { return status_.ok() && it_->Valid(); }
+  void Next() override {
+    prev_ = hash_;
+    it_->Next();
+    Decode();
+  }
+  const Event& event() const override { return event_; }
+  absl::string_view stored_bytes() const override { return bytes_; }
+  absl::Status status() const override {
+    if (!status_.ok()) return status_;
+    return FromRocks(it_->status(), "read events");
+  }
+
+ private:
+  void Decode() {
+    if (!status_.ok() || !it_->Valid()) return;
+    uint64_t seq = DecodeBigEndian64(ToView(it_->key()));
+    if (!SplitRecord(ToView(it_->value()), &hash_, &bytes_) ||
+        !event_.ParseFromArray(bytes_.data(), static_cast<int>(bytes_.size())) ||
+        event_.seq() != seq) {
+      status_ = absl::DataLossError(
+          absl::StrCat("event ", seq, ": stored record is corrupt"));
+      return;
+    }
+    event_.set_prev_hash(ToHex(prev_));
+    event_.set_hash(ToHex(hash_));
+  }
+
+  std::string upper_;
+  rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+  absl::Status status_;
+  Hash prev_ = kZeroHash;
+  Hash hash_ = kZeroHash;
+  absl::string_view bytes_;
+  Event event_;
+};
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
+    const LedgerOptions& options, absl::string_view path) {
+  std::string dir(path);
+  std::error_code ec;
+  bool exists = std::filesystem::exists(dir + "/CURRENT", ec);
+  if (!exists && !options.create_if_missing) {
+    return absl::NotFoundError(absl::StrCat(
+        "no ledger at '", dir, "' (create one with: provledger --db ", dir,
+        " init)"));
+  }
+  if (exists && options.error_if_exists) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("a ledger already exists at '", dir, "'"));
+  }
+
+  std::unique_ptr<Ledger> ledger(new Ledger());
+  ledger->options_ = options;
+  if (!ledger->options_.clock) ledger->options_.clock = [] { return absl::Now(); };
+
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = rocksdb::kLZ4Compression;
+  cf_options.bottommost_compression = rocksdb::kZSTD;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, cf_options},
+      {"events", cf_options},
+      {"event_ids", cf_options},
+      {"streams", cf_options},
+      {"timelines", cf_options},
+      {"indexes", cf_options},
+  };
+  rocksdb::DB* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(
+      rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw),
+      absl::StrCat("open ledger '", dir, "'")));
+  ledger->db_.reset(raw);
+  ledger->cf_default_ = ledger->handles_[0];
+  ledger->cf_events_ = ledger->handles_[1];
+  ledger->cf_event_ids_ = ledger->handles_[2];
+  ledger->cf_streams_ = ledger->handles_[3];
+  ledger->cf_timelines_ = ledger->handles_[4];
+  ledger->cf_indexes_ = ledger->handles_[5];
+
+  rocksdb::DB* db = ledger->db_.get();
+  std::string value;
+  rocksdb::Status s =
+      db->Get(rocksdb::ReadOptions(), ledger->cf_default_, kMetaFormat, &value);
+  if (s.IsNotFound()) {
+    rocksdb::WriteBatch wb;
+    wb.Put(ledger->cf_default_, kMetaFormat, absl::StrCat(kFormatVersion));
+    wb.Put(ledger->cf_default_, kMetaProjection,
+           absl::StrCat(kProjectionVersion));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    RETURN_IF_ERROR(FromRocks(db->Write(wo, &wb), "initialize ledger"));
+  } else {
+    RETURN_IF_ERROR(FromRocks(s, "read ledger meta"));
+    if (value != absl::StrCat(kFormatVersion)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ledger '", dir, "' has format version ", value,
+          "; this provledger reads version ", kFormatVersion));
+    }
+    if (!options.skip_projection_check) {
+      std::string pv, rebuilding;
+      RETURN_IF_ERROR(FromRocks(db->Get(rocksdb::ReadOptions(),
+                                        ledger->cf_default_, kMetaProjection,
+                                        &pv),
+                                "read projection version"));
+      if (pv != absl::StrCat(kProjectionVersion)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "ledger '", dir, "' has projections of version ", pv,
+            "; run: provledger --db ", dir, " rebuild"));
+      }
+      if (db->Get(rocksdb::ReadOptions(), ledger->cf_default_, kMetaRebuilding,
+                  &rebuilding)
+              .ok()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "an interrupted rebuild left the projections of '", dir,
+            "' incomplete; run: provledger --db ", dir, " rebuild"));
+      }
+    }
+  }
+  RETURN_IF_ERROR(ledger->LoadHead());
+  return ledger;
+}
+
+Ledger::~Ledger() {
+  if (db_ == nullptr) return;
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close();
+}
+
+absl::Status Ledger::LoadHead() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_events_));
+  it->SeekToLast();
+  RETURN_IF_ERROR(FromRocks(it->status(), "read head"));
+  Head head;
+  if (it->Valid()) {
+    head.seq = DecodeBigEndian64(ToView(it->key()));
+    absl::string_view bytes;
+    Event e;
+    if (!SplitRecord(ToView(it->value()), &head.hash, &bytes) ||
+        !e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      return absl::DataLossError(
+          absl::StrCat("event ", head.seq, " (the head) is corrupt"));
+    }
+    head.recorded_at = ToAbsl(e.recorded_at());
+  }
+  absl::MutexLock lock(&head_mu_);
+  head_ = head;
+  return absl::OkStatus();
+}
+
+Head Ledger::head() const {
+  absl::MutexLock lock(&head_mu_);
+  return head_;
+}
+
+absl::StatusOr<std::optional<Event>> Ledger::LoadStoredEvent(
+    uint64_t seq) const {
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), cf_events_, EncodeSeq(seq), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
+  Hash hash;
+  absl::string_view bytes;
+  Event e;
+  if (!SplitRecord(value, &hash, &bytes) ||
+      !e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
+  }
+  e.set_hash(ToHex(hash));
+  return e;
+}
+
+absl::StatusOr<Event> Ledger::Get(uint64_t seq) const {
+  ASSIGN_OR_RETURN(std::optional<Event> e, LoadStoredEvent(seq));
+  if (!e.has_value()) {
+    return absl::NotFoundError(absl::StrCat("no event with seq ", seq));
+  }
+  if (seq > 1) {
+    ASSIGN_OR_RETURN(std::optional<Event> prev, LoadStoredEvent(seq - 1));
+    if (prev.has_value()) e->set_prev_hash(prev->hash());
+  } else {
+    e->set_prev_hash(ToHex(kZeroHash));
+  }
+  return *e;
+}
+
+absl::StatusOr<std::optional<uint64_t>> Ledger::FindEventId(
+    absl::string_view event_id) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_event_ids_,
+                               rocksdb::Slice(event_id.data(), event_id.size()),
+                               &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, "read event id"));
+  if (value.size() != 8) {
+    return absl::DataLossError(
+        absl::StrCat("event id index entry for '", event_id, "' is corrupt"));
+  }
+  return DecodeBigEndian64(value);
+}
+
+absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
+                                               uint64_t known_seq) const {
+  std::string lower(npi), upper(npi);
+  PutBigEndian64(&lower, 0);
+  PutBigEndian64(&upper, known_seq);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice lower_slice(lower);
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_streams_));
+  it->SeekForPrev(upper);
+  RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
+  if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(npi.data(), npi.size()))) {
+    return 0;
+  }
+  uint64_t seq = DecodeBigEndian64(ToView(it->key()).substr(npi.size()));
+  return seq <= known_seq ? seq : 0;
+}
+
+absl::StatusOr<std::vector<uint64_t>> Ledger::StreamSeqs(
+    absl::string_view npi) const {
+  std::vector<uint64_t> seqs;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_streams_));
+  rocksdb::Slice prefix(npi.data(), npi.size());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    if (it->key().size() != npi.size() + 8) continue;
+    seqs.push_back(DecodeBigEndian64(ToView(it->key()).substr(npi.size())));
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
+  return seqs;
+}
+
+absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
+  // recorded_at never decreases with seq: binary search.
+  uint64_t lo = 0, hi = head().seq;  // answer in [lo, hi]
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo + 1) / 2;
+    ASSIGN_OR_RETURN(std::optional<Event> e, LoadStoredEvent(mid));
+    if (!e.has_value()) {
+      return absl::DataLossError(absl::StrCat("event ", mid, " is missing"));
+    }
+    if (ToAbsl(e->recorded_at()) <= t) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
+    absl::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_timelines_,
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, "read timeline"));
+  Timeline t;
+  if (!t.ParseFromString(value)) {
+    return absl::DataLossError("a stored timeline is corrupt (run rebuild)");
+  }
+  return t;
+}
+
+absl::Status Ledger::ScanTimelines(
+    absl::string_view prefix,
+    const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_timelines_));
+  rocksdb::Slice p(prefix.data(), prefix.size());
+  Timeline t;
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (!t.ParseFromArray(it->value().data(),
+                          static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("a stored timeline is corrupt (run rebuild)");
+    }
+    if (!fn(ToView(it->key()), t)) break;
+  }
+  return FromRocks(it->status(), "scan timelines");
+}
+
+absl::Status Ledger::ScanIndex(
+    absl::string_view prefix,
+    const std::function<bool(absl::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cf_indexes_));
+  rocksdb::Slice p(prefix.data(), prefix.size());
+  for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (!fn(ToView(it->key()))) break;
+  }
+  return FromRocks(it->status(), "scan index");
+}
+
+std::unique_ptr<EventIterator> Ledger::Read(uint64_t from_seq) const {
+  return std::make_unique<IteratorImpl>(this, from_seq, head().seq);
+}
+
+absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
+                                            const AppendOptions& options) {
+  absl::MutexLock lock(&write_mu_);
+  const Head start = head();
+  if (options.expected.has_value()) {
+    ASSIGN_OR_RETURN(uint64_t version, StreamVersion(options.expected->npi));
+    if (version != options.expected->version) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "expected_version: stream ", options.expected->npi,
+          " is at version ", version, ", not the expected ",
+          options.expected->version, " (someone appended meanwhile)"));
+    }
+  }
+
+  BatchSource source(this);
+  Projector projector(&source);
+  rocksdb::WriteBatch wb;
+  absl::flat_hash_map<std::string, uint64_t> batch_ids;
+  AppendResult result;
+  result.seqs.reserve(batch.size());
+  result.duplicate.reserve(batch.size());
+  Head head = start;
+  const absl::Time now = options_.clock();
+  std::string bytes, value;
+
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Event& in = batch[i];
+    absl::Status valid = ValidateEvent(in);
+    if (!valid.ok()) return WithIndex(valid, i);
+
+    // Idempotency by event_id.
+    std::optional<uint64_t> existing;
+    if (auto it = batch_ids.find(in.event_id()); it != batch_ids.end()) {
+      existing = it->second;
+    } else {
+      auto found = FindEventId(in.event_id());
+      if (!found.ok()) return WithIndex(found.status(), i);
+      existing = *found;
+    }
+    if (existing.has_value()) {
+      auto original = source.LoadEvent(*existing);
+      if (!original.ok()) return WithIndex(original.status(), i);
+      if (!original->has_value() ||
+          !google::protobuf::util::MessageDifferencer::Equals(
+              WriterFields(**original), WriterFields(in))) {
+        return WithIndex(absl::AlreadyExistsError(absl::StrCat(
+                             "event_id: '", in.event_id(),
+                             "' was already used for different content (seq ",
+                             *existing, ")")),
+                         i);
+      }
+      result.seqs.push_back(*existing);
+      result.duplicate.push_back(true);
+      continue;
+    }
+
+    Event ev = WriterFields(in);
+    const uint64_t seq = head.seq + 1;
+    ev.set_seq(seq);
+    absl::Time recorded = std::max(now, head.recorded_at);
+    if (options.preserve_recorded_at) {
+      if (!in.has_recorded_at()) {
+        return WithIndex(absl::InvalidArgumentError(
+                             "recorded_at: is required when preserving it"),
+                         i);
+      }
+      recorded = ToAbsl(in.recorded_at());
+      if (recorded < head.recorded_at) {
+        return WithIndex(absl::InvalidArgumentError(
+                             "recorded_at: goes backwards from the previous "
+                             "event"),
+                         i);
+      }
+    }
+    *ev.mutable_recorded_at() = ToProto(recorded);
+
+    absl::Status applied = projector.Apply(ev);
+    if (!applied.ok()) return WithIndex(applied, i);
+    auto npis = projector.StreamNpis(ev);
+    if (!npis.ok()) return WithIndex(npis.status(), i);
+
+    bytes.clear();
+    ev.SerializeToString(&bytes);
+    Hash hash = ChainHash(head.hash, bytes);
+    value.assign(reinterpret_cast<const char*>(hash.data()), hash.size());
+    value.append(bytes);
+    const std::string key = EncodeSeq(seq);
+    wb.Put(cf_events_, key, value);
+    wb.Put(cf_event_ids_, ev.event_id(), key);
+    for (const std::string& npi : *npis) {
+      wb.Put(cf_streams_, npi + key, rocksdb::Slice());
+    }
+    source.AddPending(ev);
+    batch_ids.emplace(ev.event_id(), seq);
+    result.seqs.push_back(seq);
+    result.duplicate.push_back(false);
+    ++result.written;
+    head.seq = seq;
+    head.hash = hash;
+    head.recorded_at = recorded;
+  }
+
+  if (result.written > 0) {
+    uint64_t blamed = 0;
+    absl::Status coherent = projector.CheckTimelines(&blamed);
+    if (!coherent.ok()) {
+      // Batch events that were written have seqs start.seq+1.., in order.
+      size_t index = 0;
+      for (size_t i = 0; i < result.seqs.size(); ++i) {
+        if (!result.duplicate[i] && result.seqs[i] == blamed) index = i;
+      }
+      return WithIndex(coherent, index);
+    }
+    projector.WriteTo(&wb, cf_timelines_, cf_indexes_);
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "append"));
+    absl::MutexLock head_lock(&head_mu_);
+    head_ = head;
+  }
+  result.head = head;
+  return result;
+}
+
+absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
+  VerifyReport report;
+  report.head = head();
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_events_));
+  Hash prev = kZeroHash;
+  uint64_t expected = 1;
+  Event e;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+    auto fail = [&](uint64_t seq, std::string why) {
+      report.first_bad_seq = seq;
+      report.problem = std::move(why);
+    };
+    if (it->key().size() != 8) {
+      fail(expected, "a key in the events column family is not a seq");
+      break;
+    }
+    uint64_t seq = DecodeBigEndian64(ToView(it->key()));
+    if (seq != expected) {
+      fail(expected, absl::StrCat("seq ", expected, " is missing (next is ",
+                                  seq, ")"));
+      break;
+    }
+    Hash stored;
+    absl::string_view bytes;
+    if (!SplitRecord(ToView(it->value()), &stored, &bytes)) {
+      fail(seq, "the stored record is too short");
+      break;
+    }
+    if (ChainHash(prev, bytes) != stored) {
+      fail(seq,
+           "the stored hash does not match SHA-256(prev_hash || stored "
+           "bytes): this record (or its predecessor's hash) was altered");
+      break;
+    }
+    if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+        e.seq() != seq) {
+      fail(seq, "the stored bytes are not the event with this seq");
+      break;
+    }
+    prev = stored;
+    ++report.events_checked;
+  }
+  RETURN_IF_ERROR(FromRocks(it->status(), "verify"));
+  if (report.first_bad_seq == 0 && report.events_checked != report.head.seq) {
+    report.first_bad_seq = report.events_checked + 1;
+    report.problem = "the log ends before the head";
+  }
+  if (report.first_bad_seq == 0 && prev != report.head.hash) {
+    report.first_bad_seq = report.head.seq;
+    report.problem = "the head hash changed while verifying";
+  }
+  return report;
+}
+
+namespace {
+
+// Replays the log through a Projector in chunks; after each chunk calls
+// flush(projector) and clears it.
+absl::Status Replay(const Ledger& ledger, ProjectionSource* source,
+                    Projector* projector,
+                    const std::function<absl::Status(Projector*)>& flush,
+                    const std::function<void(uint64_t, uint64_t)>& progress) {
+  const uint64_t total = ledger.head().seq;
+  uint64_t done = 0;
+  auto it = ledger.Read(1);
+  for (; it->Valid(); it->Next()) {
+    RETURN_IF_ERROR(projector->Apply(it->event()));
+    if (++done % kReplayChunk == 0) {
+      RETURN_IF_ERROR(flush(projector));
+      projector->Clear();
+      if (progress) progress(done, total);
+    }
+  }
+  RETURN_IF_ERROR(it->status());
+  RETURN_IF_ERROR(flush(projector));
+  projector->Clear();
+  if (progress) progress(done, total);
+  return absl::OkStatus();
+}
+
+// Reads events from the ledger and timelines from a map filled by replay.
+class MemorySource : public ProjectionSource {
+ public:
+  explicit MemorySource(const Ledger* ledger) : ledger_(ledger) {}
+  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
+      const std::string& key) override {
+    auto it = timelines.find(key);
+    if (it == timelines.end()) return std::nullopt;
+    Timeline t;
+    t.ParseFromString(it->second);
+    return t;
+  }
+  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
+    auto e = ledger_->Get(seq);
+    if (absl::IsNotFound(e.status())) return std::nullopt;
+    if (!e.ok()) return e.status();
+    return *e;
+  }
+  std::map<std::string, std::string> timelines;
+  std::map<std::string, std::string> indexes;
+
+ private:
+  const Ledger* ledger_;
+};
+
+// Collects a Projector's writes into the MemorySource's maps.
+class CollectHandler : public rocksdb::WriteBatch::Handler {
+ public:
+  CollectHandler(MemorySource* out, uint32_t timelines_id)
+      : out_(out), timelines_id_(timelines_id) {}
+  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    (cf == timelines_id_ ? out_->timelines : out_->indexes)[key.ToString()] =
+        value.ToString();
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  MemorySource* out_;
+  uint32_t timelines_id_;
+};
+
+}  // namespace
+
+absl::Status Ledger::VerifyProjections() const {
+  MemorySource source(this);
+  Projector projector(&source);
+  auto flush = [&](Projector* p) {
+    rocksdb::WriteBatch wb;
+    p->WriteTo(&wb, cf_timelines_, cf_indexes_);
+    CollectHandler handler(&source, cf_timelines_->GetID());
+    return FromRocks(wb.Iterate(&handler), "collect projections");
+  };
+  RETURN_IF_ERROR(Replay(*this, &source, &projector, flush, nullptr));
+  ASSIGN_OR_RETURN(auto stored, DumpProjections());
+  std::vector<std::pair<std::string, std::string>> replayed;
+  for (const auto& [k, v] : source.timelines) replayed.emplace_back("timelines/" + k, v);
+  for (const auto& [k, v] : source.indexes) replayed.emplace_back("indexes/" + k, v);
+  size_t n = std::min(stored.size(), replayed.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (stored[i] != replayed[i]) {
+      return absl::DataLossError(absl::StrCat(
+          "projection entry '", absl::CHexEscape(std::min(stored[i].first,
+                                                          replayed[i].first)),
+          "' differs from a replay of the log (run: provledger rebuild)"));
+    }
+  }
+  if (stored.size() != replayed.size()) {
+    return absl::DataLossError(absl::StrCat(
+        "the stored projections hold ", stored.size(),
+        " entries, a replay of the log ", replayed.size(),
+        " (run: provledger rebuild)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+Ledger::DumpProjections() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto [cf, name] : {std::pair{cf_timelines_, "timelines/"},
+                          std::pair{cf_indexes_, "indexes/"}}) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out.emplace_back(name + it->key().ToString(), it->value().ToString());
+    }
+    RETURN_IF_ERROR(FromRocks(it->status(), "dump projections"));
+  }
+  return out;
+}
+
+absl::Status Ledger::Rebuild(
+    const std::function<void(uint64_t, uint64_t)>& progress) {
+  absl::MutexLock lock(&write_mu_);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
+                            "mark rebuild"));
+  // Every projection key starts with a byte below 0xff.
+  const std::string end(1, '\xff');
+  for (auto* cf : {cf_timelines_, cf_indexes_}) {
+    RETURN_IF_ERROR(FromRocks(db_->DeleteRange(sync, cf, "", end),
+                              "drop projections"));
+    rocksdb::Slice begin_slice(""), end_slice(end);
+    RETURN_IF_ERROR(FromRocks(
+        db_->CompactRange(rocksdb::CompactRangeOptions(), cf, &begin_slice,
+                          &end_slice),
+        "compact projections"));
+  }
+  BatchSource source(this);
+  Projector projector(&source);
+  auto flush = [&](Projector* p) {
+    rocksdb::WriteBatch wb;
+    p->WriteTo(&wb, cf_timelines_, cf_indexes_);
+    return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb),
+                     "write projections");
+  };
+  RETURN_IF_ERROR(Replay(*this, &source, &projector, flush, progress));
+  rocksdb::WriteBatch done;
+  done.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
+  done.Delete(cf_default_, kMetaRebuilding);
+  return FromRocks(db_->Write(sync, &done), "finish rebuild");
+}
+
+}  // namespace provledger

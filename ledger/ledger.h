@@ -1,0 +1,240 @@
+// The provledger log: an append-only, hash-chained sequence of events in
+// RocksDB, with its projections kept in the same atomic writes.
+//
+// Storage (column families; see proto/README.md):
+//   events      big-endian seq -> 32-byte chain hash || serialized Event
+//   event_ids   event_id -> big-endian seq
+//   streams     npi(10) || big-endian seq -> ""      (events touching an NPI)
+//   timelines   relationship key -> storage.Timeline (projection)
+//   indexes     by-organization / by-payer keys -> "" (projection)
+//   default     meta (format and projection versions)
+#ifndef PROVLEDGER_LEDGER_LEDGER_H_
+#define PROVLEDGER_LEDGER_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "ledger/hash.h"
+#include "provledger/v1/events.pb.h"
+#include "provledger/v1/storage.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Iterator;
+}  // namespace rocksdb
+
+namespace provledger {
+
+struct LedgerOptions {
+  // Create the ledger if `path` holds none. Default: false.
+  bool create_if_missing = false;
+  // Fail if a ledger already exists at `path`. Default: false.
+  bool error_if_exists = false;
+  // Source of recorded_at. recorded_at never goes backwards: an append gets
+  // max(clock(), previous recorded_at). Default: absl::Now.
+  std::function<absl::Time()> clock;
+  // RocksDB block cache size in MiB. Default: 64.
+  size_t block_cache_mb = 64;
+  // Open even if the projections are stale or a rebuild was interrupted;
+  // only for running Rebuild(). Default: false.
+  bool skip_projection_check = false;
+};
+
+// Optimistic concurrency on one NPI's stream.
+struct ExpectedVersion {
+  std::string npi;
+  // The stream's version the writer last saw: the seq of the latest event
+  // touching `npi`, 0 if none.
+  uint64_t version = 0;
+};
+
+struct AppendOptions {
+  // fsync the write-ahead log before Append returns. Default: true.
+  bool sync = true;
+  // If set, the batch is refused with FailedPrecondition unless the stream's
+  // version equals the expected one. Default: unset.
+  std::optional<ExpectedVersion> expected;
+  // Keep the events' recorded_at as given (replaying a log into a new
+  // ledger); they must not go backwards. Default: false.
+  bool preserve_recorded_at = false;
+};
+
+struct Head {
+  uint64_t seq = 0;     // 0 for an empty ledger
+  Hash hash = kZeroHash;
+  absl::Time recorded_at = absl::InfinitePast();
+};
+
+struct AppendResult {
+  // One per input event: its assigned seq, or the original seq of an
+  // identical earlier event with the same event_id.
+  std::vector<uint64_t> seqs;
+  // Parallel to seqs: true where the event was a duplicate (nothing written).
+  std::vector<bool> duplicate;
+  // How many events were written.
+  size_t written = 0;
+  Head head;
+};
+
+// The index (0-based) of the batch event an Append error is about, if any.
+std::optional<size_t> FailedEventIndex(const absl::Status& status);
+
+// Iterates over stored events in seq order (leveldb style).
+// Not thread-safe; the ledger must outlive it.
+class EventIterator {
+ public:
+  virtual ~EventIterator() = default;
+  virtual bool Valid() const = 0;
+  virtual void Next() = 0;
+  // The event, with seq, recorded_at, prev_hash and hash filled.
+  // REQUIRES: Valid().
+  virtual const v1::Event& event() const = 0;
+  // The stored bytes the hash covers. REQUIRES: Valid().
+  virtual absl::string_view stored_bytes() const = 0;
+  // Non-OK if iteration stopped on an I/O error or a corrupt record.
+  virtual absl::Status status() const = 0;
+};
+
+struct VerifyReport {
+  Head head;
+  uint64_t events_checked = 0;
+  // The first seq whose stored record does not verify; 0 if none.
+  uint64_t first_bad_seq = 0;
+  std::string problem;
+};
+
+// Safe for concurrent use: appends are serialized; reads see a consistent
+// prefix of the log.
+class Ledger {
+ public:
+  // Opens (or with create_if_missing, creates) the ledger at `path`.
+  // NotFound if there is none and create_if_missing is false;
+  // FailedPrecondition if the projections were built by another version.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(
+      const LedgerOptions& options, absl::string_view path);
+
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  ~Ledger();
+
+  // Appends `batch` atomically: every event is written, or none.
+  // Each event is format-checked, de-duplicated by event_id, given a seq and
+  // recorded_at, hash-chained, and its projections are updated in the same
+  // WriteBatch. Every relationship timeline the batch touches must stay
+  // coherent with the batch's events inserted at their effective dates (not
+  // only at the tail) and its voids applied; so a complete backdated episode
+  // (start and end) can be recorded in one batch.
+  // Errors (nothing written; FailedEventIndex names the event):
+  //   InvalidArgument     "<field>: <reason>" (format, bad void target)
+  //   AlreadyExists       "event_id: ..." same id, different content
+  //   FailedPrecondition  "<body>: ..." incoherent timeline, or the
+  //                       expected version did not match (no index)
+  //   Internal/DataLoss   storage failures
+  absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,
+                                      const AppendOptions& options = {});
+
+  // The latest appended event's seq and hash.
+  Head head() const;
+
+  // Events from `from_seq` (>= 1) on, up to the head at the time of the call.
+  std::unique_ptr<EventIterator> Read(uint64_t from_seq) const;
+
+  // The event at `seq` (seq/recorded_at/hashes filled). NotFound if none.
+  absl::StatusOr<v1::Event> Get(uint64_t seq) const;
+
+  // The seq of the event with this event_id, or nullopt.
+  absl::StatusOr<std::optional<uint64_t>> FindEventId(
+      absl::string_view event_id) const;
+
+  // The version of an NPI's stream: the seq of the latest event touching it
+  // (0 if none) as known at `known_seq`.
+  absl::StatusOr<uint64_t> StreamVersion(absl::string_view npi,
+                                         uint64_t known_seq = UINT64_MAX) const;
+
+  // The seqs of the events touching `npi`, ascending.
+  absl::StatusOr<std::vector<uint64_t>> StreamSeqs(absl::string_view npi) const;
+
+  // The largest seq recorded at or before `t` (0 if none).
+  absl::StatusOr<uint64_t> SeqAtTime(absl::Time t) const;
+
+  // The stored timeline at `key`, or nullopt.
+  absl::StatusOr<std::optional<storage::Timeline>> GetTimeline(
+      absl::string_view key) const;
+
+  // Calls fn(key, timeline) for every stored timeline whose key starts with
+  // `prefix`, in key order; stops early if fn returns false.
+  absl::Status ScanTimelines(
+      absl::string_view prefix,
+      const std::function<bool(absl::string_view, const storage::Timeline&)>&
+          fn) const;
+
+  // Calls fn(key) for every index key starting with `prefix`.
+  absl::Status ScanIndex(
+      absl::string_view prefix,
+      const std::function<bool(absl::string_view)>& fn) const;
+
+  // Recomputes the hash chain from seq 1 to the head. Returns OK with
+  // first_bad_seq == 0 when it verifies; OK with first_bad_seq set (and a
+  // problem sentence) at the first record that does not. Non-OK only for
+  // I/O errors.
+  absl::StatusOr<VerifyReport> VerifyChain() const;
+
+  // Replays the log into fresh projections held in memory and compares them
+  // with the stored ones; OK if identical, DataLoss naming the first
+  // differing key otherwise.
+  absl::Status VerifyProjections() const;
+
+  // Drops every projection and rebuilds it by replaying the log.
+  // `progress(done, total)` is called now and then. Appends wait meanwhile.
+  absl::Status Rebuild(
+      const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+
+  // Every key/value of the projection column families, in order (for tests
+  // and verification).
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  DumpProjections() const;
+
+  // For tests and tools that need raw access (tamper tests, benchmarks).
+  rocksdb::DB* raw_db() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* events_cf() const { return cf_events_; }
+
+ private:
+  class BatchSource;
+  class IteratorImpl;
+  friend class IteratorImpl;
+
+  Ledger() = default;
+  absl::Status LoadHead();
+  absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(uint64_t seq) const;
+
+  // Constant after construction.
+  LedgerOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* cf_default_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_event_ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_timelines_ = nullptr;
+  rocksdb::ColumnFamilyHandle* cf_indexes_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  // Serializes appends and rebuilds.
+  absl::Mutex write_mu_;
+  mutable absl::Mutex head_mu_;
+  Head head_ ABSL_GUARDED_BY(head_mu_);
+};
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_LEDGER_LEDGER_H_

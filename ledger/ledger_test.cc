@@ -1,0 +1,341 @@
+#include "ledger/ledger.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "ledger/coding.h"
+#include "ledger/testing.h"
+#include "rocksdb/db.h"
+
+namespace provledger {
+namespace {
+
+using namespace provledger::testing;
+using v1::Event;
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen() {
+    ledger_.reset();
+    LedgerOptions options;
+    options.create_if_missing = true;
+    options.clock = [this] { return now_; };
+    auto l = Ledger::Open(options, dir_.Sub("db"));
+    ASSERT_TRUE(l.ok()) << l.status();
+    ledger_ = std::move(*l);
+  }
+
+  absl::StatusOr<AppendResult> Append(std::vector<Event> batch,
+                                      AppendOptions options = {}) {
+    options.sync = false;
+    return ledger_->Append(batch, options);
+  }
+
+  // Appends one event; expects success and returns its seq.
+  uint64_t Must(const Event& e) {
+    auto r = Append({e});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->seqs[0] : 0;
+  }
+
+  void ExpectRefused(const Event& e, absl::StatusCode code,
+                     const std::string& message) {
+    const uint64_t head = ledger_->head().seq;
+    auto r = Append({e});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), code);
+    EXPECT_EQ(r.status().message(), message);
+    EXPECT_EQ(FailedEventIndex(r.status()), std::optional<size_t>(0));
+    EXPECT_EQ(ledger_->head().seq, head);
+  }
+
+  TempDir dir_;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
+  std::unique_ptr<Ledger> ledger_;
+};
+
+TEST_F(LedgerTest, OpenWithoutCreateFailsClearly) {
+  auto l = Ledger::Open(LedgerOptions(), dir_.Sub("nothing-here"));
+  EXPECT_EQ(l.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(absl::StrContains(l.status().message(), "no ledger at"));
+}
+
+TEST_F(LedgerTest, AssignsGaplessSeqsAndChainsHashes) {
+  auto r = Append({EnrolledIndividual("e1", "2020-01-01", kDrA),
+                   EnrolledOrg("e2", "2020-01-01", kGroupX),
+                   Reassigned("r1", "2021-05-01", kDrA, kGroupX)});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->seqs, (std::vector<uint64_t>{1, 2, 3}));
+  EXPECT_EQ(r->written, 3u);
+  EXPECT_EQ(ledger_->head().seq, 3u);
+
+  std::string prev = ToHex(kZeroHash);
+  uint64_t expected = 1;
+  for (auto it = ledger_->Read(1); it->Valid(); it->Next(), ++expected) {
+    const Event& e = it->event();
+    EXPECT_EQ(e.seq(), expected);
+    EXPECT_EQ(e.prev_hash(), prev);
+    Hash h;
+    ASSERT_TRUE(FromHex(e.prev_hash(), &h));
+    EXPECT_EQ(ToHex(ChainHash(h, it->stored_bytes())), e.hash());
+    EXPECT_EQ(e.recorded_at().seconds(), 1700000000);
+    prev = e.hash();
+  }
+  EXPECT_EQ(expected, 4u);
+  EXPECT_EQ(prev, ToHex(ledger_->head().hash));
+
+  // Head and events survive a reopen.
+  Head before = ledger_->head();
+  Reopen();
+  EXPECT_EQ(ledger_->head().seq, before.seq);
+  EXPECT_EQ(ledger_->head().hash, before.hash);
+  auto e2 = ledger_->Get(2);
+  ASSERT_TRUE(e2.ok());
+  EXPECT_EQ(e2->event_id(), "e2");
+  EXPECT_EQ(ledger_->Read(2)->event().prev_hash(), ledger_->Get(1)->hash());
+}
+
+TEST_F(LedgerTest, RecordedAtNeverGoesBackwards) {
+  Must(EnrolledIndividual("e1", "2020-01-01", kDrA));
+  now_ -= absl::Hours(1);  // the clock steps back
+  Must(EnrolledIndividual("e2", "2020-01-01", kDrB));
+  EXPECT_EQ(ledger_->Get(2)->recorded_at().seconds(), 1700000000);
+  now_ += absl::Hours(2);
+  Must(EnrolledIndividual("e3", "2020-01-01", kDrC));
+  EXPECT_EQ(*ledger_->SeqAtTime(absl::FromUnixSeconds(1700000000)), 2u);
+  EXPECT_EQ(*ledger_->SeqAtTime(absl::FromUnixSeconds(1699999999)), 0u);
+  EXPECT_EQ(*ledger_->SeqAtTime(absl::FromUnixSeconds(1700003600)), 3u);
+}
+
+TEST_F(LedgerTest, SameEventIdSameContentReturnsOriginalSeqAndWritesNothing) {
+  Event e = Reassigned("r-17", "2024-02-01", kDrA, kGroupX);
+  EXPECT_EQ(Must(EnrolledIndividual("e1", "2020-01-01", kDrA)), 1u);
+  EXPECT_EQ(Must(e), 2u);
+  Head head = ledger_->head();
+
+  now_ += absl::Hours(5);
+  auto again = Append({e});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(again->duplicate, std::vector<bool>{true});
+  EXPECT_EQ(again->written, 0u);
+  EXPECT_EQ(ledger_->head().seq, head.seq);
+  EXPECT_EQ(ledger_->head().hash, head.hash);
+
+  // Ledger-assigned fields on input (an exported line) do not matter.
+  Event exported = *ledger_->Get(2);
+  auto from_export = Append({exported});
+  ASSERT_TRUE(from_export.ok());
+  EXPECT_EQ(from_export->seqs, std::vector<uint64_t>{2});
+
+  // A duplicate inside one batch, next to a new event.
+  auto mixed = Append({EnrolledIndividual("e2", "2020-01-01", kDrB), e,
+                       EnrolledIndividual("e2", "2020-01-01", kDrB)});
+  ASSERT_TRUE(mixed.ok()) << mixed.status();
+  EXPECT_EQ(mixed->seqs, (std::vector<uint64_t>{3, 2, 3}));
+  EXPECT_EQ(mixed->written, 1u);
+}
+
+TEST_F(LedgerTest, SameEventIdDifferentContentIsAnError) {
+  Must(Reassigned("r-17", "2024-02-01", kDrA, kGroupX));
+  ExpectRefused(Reassigned("r-17", "2024-03-01", kDrA, kGroupX),
+                absl::StatusCode::kAlreadyExists,
+                "event_id: 'r-17' was already used for different content "
+                "(seq 1)");
+}
+
+TEST_F(LedgerTest, BatchWithOneBadEventWritesNothingAndNamesIt) {
+  std::vector<Event> batch;
+  for (int i = 0; i < 1000; ++i) {
+    batch.push_back(Credentialed(absl::StrCat("c", i), "2024-01-01", kDrA));
+  }
+  batch[699].mutable_credentialed()->set_npi("1234567890");
+  auto r = Append(batch);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "credentialed.npi: '1234567890' fails the NPI check digit (Luhn "
+            "over prefix 80840)");
+  EXPECT_EQ(FailedEventIndex(r.status()), std::optional<size_t>(699));
+  EXPECT_EQ(ledger_->head().seq, 0u);
+  EXPECT_FALSE(ledger_->Read(1)->Valid());
+  EXPECT_EQ(*ledger_->FindEventId("c0"), std::nullopt);
+  EXPECT_EQ(*ledger_->StreamVersion(kDrA), 0u);
+  auto dump = ledger_->DumpProjections();
+  ASSERT_TRUE(dump.ok());
+  EXPECT_TRUE(dump->empty());
+
+  // The same batch, fixed, lands whole.
+  batch[699].mutable_credentialed()->set_npi(kDrA);
+  auto fixed = Append(batch);
+  ASSERT_TRUE(fixed.ok()) << fixed.status();
+  EXPECT_EQ(fixed->written, 1000u);
+  EXPECT_EQ(ledger_->head().seq, 1000u);
+}
+
+TEST_F(LedgerTest, TimelineRefusesIncoherentEventsAtTheirEffectiveDate) {
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));  // seq 1
+  Must(Revoked("x1", "2024-06-01", kDrA, kGroupX));     // seq 2
+
+  // A second start while one is in effect, backdated into the interval.
+  ExpectRefused(Reassigned("r2", "2024-03-01", kDrA, kGroupX),
+                absl::StatusCode::kFailedPrecondition,
+                "reassigned: the start on 2024-03-01 (this event) would begin "
+                "a reassignment while the one started on 2024-01-01 (seq 1) "
+                "is still in effect");
+  // An end inside the interval leaves the later end with nothing to end.
+  ExpectRefused(Revoked("x2", "2024-03-01", kDrA, kGroupX),
+                absl::StatusCode::kFailedPrecondition,
+                "revoked: with this end inserted on 2024-03-01, the end on "
+                "2024-06-01 (seq 2) would end a reassignment when none is in "
+                "effect");
+  // An end before any start.
+  ExpectRefused(Revoked("x3", "2023-01-01", kDrA, kGroupX),
+                absl::StatusCode::kFailedPrecondition,
+                "revoked: the end on 2023-01-01 (this event) would end a "
+                "reassignment when none is in effect");
+  // A start before the existing start with no end in between.
+  ExpectRefused(Reassigned("r0", "2023-01-01", kDrA, kGroupX),
+                absl::StatusCode::kFailedPrecondition,
+                "reassigned: with this start inserted on 2023-01-01, the start "
+                "on 2024-01-01 (seq 1) would begin a reassignment while the "
+                "one started on 2023-01-01 (this event) is still in effect");
+  // Another organization or payer is another relationship.
+  Must(Reassigned("r3", "2024-03-01", kDrA, kGroupY));
+  Must(Reassigned("r4", "2024-03-01", kDrA, kGroupX, "cigna"));
+
+  // A whole earlier episode, backdated, recorded out of order in one batch.
+  auto episode = Append({Revoked("x0", "2023-06-01", kDrA, kGroupX),
+                         Reassigned("r00", "2023-01-01", kDrA, kGroupX)});
+  ASSERT_TRUE(episode.ok()) << episode.status();
+  // A new start after the end works.
+  Must(Reassigned("r5", "2024-06-01", kDrA, kGroupX));
+  EXPECT_TRUE(ledger_->VerifyProjections().ok());
+}
+
+TEST_F(LedgerTest, VoidsRetractAndAreChecked) {
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));  // 1
+  Must(Revoked("x1", "2024-06-01", kDrA, kGroupX));     // 2
+  ExpectRefused(Voided("v0", "2024-07-01", 99),
+                absl::StatusCode::kInvalidArgument,
+                "voided.target_seq: no event with seq 99 exists");
+  ExpectRefused(Voided("v1", "2024-07-01", 1),
+                absl::StatusCode::kFailedPrecondition,
+                "voided.target_seq: voiding seq 1 would leave its "
+                "reassignment timeline incoherent: the end on 2024-06-01 "
+                "(seq 2) would end a reassignment when none is in effect");
+  EXPECT_EQ(Must(Voided("v2", "2024-07-01", 2)), 3u);
+  ExpectRefused(Voided("v3", "2024-07-01", 2),
+                absl::StatusCode::kFailedPrecondition,
+                "voided.target_seq: seq 2 was already voided by seq 3");
+  ExpectRefused(Voided("v4", "2024-07-01", 3),
+                absl::StatusCode::kInvalidArgument,
+                "voided.target_seq: seq 3 is itself a void; a void cannot be "
+                "voided (append the retracted event again instead)");
+  // The void reopened the reassignment: a new end is accepted.
+  EXPECT_EQ(Must(Revoked("x2", "2024-08-01", kDrA, kGroupX)), 4u);
+  // Void both in one batch, end first.
+  auto both = Append({Voided("v5", "2024-09-01", 4), Voided("v6", "2024-09-01", 1)});
+  ASSERT_TRUE(both.ok()) << both.status();
+  // A void inside the batch of its target.
+  auto same = Append({Reassigned("r9", "2025-01-01", kDrB, kGroupX),
+                      Voided("v9", "2025-01-01", 7)});
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->seqs, (std::vector<uint64_t>{7, 8}));
+  EXPECT_TRUE(ledger_->VerifyProjections().ok());
+}
+
+TEST_F(LedgerTest, ExpectedVersionGuardsAStream) {
+  Must(EnrolledIndividual("e1", "2020-01-01", kDrA));     // 1
+  Must(Reassigned("r1", "2021-01-01", kDrA, kGroupX));    // 2, touches both
+  EXPECT_EQ(*ledger_->StreamVersion(kDrA), 2u);
+  EXPECT_EQ(*ledger_->StreamVersion(kGroupX), 2u);
+  EXPECT_EQ(*ledger_->StreamVersion(kDrB), 0u);
+  EXPECT_EQ(*ledger_->StreamVersion(kDrA, 1), 1u);
+  EXPECT_EQ(*ledger_->StreamSeqs(kDrA), (std::vector<uint64_t>{1, 2}));
+
+  AppendOptions stale;
+  stale.expected = ExpectedVersion{kDrA, 1};
+  auto r = Append({Revoked("x1", "2022-01-01", kDrA, kGroupX)}, stale);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(r.status().message(),
+            "expected_version: stream 1234567893 is at version 2, not the "
+            "expected 1 (someone appended meanwhile)");
+  EXPECT_EQ(ledger_->head().seq, 2u);
+
+  AppendOptions current;
+  current.expected = ExpectedVersion{kDrA, 2};
+  EXPECT_TRUE(Append({Revoked("x1", "2022-01-01", kDrA, kGroupX)}, current).ok());
+  AppendOptions fresh;
+  fresh.expected = ExpectedVersion{kDrB, 0};
+  EXPECT_TRUE(Append({EnrolledIndividual("e2", "2020-01-01", kDrB)}, fresh).ok());
+}
+
+TEST_F(LedgerTest, VerifyDetectsATamperedByte) {
+  for (int i = 0; i < 10; ++i) {
+    Must(Credentialed(absl::StrCat("c", i), "2024-01-01", kDrA));
+  }
+  auto ok = ledger_->VerifyChain();
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->first_bad_seq, 0u);
+  EXPECT_EQ(ok->events_checked, 10u);
+
+  // Flip one byte of the stored event bytes of seq 5.
+  rocksdb::DB* db = ledger_->raw_db();
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), ledger_->events_cf(),
+                      EncodeSeq(5), &value)
+                  .ok());
+  value[value.size() - 3] ^= 0x01;
+  ASSERT_TRUE(
+      db->Put(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(5), value)
+          .ok());
+  auto bad = ledger_->VerifyChain();
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad->first_bad_seq, 5u);
+  EXPECT_EQ(bad->events_checked, 4u);
+  EXPECT_TRUE(absl::StrContains(bad->problem, "stored hash does not match"));
+
+  // Flip a byte of the stored hash of seq 7 instead (seq 5 restored).
+  value[value.size() - 3] ^= 0x01;
+  ASSERT_TRUE(
+      db->Put(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(5), value)
+          .ok());
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), ledger_->events_cf(),
+                      EncodeSeq(7), &value)
+                  .ok());
+  value[0] ^= 0x80;
+  ASSERT_TRUE(
+      db->Put(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(7), value)
+          .ok());
+  EXPECT_EQ(ledger_->VerifyChain()->first_bad_seq, 7u);
+
+  // A deleted event is a gap.
+  ASSERT_TRUE(
+      db->Delete(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(3)).ok());
+  auto gap = ledger_->VerifyChain();
+  EXPECT_EQ(gap->first_bad_seq, 3u);
+  EXPECT_EQ(gap->problem, "seq 3 is missing (next is 4)");
+}
+
+TEST_F(LedgerTest, RebuildIsByteIdenticalToIncremental) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
+  Must(Reassigned("r2", "2024-01-01", kDrB, kGroupX));
+  Must(Revoked("x1", "2024-06-01", kDrA, kGroupX));
+  Must(Voided("v1", "2024-06-01", 3));
+  auto before = ledger_->DumpProjections();
+  ASSERT_TRUE(before.ok());
+  ASSERT_FALSE(before->empty());
+  ASSERT_TRUE(ledger_->Rebuild().ok());
+  auto after = ledger_->DumpProjections();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*before, *after);
+  EXPECT_TRUE(ledger_->VerifyProjections().ok());
+}
+
+}  // namespace
+}  // namespace provledger

@@ -1,0 +1,31 @@
+// The one adapter from rocksdb::Status to absl::Status.
+#ifndef PROVLEDGER_LEDGER_ROCKS_STATUS_H_
+#define PROVLEDGER_LEDGER_ROCKS_STATUS_H_
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/status.h"
+
+namespace provledger {
+
+// OK for OK; otherwise a status of the matching code whose message is
+// "<context>: <rocksdb message>".
+inline absl::Status FromRocks(const rocksdb::Status& s,
+                              absl::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(context, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) {
+    return absl::UnavailableError(msg);
+  }
+  if (s.IsIOError()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_LEDGER_ROCKS_STATUS_H_

@@ -1,0 +1,301 @@
+#include "ledger/validation.h"
+
+#include <cctype>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/date.h"
+
+namespace provledger {
+namespace {
+
+using v1::Event;
+
+bool AllDigits(absl::string_view s) {
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+absl::Status FieldError(absl::string_view field, absl::string_view reason) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", reason));
+}
+
+// Builds "<body>.<field>" paths and checks one field at a time.
+class Checker {
+ public:
+  explicit Checker(absl::string_view body) : body_(body) {}
+
+  std::string Path(absl::string_view field) const {
+    return absl::StrCat(body_, ".", field);
+  }
+
+  absl::Status Required(absl::string_view field, const std::string& value) {
+    if (value.empty()) return FieldError(Path(field), "is required");
+    return absl::OkStatus();
+  }
+
+  absl::Status Npi(absl::string_view field, const std::string& value) {
+    if (value.empty()) return FieldError(Path(field), "is required");
+    if (value.size() != 10 || !AllDigits(value)) {
+      return FieldError(Path(field),
+                        absl::StrCat("'", value, "' is not a 10-digit NPI"));
+    }
+    if (!IsValidNpi(value)) {
+      return FieldError(Path(field),
+                        absl::StrCat("'", value,
+                                     "' fails the NPI check digit (Luhn over "
+                                     "prefix 80840)"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Payer(const std::string& value) {
+    if (value.empty()) return FieldError(Path("payer"), "is required");
+    if (!IsValidPayer(value)) {
+      return FieldError(Path("payer"),
+                        absl::StrCat("'", value,
+                                     "' must be 1-64 characters of letters, "
+                                     "digits, '.', '_' or '-'"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Tin(const std::string& value, absl::string_view field = "tin") {
+    if (!value.empty() && !IsValidTin(value)) {
+      return FieldError(Path(field),
+                        absl::StrCat("'", value, "' is not a 9-digit TIN"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status State(const std::string& value) {
+    if (value.empty()) return absl::OkStatus();
+    if (value.size() != 2 || !std::isupper(static_cast<unsigned char>(value[0])) ||
+        !std::isupper(static_cast<unsigned char>(value[1]))) {
+      return FieldError(Path("state"),
+                        absl::StrCat("'", value,
+                                     "' is not a two-letter upper-case state "
+                                     "code"));
+    }
+    return absl::OkStatus();
+  }
+
+  // An optional date that, when present, must fall after `after`.
+  absl::Status DateAfter(absl::string_view field, const std::string& value,
+                         DayNumber after, bool required) {
+    if (value.empty()) {
+      return required ? FieldError(Path(field), "is required")
+                      : absl::OkStatus();
+    }
+    auto day = ParseDate(value);
+    if (!day.ok()) return FieldError(Path(field), day.status().message());
+    if (*day <= after) {
+      return FieldError(Path(field),
+                        absl::StrCat("'", value,
+                                     "' must be after the effective date ",
+                                     FormatDate(after)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::string_view body_;
+};
+
+#define PL_CHECK(expr)                 \
+  do {                                 \
+    absl::Status s_ = (expr);          \
+    if (!s_.ok()) return s_;           \
+  } while (0)
+
+absl::Status CheckPair(Checker& c, const std::string& provider,
+                       const std::string& org, const std::string& payer) {
+  PL_CHECK(c.Npi("provider_npi", provider));
+  PL_CHECK(c.Npi("org_npi", org));
+  if (provider == org) {
+    return FieldError(c.Path("org_npi"),
+                      "must differ from provider_npi (a provider cannot "
+                      "reassign to or associate with itself)");
+  }
+  return c.Payer(payer);
+}
+
+absl::Status CheckBody(const Event& e, DayNumber effective) {
+  Checker c(BodyName(e));
+  switch (e.body_case()) {
+    case Event::kEnrolled: {
+      const auto& b = e.enrolled();
+      PL_CHECK(c.Npi("npi", b.npi()));
+      PL_CHECK(c.Payer(b.payer()));
+      if (b.entity() == v1::Enrolled::ENTITY_UNSPECIFIED) {
+        return FieldError(c.Path("entity"),
+                          "is required (INDIVIDUAL or ORGANIZATION)");
+      }
+      if (!b.enrollment_id().empty() && !IsValidEnrollmentId(b.enrollment_id())) {
+        return FieldError(c.Path("enrollment_id"),
+                          absl::StrCat("'", b.enrollment_id(),
+                                       "' is not 'I' or 'O' followed by 14 "
+                                       "digits"));
+      }
+      if (!b.pac_id().empty() &&
+          (b.pac_id().size() != 10 || !AllDigits(b.pac_id()))) {
+        return FieldError(c.Path("pac_id"),
+                          absl::StrCat("'", b.pac_id(),
+                                       "' is not a 10-digit PAC id"));
+      }
+      PL_CHECK(c.Tin(b.tin()));
+      PL_CHECK(c.State(b.state()));
+      if (b.entity() == v1::Enrolled::ORGANIZATION) {
+        PL_CHECK(c.Required("legal_name", b.legal_name()));
+        PL_CHECK(c.Required("tin", b.tin()));
+      } else {
+        PL_CHECK(c.Required("last_name", b.last_name()));
+      }
+      return absl::OkStatus();
+    }
+    case Event::kEnrollmentEnded:
+      PL_CHECK(c.Npi("npi", e.enrollment_ended().npi()));
+      return c.Payer(e.enrollment_ended().payer());
+    case Event::kCredentialed:
+      PL_CHECK(c.Npi("npi", e.credentialed().npi()));
+      PL_CHECK(c.Payer(e.credentialed().payer()));
+      return c.DateAfter("expires_on", e.credentialed().expires_on(), effective,
+                         /*required=*/false);
+    case Event::kAssociated:
+      return CheckPair(c, e.associated().provider_npi(),
+                       e.associated().org_npi(), e.associated().payer());
+    case Event::kAssociationEnded:
+      return CheckPair(c, e.association_ended().provider_npi(),
+                       e.association_ended().org_npi(),
+                       e.association_ended().payer());
+    case Event::kReassigned:
+      PL_CHECK(CheckPair(c, e.reassigned().provider_npi(),
+                         e.reassigned().org_npi(), e.reassigned().payer()));
+      return c.Tin(e.reassigned().org_tin(), "org_tin");
+    case Event::kRevoked:
+      return CheckPair(c, e.revoked().provider_npi(), e.revoked().org_npi(),
+                       e.revoked().payer());
+    case Event::kContractSigned: {
+      const auto& b = e.contract_signed();
+      PL_CHECK(c.Payer(b.payer()));
+      PL_CHECK(c.Npi("holder_npi", b.holder_npi()));
+      PL_CHECK(c.Required("contract_id", b.contract_id()));
+      if (b.kind() == v1::ContractSigned::KIND_UNSPECIFIED) {
+        return FieldError(c.Path("kind"), "is required (INDIVIDUAL or GROUP)");
+      }
+      if (b.kind() == v1::ContractSigned::INDIVIDUAL &&
+          b.covered_npis_size() > 0) {
+        return FieldError(c.Path("covered_npis"),
+                          "must be empty for an INDIVIDUAL contract (it "
+                          "covers its holder)");
+      }
+      for (int i = 0; i < b.covered_npis_size(); ++i) {
+        PL_CHECK(c.Npi(absl::StrCat("covered_npis[", i, "]"),
+                       b.covered_npis(i)));
+      }
+      return absl::OkStatus();
+    }
+    case Event::kContractEnded:
+      PL_CHECK(c.Payer(e.contract_ended().payer()));
+      PL_CHECK(c.Npi("holder_npi", e.contract_ended().holder_npi()));
+      return c.Required("contract_id", e.contract_ended().contract_id());
+    case Event::kRevalidated:
+      PL_CHECK(c.Npi("npi", e.revalidated().npi()));
+      PL_CHECK(c.Payer(e.revalidated().payer()));
+      return c.DateAfter("next_due_on", e.revalidated().next_due_on(),
+                         effective, /*required=*/true);
+    case Event::kDemographicsChanged: {
+      const auto& b = e.demographics_changed();
+      PL_CHECK(c.Npi("npi", b.npi()));
+      PL_CHECK(c.Tin(b.tin()));
+      PL_CHECK(c.State(b.state()));
+      if (b.tin().empty() && b.legal_name().empty() && b.state().empty()) {
+        return FieldError("demographics_changed",
+                          "names no change (set tin, legal_name or state)");
+      }
+      return absl::OkStatus();
+    }
+    case Event::kVoided:
+      if (e.voided().target_seq() == 0) {
+        return FieldError(c.Path("target_seq"), "is required (a seq >= 1)");
+      }
+      return c.Required("reason", e.voided().reason());
+    case Event::BODY_NOT_SET:
+      break;
+  }
+  return FieldError("body",
+                    "is required: one of enrolled, enrollment_ended, "
+                    "credentialed, associated, association_ended, reassigned, "
+                    "revoked, contract_signed, contract_ended, revalidated, "
+                    "demographics_changed, voided");
+}
+
+}  // namespace
+
+bool IsValidNpi(absl::string_view npi) {
+  if (npi.size() != 10 || !AllDigits(npi)) return false;
+  // Luhn over "80840" + first nine digits; the constant 24 accounts for the
+  // prefix (8*2 -> 1+6, 0, 8*2 -> 1+6, 4, 0 ... as published by CMS).
+  int sum = 24;
+  for (int i = 0; i < 9; ++i) {
+    int d = npi[8 - i] - '0';
+    if (i % 2 == 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  int check = (10 - sum % 10) % 10;
+  return check == npi[9] - '0';
+}
+
+bool IsValidTin(absl::string_view tin) {
+  return tin.size() == 9 && AllDigits(tin);
+}
+
+bool IsValidEnrollmentId(absl::string_view id) {
+  return id.size() == 15 && (id[0] == 'I' || id[0] == 'O') &&
+         AllDigits(id.substr(1));
+}
+
+bool IsValidPayer(absl::string_view payer) {
+  if (payer.empty() || payer.size() > 64) return false;
+  for (char c : payer) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' &&
+        c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::string_view BodyName(const v1::Event& event) {
+  if (event.body_case() == Event::BODY_NOT_SET) return "";
+  const auto* field =
+      Event::descriptor()->FindFieldByNumber(event.body_case());
+  return field->name();
+}
+
+absl::Status ValidateEvent(const v1::Event& e) {
+  if (e.event_id().empty()) return FieldError("event_id", "is required");
+  if (e.event_id().size() > 256) {
+    return FieldError("event_id", "is longer than 256 characters");
+  }
+  if (e.effective_date().empty()) {
+    return FieldError("effective_date", "is required");
+  }
+  auto effective = ParseDate(e.effective_date());
+  if (!effective.ok()) {
+    return FieldError("effective_date", effective.status().message());
+  }
+  if (e.source().empty()) return FieldError("source", "is required");
+  if (!e.filed_on().empty()) {
+    auto filed = ParseDate(e.filed_on());
+    if (!filed.ok()) return FieldError("filed_on", filed.status().message());
+  }
+  return CheckBody(e, *effective);
+}
+
+}  // namespace provledger

@@ -1,0 +1,36 @@
+// Format checks on events as written (before any timeline check).
+#ifndef PROVLEDGER_LEDGER_VALIDATION_H_
+#define PROVLEDGER_LEDGER_VALIDATION_H_
+
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "provledger/v1/events.pb.h"
+
+namespace provledger {
+
+// True iff `npi` is 10 digits whose last digit is the Luhn check digit
+// computed over "80840" followed by the first nine digits.
+bool IsValidNpi(absl::string_view npi);
+
+// True iff `tin` is exactly 9 digits.
+bool IsValidTin(absl::string_view tin);
+
+// True iff `id` is "I" or "O" followed by 14 digits.
+bool IsValidEnrollmentId(absl::string_view id);
+
+// True iff `payer` is 1-64 characters of [A-Za-z0-9._-].
+bool IsValidPayer(absl::string_view payer);
+
+// Checks the writer's fields of `event`: required fields present, NPIs,
+// TINs, enrollment ids, PAC ids, states and dates well formed, one body set.
+// Returns OK, or InvalidArgument with the message "<field>: <reason>", where
+// <field> is the proto field path (e.g. "reassigned.provider_npi").
+absl::Status ValidateEvent(const v1::Event& event);
+
+// The name of the event's body field ("reassigned", ...), or "" if unset.
+absl::string_view BodyName(const v1::Event& event);
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_LEDGER_VALIDATION_H_

@@ -1,0 +1,109 @@
+#include "ledger/validation.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "ledger/testing.h"
+
+namespace provledger {
+namespace {
+
+using namespace provledger::testing;
+
+TEST(NpiTest, LuhnWithPrefix80840) {
+  EXPECT_TRUE(IsValidNpi("1234567893"));
+  EXPECT_TRUE(IsValidNpi("1245319599"));
+  EXPECT_FALSE(IsValidNpi("1234567890"));
+  EXPECT_FALSE(IsValidNpi("123456789"));
+  EXPECT_FALSE(IsValidNpi("12345678931"));
+  EXPECT_FALSE(IsValidNpi("12345678a3"));
+  EXPECT_FALSE(IsValidNpi(""));
+}
+
+TEST(FormatTest, TinsEnrollmentIdsPayers) {
+  EXPECT_TRUE(IsValidTin("274839201"));
+  EXPECT_FALSE(IsValidTin("27-4839201"));
+  EXPECT_FALSE(IsValidTin("27483920"));
+  EXPECT_TRUE(IsValidEnrollmentId("O20150101000123"));
+  EXPECT_TRUE(IsValidEnrollmentId("I20190701000789"));
+  EXPECT_FALSE(IsValidEnrollmentId("X20190701000789"));
+  EXPECT_FALSE(IsValidEnrollmentId("I2019070100078"));
+  EXPECT_TRUE(IsValidPayer("medicare"));
+  EXPECT_TRUE(IsValidPayer("medicaid-oh"));
+  EXPECT_FALSE(IsValidPayer("blue cross"));
+  EXPECT_FALSE(IsValidPayer(""));
+}
+
+void ExpectError(const v1::Event& e, const std::string& message) {
+  absl::Status s = ValidateEvent(e);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << message;
+  EXPECT_EQ(s.message(), message);
+}
+
+TEST(ValidateEventTest, AcceptsWellFormedEvents) {
+  EXPECT_TRUE(ValidateEvent(Reassigned("r1", "2024-02-01", kDrA, kGroupX)).ok());
+  EXPECT_TRUE(ValidateEvent(EnrolledOrg("e1", "2024-02-01", kGroupX)).ok());
+  EXPECT_TRUE(ValidateEvent(Voided("v", "2024-02-01", 3)).ok());
+}
+
+TEST(ValidateEventTest, NamesTheFieldAndTheReason) {
+  ExpectError(Reassigned("r1", "2024-02-01", "1234567890", kGroupX),
+              "reassigned.provider_npi: '1234567890' fails the NPI check "
+              "digit (Luhn over prefix 80840)");
+  ExpectError(Reassigned("r1", "2024-02-01", kDrA, "12345"),
+              "reassigned.org_npi: '12345' is not a 10-digit NPI");
+  ExpectError(Reassigned("r1", "2024-02-01", kDrA, kDrA),
+              "reassigned.org_npi: must differ from provider_npi (a provider "
+              "cannot reassign to or associate with itself)");
+  ExpectError(Reassigned("", "2024-02-01", kDrA, kGroupX),
+              "event_id: is required");
+  ExpectError(Reassigned("r1", "2024-02-30", kDrA, kGroupX),
+              "effective_date: '2024-02-30' is not a real calendar day");
+  ExpectError(Reassigned("r1", "", kDrA, kGroupX),
+              "effective_date: is required");
+  ExpectError(Reassigned("r1", "2024-02-01", kDrA, kGroupX, ""),
+              "reassigned.payer: is required");
+
+  v1::Event no_source = Reassigned("r1", "2024-02-01", kDrA, kGroupX);
+  no_source.clear_source();
+  ExpectError(no_source, "source: is required");
+
+  v1::Event no_body = Base("x", "2024-02-01");
+  EXPECT_EQ(ValidateEvent(no_body).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StartsWith(ValidateEvent(no_body).message(),
+                               "body: is required"));
+
+  v1::Event bad_tin = EnrolledOrg("e", "2024-01-01", kGroupX, "medicare",
+                                  "12345678");
+  ExpectError(bad_tin, "enrolled.tin: '12345678' is not a 9-digit TIN");
+
+  v1::Event bad_enrollment = EnrolledOrg("e", "2024-01-01", kGroupX);
+  bad_enrollment.mutable_enrolled()->set_enrollment_id("O123");
+  ExpectError(bad_enrollment,
+              "enrolled.enrollment_id: 'O123' is not 'I' or 'O' followed by "
+              "14 digits");
+
+  v1::Event org_no_name = EnrolledOrg("e", "2024-01-01", kGroupX);
+  org_no_name.mutable_enrolled()->clear_legal_name();
+  ExpectError(org_no_name, "enrolled.legal_name: is required");
+
+  v1::Event no_entity = EnrolledOrg("e", "2024-01-01", kGroupX);
+  no_entity.mutable_enrolled()->clear_entity();
+  ExpectError(no_entity,
+              "enrolled.entity: is required (INDIVIDUAL or ORGANIZATION)");
+
+  ExpectError(Credentialed("c", "2024-01-01", kDrA, "medicare", "2023-12-31"),
+              "credentialed.expires_on: '2023-12-31' must be after the "
+              "effective date 2024-01-01");
+  ExpectError(Voided("v", "2024-01-01", 0),
+              "voided.target_seq: is required (a seq >= 1)");
+
+  v1::Event covered = GroupContract("k", "2024-01-01", kGroupX,
+                                    {kDrA, "1111111111"});
+  ExpectError(covered,
+              "contract_signed.covered_npis[1]: '1111111111' fails the NPI "
+              "check digit (Luhn over prefix 80840)");
+}
+
+}  // namespace
+}  // namespace provledger

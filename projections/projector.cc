@@ -1,0 +1,222 @@
+#include "projections/projector.h"
+
+#include "absl/strings/str_cat.h"
+#include "ledger/status_macros.h"
+#include "ledger/validation.h"
+
+namespace provledger {
+
+using storage::Timeline;
+using storage::TimelineEntry;
+using v1::Event;
+
+std::string OrgIndexKey(Relation r, absl::string_view org,
+                        absl::string_view provider, absl::string_view payer) {
+  return absl::StrCat("o", std::string(1, static_cast<char>(r)), org,
+                      provider, payer);
+}
+
+std::string PayerIndexKey(Relation r, absl::string_view payer,
+                          absl::string_view provider, absl::string_view org) {
+  std::string key = absl::StrCat("p", std::string(1, static_cast<char>(r)),
+                                 payer);
+  key.push_back('\0');
+  absl::StrAppend(&key, provider, org);
+  return key;
+}
+
+absl::StatusOr<Timeline*> Projector::Load(const std::string& key) {
+  auto it = dirty_.find(key);
+  if (it != dirty_.end()) return &it->second;
+  ASSIGN_OR_RETURN(std::optional<Timeline> stored, source_->LoadTimeline(key));
+  if (!stored.has_value()) {
+    // A new relationship: index associations and reassignments.
+    Relation r = static_cast<Relation>(key[0]);
+    if (r == Relation::kAssociation || r == Relation::kReassignment) {
+      PairParts p = DecodePairKey(key);
+      new_index_keys_.push_back(OrgIndexKey(r, p.org, p.provider, p.payer));
+      new_index_keys_.push_back(PayerIndexKey(r, p.payer, p.provider, p.org));
+    }
+  }
+  return &dirty_.emplace(key, stored.value_or(Timeline())).first->second;
+}
+
+absl::Status Projector::Apply(const Event& event) {
+  if (event.body_case() == Event::kVoided) return ApplyVoid(event);
+  TimelineRef ref = TimelineOf(event);
+  ASSIGN_OR_RETURN(Timeline * timeline, Load(ref.key));
+  TimelineEntry entry;
+  entry.set_day(*ParseDate(event.effective_date()));
+  entry.set_seq(event.seq());
+  entry.set_kind(ref.kind);
+  if (ref.until.has_value()) entry.set_until_day(*ref.until);
+  InsertEntry(timeline, entry);
+  if (ref.kind != TimelineEntry::POINT) {
+    auto& [noun, touches] = touched_[ref.key];
+    noun = ref.noun;
+    touches.push_back(Touch{entry.day(), event.seq(), event.seq(), false,
+                            std::string(BodyName(event)),
+                            event.effective_date(),
+                            ref.kind == TimelineEntry::START});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Projector::ApplyVoid(const Event& event) {
+  const uint64_t target_seq = event.voided().target_seq();
+  ASSIGN_OR_RETURN(std::optional<Event> target, source_->LoadEvent(target_seq));
+  if (!target.has_value() || target_seq >= event.seq()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "voided.target_seq: no event with seq ", target_seq, " exists"));
+  }
+  if (target->body_case() == Event::kVoided) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "voided.target_seq: seq ", target_seq,
+        " is itself a void; a void cannot be voided (append the retracted "
+        "event again instead)"));
+  }
+  TimelineRef ref = TimelineOf(*target);
+  ASSIGN_OR_RETURN(Timeline * timeline, Load(ref.key));
+  TimelineEntry* entry = FindEntry(timeline, target_seq);
+  if (entry == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        "timeline of seq ", target_seq, " does not list it (run rebuild)"));
+  }
+  if (entry->voided_by() != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("voided.target_seq: seq ", target_seq,
+                     " was already voided by seq ", entry->voided_by()));
+  }
+  entry->set_voided_by(event.seq());
+  if (ref.kind != TimelineEntry::POINT) {
+    auto& [noun, touches] = touched_[ref.key];
+    noun = ref.noun;
+    touches.push_back(Touch{entry->day(), event.seq(), target_seq, true,
+                            "voided", event.effective_date(), false});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Projector::CheckTimelines(uint64_t* blamed_seq) const {
+  absl::Status first;
+  uint64_t first_blamed = 0;
+  for (const auto& [key, noun_touches] : touched_) {
+    const auto& [noun, touches] = noun_touches;
+    const Timeline& timeline = dirty_.at(key);
+    uint64_t failing = 0;
+    if (CheckCoherent(timeline, noun, 0, &failing).ok()) continue;
+    // Where the breaking entry sits on the timeline.
+    int32_t failing_day = 0;
+    for (const TimelineEntry& e : timeline.entries()) {
+      if (e.seq() == failing) failing_day = e.day();
+    }
+    auto before = [&](const Touch& t) {
+      return t.day != failing_day ? t.day < failing_day
+                                  : t.entry_seq <= failing;
+    };
+    const Touch* blame = nullptr;
+    for (const Touch& t : touches) {
+      if (!t.is_void && t.seq == failing) {
+        blame = &t;
+        break;
+      }
+      if (before(t) && (blame == nullptr || t.day > blame->day ||
+                        (t.day == blame->day && t.entry_seq > blame->entry_seq))) {
+        blame = &t;
+      }
+    }
+    if (blame == nullptr) blame = &touches.front();
+    if (first_blamed != 0 && blame->seq >= first_blamed) continue;
+    absl::Status why = CheckCoherent(timeline, noun, blame->seq);
+    std::string message;
+    if (blame->is_void) {
+      message = absl::StrCat("voided.target_seq: voiding seq ", blame->entry_seq,
+                             " would leave its ", noun,
+                             " timeline incoherent: ", why.message());
+    } else if (blame->seq == failing) {
+      message = absl::StrCat(blame->body, ": ", why.message());
+    } else {
+      message = absl::StrCat(blame->body, ": with this ",
+                             blame->start ? "start" : "end", " inserted on ",
+                             blame->date, ", ", why.message());
+    }
+    first = absl::FailedPreconditionError(message);
+    first_blamed = blame->seq;
+  }
+  if (blamed_seq != nullptr) *blamed_seq = first_blamed;
+  return first;
+}
+
+absl::StatusOr<std::vector<std::string>> Projector::StreamNpis(
+    const Event& event) {
+  switch (event.body_case()) {
+    case Event::kEnrolled:
+      return std::vector<std::string>{event.enrolled().npi()};
+    case Event::kEnrollmentEnded:
+      return std::vector<std::string>{event.enrollment_ended().npi()};
+    case Event::kCredentialed:
+      return std::vector<std::string>{event.credentialed().npi()};
+    case Event::kAssociated:
+      return std::vector<std::string>{event.associated().provider_npi(),
+                                      event.associated().org_npi()};
+    case Event::kAssociationEnded:
+      return std::vector<std::string>{event.association_ended().provider_npi(),
+                                      event.association_ended().org_npi()};
+    case Event::kReassigned:
+      return std::vector<std::string>{event.reassigned().provider_npi(),
+                                      event.reassigned().org_npi()};
+    case Event::kRevoked:
+      return std::vector<std::string>{event.revoked().provider_npi(),
+                                      event.revoked().org_npi()};
+    case Event::kContractSigned: {
+      std::vector<std::string> npis{event.contract_signed().holder_npi()};
+      for (const auto& n : event.contract_signed().covered_npis()) {
+        if (std::find(npis.begin(), npis.end(), n) == npis.end()) {
+          npis.push_back(n);
+        }
+      }
+      return npis;
+    }
+    case Event::kContractEnded:
+      return std::vector<std::string>{event.contract_ended().holder_npi()};
+    case Event::kRevalidated:
+      return std::vector<std::string>{event.revalidated().npi()};
+    case Event::kDemographicsChanged:
+      return std::vector<std::string>{event.demographics_changed().npi()};
+    case Event::kVoided: {
+      ASSIGN_OR_RETURN(std::optional<Event> target,
+                       source_->LoadEvent(event.voided().target_seq()));
+      if (!target.has_value() || target->body_case() == Event::kVoided) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("voided.target_seq: no voidable event with seq ",
+                         event.voided().target_seq()));
+      }
+      return StreamNpis(*target);
+    }
+    case Event::BODY_NOT_SET:
+      break;
+  }
+  return std::vector<std::string>{};
+}
+
+void Projector::WriteTo(rocksdb::WriteBatch* batch,
+                        rocksdb::ColumnFamilyHandle* timelines,
+                        rocksdb::ColumnFamilyHandle* indexes) const {
+  std::string value;
+  for (const auto& [key, timeline] : dirty_) {
+    value.clear();
+    timeline.SerializeToString(&value);
+    batch->Put(timelines, key, value);
+  }
+  for (const std::string& key : new_index_keys_) {
+    batch->Put(indexes, key, rocksdb::Slice());
+  }
+}
+
+void Projector::Clear() {
+  dirty_.clear();
+  touched_.clear();
+  new_index_keys_.clear();
+}
+
+}  // namespace provledger
