@@ -1,0 +1,114 @@
+#include "tools/cli.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+namespace provledger {
+
+int ReportError(const absl::Status& status) {
+  std::cerr << "provledger: " << status.message() << "\n";
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+      return kExitBadInput;
+    default:
+      return kExitFailure;
+  }
+}
+
+std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
+                                   const LedgerOptions& options) {
+  if (ctx.db.empty()) {
+    std::cerr << "provledger: --db DIR is required (the ledger directory)\n";
+    *exit_code = kExitBadInput;
+    return nullptr;
+  }
+  auto ledger = Ledger::Open(options, ctx.db);
+  if (!ledger.ok()) {
+    *exit_code = ReportError(ledger.status());
+    return nullptr;
+  }
+  return std::move(*ledger);
+}
+
+absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
+                                        const std::string& known_at,
+                                        uint64_t known_seq) {
+  if (!known_at.empty() && known_seq != 0) {
+    return absl::InvalidArgumentError(
+        "give --known-at or --known-seq, not both");
+  }
+  if (!known_at.empty()) {
+    absl::Time t;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, known_at, &t, &err)) {
+      // A bare date means the end of that day (UTC).
+      absl::CivilDay day;
+      if (absl::ParseCivilTime(known_at, &day)) {
+        t = absl::FromCivil(day + 1, absl::UTCTimeZone()) -
+            absl::Nanoseconds(1);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--known-at: '", known_at,
+            "' is not an RFC 3339 timestamp (e.g. 2024-04-02T17:00:00Z) or "
+            "a date"));
+      }
+    }
+    return ledger.SeqAtTime(t);
+  }
+  if (known_seq != 0) {
+    if (known_seq > ledger.head().seq) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--known-seq: ", known_seq, " is beyond the head (",
+                       ledger.head().seq, ")"));
+    }
+    return known_seq;
+  }
+  return ledger.head().seq;
+}
+
+Progress::Progress(std::string label, uint64_t total)
+    : label_(std::move(label)),
+      total_(total),
+      enabled_(isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+Progress::~Progress() { Finish(); }
+
+void Progress::Update(uint64_t done) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (done < total_ && now - last_ < std::chrono::milliseconds(100)) return;
+  last_ = now;
+  double secs = std::chrono::duration<double>(now - start_).count();
+  double frac = total_ == 0 ? 1.0 : std::min(1.0, double(done) / total_);
+  int filled = static_cast<int>(frac * 30);
+  std::string bar = std::string(filled, '#') + std::string(30 - filled, ' ');
+  std::fprintf(stderr, "\r%s [%s] %3d%%  %.1fs", label_.c_str(), bar.c_str(),
+               static_cast<int>(frac * 100), secs);
+  std::fflush(stderr);
+}
+
+void Progress::Finish() {
+  if (!enabled_ || finished_) return;
+  finished_ = true;
+  std::fprintf(stderr, "\n");
+}
+
+std::string DefaultActor() {
+  const char* user = std::getenv("USER");
+  return user == nullptr ? "" : user;
+}
+
+}  // namespace provledger

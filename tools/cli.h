@@ -1,0 +1,70 @@
+// Shared pieces of the provledger command-line tool.
+#ifndef PROVLEDGER_TOOLS_CLI_H_
+#define PROVLEDGER_TOOLS_CLI_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "ledger/ledger.h"
+
+namespace provledger {
+
+// Exit codes of every command.
+enum ExitCode {
+  kExitOk = 0,
+  kExitFailure = 1,      // I/O error, failed verification
+  kExitBadInput = 2,     // bad command line, bad event, bad file
+  kExitDenied = 3,       // claim-check: not payable
+  kExitDiscrepancy = 4,  // reconcile: discrepancies found
+};
+
+struct Context {
+  std::string db;
+  int exit_code = kExitOk;
+};
+
+// Prints "provledger: <message>" to stderr and returns the exit code that
+// fits the status (bad input for InvalidArgument/FailedPrecondition/
+// AlreadyExists/NotFound, failure otherwise).
+int ReportError(const absl::Status& status);
+
+// Opens the ledger at ctx.db; if it cannot (also when --db was not given)
+// prints an error, sets *exit_code and returns nullptr.
+std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
+                                   const LedgerOptions& options = {});
+
+// Resolves --known-at / --known-seq into a seq (head when neither is set).
+absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
+                                        const std::string& known_at,
+                                        uint64_t known_seq);
+
+// A progress bar on stderr, drawn only when stderr is a terminal.
+class Progress {
+ public:
+  Progress(std::string label, uint64_t total);
+  ~Progress();
+  void Update(uint64_t done);
+  void Finish();
+
+ private:
+  std::string label_;
+  uint64_t total_;
+  bool enabled_;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+// The value of $USER, or "" if unset.
+std::string DefaultActor();
+
+// Command registration, one function per group of commands.
+void RegisterLogCommands(CLI::App& app, Context& ctx);
+void RegisterQueryCommands(CLI::App& app, Context& ctx);
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_TOOLS_CLI_H_

@@ -1,0 +1,400 @@
+// Commands on the log itself: init, append, import, export, verify, demo.
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "ledger/hash.h"
+#include "tools/cli.h"
+#include "tools/demo.h"
+#include "tools/event_json.h"
+#include "tools/table.h"
+
+namespace provledger {
+namespace {
+
+using v1::Event;
+
+// Events read from JSON lines, with the line each came from.
+struct EventLines {
+  std::vector<Event> events;
+  std::vector<size_t> lines;
+  void clear() {
+    events.clear();
+    lines.clear();
+  }
+};
+
+// Reads up to `max_events` events (0: all) from `in`, counting lines in
+// *line_no. Blank lines are skipped. Events naming no actor get `actor`.
+// InvalidArgument "line N: <reason>" on a line that is not an event.
+absl::Status ReadEventLines(std::istream& in, size_t max_events,
+                            const std::string& actor, size_t* line_no,
+                            uint64_t* bytes_read, EventLines* out) {
+  std::string line;
+  while ((max_events == 0 || out->events.size() < max_events) &&
+         std::getline(in, line)) {
+    ++*line_no;
+    *bytes_read += line.size() + 1;
+    absl::string_view text = absl::StripAsciiWhitespace(line);
+    if (text.empty()) continue;
+    auto event = ParseEventJson(text);
+    if (!event.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "line ", *line_no, ": not a valid event: ", event.status().message()));
+    }
+    if (event->actor().empty()) event->set_actor(actor);
+    out->events.push_back(std::move(*event));
+    out->lines.push_back(*line_no);
+  }
+  if (in.bad()) {
+    return absl::UnavailableError(
+        absl::StrCat("read error after line ", *line_no));
+  }
+  return absl::OkStatus();
+}
+
+// "line N: <message>" for an append error about one event.
+absl::Status AtLine(const absl::Status& s, const EventLines& lines) {
+  std::optional<size_t> index = FailedEventIndex(s);
+  if (!index.has_value() || *index >= lines.lines.size()) return s;
+  return absl::Status(s.code(), absl::StrCat("line ", lines.lines[*index], ": ",
+                                             s.message()));
+}
+
+// Opens FILE, or standard input for "-" / "".
+std::istream* OpenInput(const std::string& path, std::ifstream* file) {
+  if (path.empty() || path == "-") return &std::cin;
+  file->open(path);
+  if (!*file) {
+    std::cerr << "provledger: cannot open '" << path << "'\n";
+    return nullptr;
+  }
+  return file;
+}
+
+std::string HeadToken(const Head& h) {
+  return absl::StrCat(h.seq, ":", ToHex(h.hash));
+}
+
+int RunInit(const Context& ctx) {
+  if (ctx.db.empty()) {
+    std::cerr << "provledger: --db DIR is required\n";
+    return kExitBadInput;
+  }
+  LedgerOptions options;
+  options.create_if_missing = true;
+  options.error_if_exists = true;
+  auto ledger = Ledger::Open(options, ctx.db);
+  if (!ledger.ok()) return ReportError(ledger.status());
+  std::cout << "initialized an empty ledger at " << ctx.db << "\n";
+  return kExitOk;
+}
+
+struct AppendFlags {
+  std::string file;
+  std::string format = "text";
+  std::string actor = DefaultActor();
+  std::string expect;  // NPI:VERSION
+  bool no_sync = false;
+};
+
+int RunAppend(const Context& ctx, const AppendFlags& f) {
+  if (f.format != "text" && f.format != "json") {
+    std::cerr << "provledger: --format must be text or json\n";
+    return kExitBadInput;
+  }
+  AppendOptions options;
+  options.sync = !f.no_sync;
+  if (!f.expect.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(f.expect, ':');
+    uint64_t version = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &version)) {
+      std::cerr << "provledger: --expect-version: '" << f.expect
+                << "' is not NPI:VERSION\n";
+      return kExitBadInput;
+    }
+    options.expected = ExpectedVersion{parts[0], version};
+  }
+  std::ifstream file;
+  std::istream* in = OpenInput(f.file, &file);
+  if (in == nullptr) return kExitBadInput;
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+
+  EventLines lines;
+  size_t line_no = 0;
+  uint64_t bytes = 0;
+  absl::Status read = ReadEventLines(*in, 0, f.actor, &line_no, &bytes, &lines);
+  if (!read.ok()) {
+    rc = ReportError(read);
+    std::cerr << "provledger: nothing was written\n";
+    return rc;
+  }
+  auto result = ledger->Append(lines.events, options);
+  if (!result.ok()) {
+    rc = ReportError(AtLine(result.status(), lines));
+    std::cerr << "provledger: nothing was written\n";
+    return rc;
+  }
+  size_t duplicates = lines.events.size() - result->written;
+  if (f.format == "json") {
+    std::cout << "{\"appended\":" << result->written
+              << ",\"duplicates\":" << duplicates << ",\"seqs\":["
+              << absl::StrJoin(result->seqs, ",") << "],\"head\":"
+              << JsonString(HeadToken(result->head)) << "}\n";
+  } else {
+    for (size_t i = 0; i < result->seqs.size(); ++i) {
+      std::cout << result->seqs[i] << "\t" << lines.events[i].event_id()
+                << (result->duplicate[i] ? "\talready recorded" : "") << "\n";
+    }
+    std::cerr << "appended " << result->written << " event(s)";
+    if (duplicates > 0) std::cerr << ", " << duplicates << " already recorded";
+    std::cerr << "; head " << HeadToken(result->head) << "\n";
+  }
+  return kExitOk;
+}
+
+struct ImportFlags {
+  std::string file;
+  size_t batch_size = 1000;
+  std::string actor = DefaultActor();
+  bool no_sync = false;
+};
+
+int RunImport(const Context& ctx, const ImportFlags& f) {
+  if (f.batch_size == 0) {
+    std::cerr << "provledger: --batch-size must be at least 1\n";
+    return kExitBadInput;
+  }
+  std::ifstream file;
+  std::istream* in = OpenInput(f.file, &file);
+  if (in == nullptr) return kExitBadInput;
+  uint64_t total_bytes = 0;
+  if (in == &file) {
+    std::error_code ec;
+    total_bytes = std::filesystem::file_size(f.file, ec);
+  }
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+
+  AppendOptions options;
+  options.sync = !f.no_sync;
+  Progress progress("import", total_bytes);
+  EventLines lines;
+  size_t line_no = 0, batches = 0, written = 0, duplicates = 0;
+  uint64_t bytes = 0;
+  Head head = ledger->head();
+  while (true) {
+    lines.clear();
+    const size_t first_line = line_no + 1;
+    absl::Status read =
+        ReadEventLines(*in, f.batch_size, f.actor, &line_no, &bytes, &lines);
+    absl::Status status = read;
+    if (read.ok() && !lines.events.empty()) {
+      auto result = ledger->Append(lines.events, options);
+      if (result.ok()) {
+        ++batches;
+        written += result->written;
+        duplicates += lines.events.size() - result->written;
+        head = result->head;
+      } else {
+        status = AtLine(result.status(), lines);
+      }
+    }
+    if (!status.ok()) {
+      progress.Finish();
+      rc = ReportError(status);
+      std::cerr << "provledger: the batch starting at line " << first_line
+                << " was not written; " << written << " event(s) in "
+                << batches
+                << " earlier batch(es) were. Fix the line and run the same "
+                   "import again: events already recorded are skipped by "
+                   "event_id.\n";
+      return rc;
+    }
+    progress.Update(bytes);
+    if (lines.events.empty() || !*in) break;
+  }
+  progress.Finish();
+  std::cout << "imported " << written << " event(s) in " << batches
+            << " batch(es)";
+  if (duplicates > 0) std::cout << ", " << duplicates << " already recorded";
+  std::cout << "; head " << HeadToken(head) << "\n";
+  return kExitOk;
+}
+
+struct ExportFlags {
+  uint64_t from_seq = 1;
+  std::string actor;
+  std::string source;
+};
+
+int RunExport(const Context& ctx, const ExportFlags& f) {
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  auto it = ledger->Read(f.from_seq);
+  for (; it->Valid(); it->Next()) {
+    const Event& e = it->event();
+    if (!f.actor.empty() && e.actor() != f.actor) continue;
+    if (!f.source.empty() && e.source() != f.source) continue;
+    std::cout << EventToJson(e) << "\n";
+  }
+  if (!it->status().ok()) return ReportError(it->status());
+  return kExitOk;
+}
+
+struct VerifyFlags {
+  bool chain_only = false;
+  std::string digest;
+};
+
+int RunVerify(const Context& ctx, const VerifyFlags& f) {
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  auto report = ledger->VerifyChain();
+  if (!report.ok()) return ReportError(report.status());
+  if (report->first_bad_seq != 0) {
+    std::cerr << "provledger: verify FAILED at seq " << report->first_bad_seq
+              << ": " << report->problem << "\n";
+    return kExitFailure;
+  }
+  std::cout << "hash chain verified: " << report->events_checked
+            << " event(s)\n";
+  if (!f.chain_only) {
+    absl::Status projections = ledger->VerifyProjections();
+    if (!projections.ok()) {
+      std::cerr << "provledger: verify FAILED: " << projections.message()
+                << "\n";
+      return kExitFailure;
+    }
+    std::cout << "projections match a replay of the log\n";
+  }
+  std::cout << "head " << HeadToken(report->head) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunDemo(bool keep) {
+  char dir_template[] = "/tmp/provledger-demo-XXXXXX";
+  const char* dir = mkdtemp(dir_template);
+  if (dir == nullptr) {
+    std::cerr << "provledger: cannot create a temporary directory\n";
+    return kExitFailure;
+  }
+  std::string path = std::string(dir) + "/ledger";
+  int rc = RunDemoIn(path);
+  if (keep) {
+    std::cout << "\nThe demo ledger is kept at " << path
+              << "; try: provledger --db " << path << " history --provider "
+              << "1526374859\n";
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  return rc;
+}
+
+absl::StatusOr<size_t> LoadDemoEvents(Ledger& ledger) {
+  std::istringstream in(kDemoEventsJsonl);
+  EventLines lines;
+  size_t line_no = 0;
+  uint64_t bytes = 0;
+  absl::Status read = ReadEventLines(in, 0, "", &line_no, &bytes, &lines);
+  if (!read.ok()) return read;
+  auto result = ledger.Append(lines.events);
+  if (!result.ok()) return AtLine(result.status(), lines);
+  return result->written;
+}
+
+void RegisterLogCommands(CLI::App& app, Context& ctx) {
+  auto* init = app.add_subcommand("init", "Create an empty ledger at --db DIR");
+  init->callback([&ctx] { ctx.exit_code = RunInit(ctx); });
+
+  auto append_flags = std::make_shared<AppendFlags>();
+  auto* append = app.add_subcommand(
+      "append",
+      "Append events (JSON lines, one event per line) as one atomic batch: "
+      "all are written or none. Prints each event's seq.");
+  append->add_option("file", append_flags->file,
+                     "JSON lines file, or - for standard input (default)");
+  append->add_option("--format", append_flags->format,
+                     "text (seq and event_id per line) or json (a summary)")
+      ->capture_default_str();
+  append->add_option("--actor", append_flags->actor,
+                     "actor recorded on events that name none (default: $USER)");
+  append->add_option("--expect-version", append_flags->expect,
+                     "NPI:VERSION - refuse the batch unless the NPI's stream "
+                     "is at VERSION (seq of its latest event, 0 if none)");
+  append->add_flag("--no-sync", append_flags->no_sync,
+                   "do not fsync (faster; a crash may lose this batch)");
+  append->callback([&ctx, append_flags] {
+    ctx.exit_code = RunAppend(ctx, *append_flags);
+  });
+
+  auto import_flags = std::make_shared<ImportFlags>();
+  auto* import = app.add_subcommand(
+      "import",
+      "Append a large JSON lines file in batches; each batch is atomic and a "
+      "re-run skips events already recorded (by event_id)");
+  import->add_option("file", import_flags->file, "JSON lines file, or -")
+      ->required();
+  import->add_option("--batch-size", import_flags->batch_size,
+                     "events per atomic batch")
+      ->capture_default_str();
+  import->add_option("--actor", import_flags->actor,
+                     "actor recorded on events that name none (default: $USER)");
+  import->add_flag("--no-sync", import_flags->no_sync,
+                   "do not fsync each batch (bulk loads)");
+  import->callback([&ctx, import_flags] {
+    ctx.exit_code = RunImport(ctx, *import_flags);
+  });
+
+  auto export_flags = std::make_shared<ExportFlags>();
+  auto* exp = app.add_subcommand(
+      "export",
+      "Print stored events as JSON lines, with seq, recorded_at, prev_hash "
+      "and hash");
+  exp->add_option("--from-seq", export_flags->from_seq, "first seq")
+      ->capture_default_str();
+  exp->add_option("--actor", export_flags->actor, "only events by this actor");
+  exp->add_option("--source", export_flags->source,
+                  "only events from this source");
+  exp->callback([&ctx, export_flags] {
+    ctx.exit_code = RunExport(ctx, *export_flags);
+  });
+
+  auto verify_flags = std::make_shared<VerifyFlags>();
+  auto* verify = app.add_subcommand(
+      "verify",
+      "Recompute the hash chain and check the projections against a replay; "
+      "exit 1 naming the first bad seq");
+  verify->add_flag("--chain-only", verify_flags->chain_only,
+                   "check the hash chain only");
+  verify->callback([&ctx, verify_flags] {
+    ctx.exit_code = RunVerify(ctx, *verify_flags);
+  });
+
+  auto keep = std::make_shared<bool>(false);
+  auto* demo = app.add_subcommand(
+      "demo",
+      "Load a bundled example into a temporary ledger and show what "
+      "provledger answers");
+  demo->add_flag("--keep", *keep, "keep the demo ledger and print its path");
+  demo->callback([&ctx, keep] { ctx.exit_code = RunDemo(*keep); });
+}
+
+}  // namespace provledger

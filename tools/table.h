@@ -1,0 +1,47 @@
+// Tabular command output as an aligned table, CSV or JSON.
+#ifndef PROVLEDGER_TOOLS_TABLE_H_
+#define PROVLEDGER_TOOLS_TABLE_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace provledger {
+
+enum class Format { kTable, kJson, kCsv };
+
+// "table", "json" or "csv"; InvalidArgument otherwise.
+absl::StatusOr<Format> ParseFormat(const std::string& name);
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> columns)
+      : columns_(std::move(columns)) {}
+
+  // REQUIRES: cells.size() == number of columns.
+  void AddRow(std::vector<std::string> cells) {
+    rows_.push_back(std::move(cells));
+  }
+  size_t size() const { return rows_.size(); }
+  const std::vector<std::vector<std::string>>& rows() const { return rows_; }
+
+  // Table: aligned columns with a header ("(none)" when empty).
+  // CSV: RFC 4180 with a header row. JSON: an array of objects, one line.
+  void Print(std::ostream& out, Format format) const;
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// RFC 4180 quoting of one CSV field.
+std::string CsvField(const std::string& s);
+
+// A JSON string literal for `s`.
+std::string JsonString(const std::string& s);
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_TOOLS_TABLE_H_
