@@ -1,0 +1,178 @@
+// Acceptance tests of the log commands through the provledger binary.
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "ledger/coding.h"
+#include "ledger/ledger.h"
+#include "rocksdb/db.h"
+#include "tests/cli_support.h"
+#include "tools/event_json.h"
+
+namespace provledger {
+namespace {
+
+using namespace provledger::testing;
+
+std::string CredLine(int i, const std::string& npi = kDrA) {
+  return absl::StrCat(
+      R"({"event_id":"c)", i,
+      R"(","effective_date":"2024-01-01","source":"test","credentialed":{"npi":")",
+      npi, R"(","payer":"medicare"}})", "\n");
+}
+
+class CliLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.Sub("db");
+    ASSERT_EQ(RunCli(dir_, "--db " + db_ + " init").exit_code, 0);
+  }
+  TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(CliLogTest, EveryCommandHasHelp) {
+  for (const char* cmd : {"init", "append", "import", "export", "verify",
+                          "demo"}) {
+    RunResult r = RunCli(dir_, absl::StrCat(cmd, " --help"));
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_TRUE(absl::StrContains(r.out, "Usage")) << cmd << ": " << r.out;
+  }
+  RunResult none = RunCli(dir_, "");
+  EXPECT_EQ(none.exit_code, 2);
+}
+
+TEST_F(CliLogTest, InitTwiceAndMissingLedgerAreClearErrors) {
+  RunResult again = RunCli(dir_, "--db " + db_ + " init");
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(again.err, "a ledger already exists")) << again.err;
+  RunResult missing = RunCli(dir_, "--db " + dir_.Sub("nope") + " export");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(missing.err, "no ledger at")) << missing.err;
+}
+
+TEST_F(CliLogTest, BadLine700OfA1000LineBatchWritesNothing) {
+  std::string text;
+  for (int i = 1; i <= 1000; ++i) {
+    text += CredLine(i, i == 700 ? "1234567890" : kDrA);
+  }
+  WriteFile(dir_.Sub("batch.jsonl"), text);
+  RunResult r = RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("batch.jsonl"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "provledger: line 700: credentialed.npi: '1234567890' fails the "
+            "NPI check digit (Luhn over prefix 80840)\n"
+            "provledger: nothing was written\n");
+  EXPECT_EQ(RunCli(dir_, "--db " + db_ + " export").out, "");
+
+  // Unparseable JSON is named by line too.
+  WriteFile(dir_.Sub("bad.jsonl"), CredLine(1) + "\n{\"event_id\": oops}\n");
+  RunResult bad = RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("bad.jsonl"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StartsWith(bad.err, "provledger: line 3: not a valid event: "))
+      << bad.err;
+  EXPECT_EQ(RunCli(dir_, "--db " + db_ + " export").out, "");
+}
+
+TEST_F(CliLogTest, AppendPrintsSeqsAndIsIdempotent) {
+  WriteFile(dir_.Sub("a.jsonl"), CredLine(1) + CredLine(2));
+  RunResult r = RunCli(dir_, "--db " + db_ + " append -", dir_.Sub("a.jsonl"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "1\tc1\n2\tc2\n");
+  RunResult again = RunCli(dir_, "--db " + db_ + " append --format json " +
+                                     dir_.Sub("a.jsonl"));
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_TRUE(absl::StartsWith(
+      again.out, R"({"appended":0,"duplicates":2,"seqs":[1,2],"head":"2:)"))
+      << again.out;
+}
+
+TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {
+  std::string text;
+  for (int i = 1; i <= 25; ++i) text += CredLine(i, i == 23 ? "123" : kDrA);
+  WriteFile(dir_.Sub("big.jsonl"), text);
+  RunResult r = RunCli(dir_, "--db " + db_ + " import --batch-size 10 " +
+                                 dir_.Sub("big.jsonl"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(
+      r.err, "line 23: credentialed.npi: '123' is not a 10-digit NPI"))
+      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "20 event(s) in 2 earlier batch(es)"))
+      << r.err;
+  std::vector<std::string> lines = absl::StrSplit(
+      RunCli(dir_, "--db " + db_ + " export").out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(lines.size(), 20u);
+
+  // Fix the line and run the same import: only the rest is added.
+  text.clear();
+  for (int i = 1; i <= 25; ++i) text += CredLine(i);
+  WriteFile(dir_.Sub("big.jsonl"), text);
+  RunResult again = RunCli(dir_, "--db " + db_ + " import --batch-size 10 " +
+                                     dir_.Sub("big.jsonl"));
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(absl::StartsWith(
+      again.out, "imported 5 event(s) in 3 batch(es), 20 already recorded"))
+      << again.out;
+}
+
+TEST_F(CliLogTest, ExportRoundTripsThroughImport) {
+  RunResult demo = RunCli(dir_, "demo --keep");
+  ASSERT_EQ(demo.exit_code, 0) << demo.err;
+  // Build a ledger with the demo's events, export, import elsewhere.
+  WriteFile(dir_.Sub("demo.jsonl"), ReadFile(PROVLEDGER_DEMO_EVENTS));
+  ASSERT_EQ(RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("demo.jsonl"))
+                .exit_code,
+            0);
+  RunResult exported = RunCli(dir_, "--db " + db_ + " export");
+  ASSERT_EQ(exported.exit_code, 0);
+  WriteFile(dir_.Sub("export.jsonl"), exported.out);
+  const std::string db2 = dir_.Sub("db2");
+  ASSERT_EQ(RunCli(dir_, "--db " + db2 + " init").exit_code, 0);
+  RunResult imported =
+      RunCli(dir_, "--db " + db2 + " import " + dir_.Sub("export.jsonl"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  RunResult exported2 = RunCli(dir_, "--db " + db2 + " export");
+
+  std::vector<std::string> a = absl::StrSplit(exported.out, '\n', absl::SkipEmpty());
+  std::vector<std::string> b = absl::StrSplit(exported2.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(a.size(), 26u);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto ea = ParseEventJson(a[i]);
+    auto eb = ParseEventJson(b[i]);
+    ASSERT_TRUE(ea.ok() && eb.ok());
+    EXPECT_EQ(ea->seq(), eb->seq());
+    ea->clear_recorded_at(), ea->clear_prev_hash(), ea->clear_hash();
+    eb->clear_recorded_at(), eb->clear_prev_hash(), eb->clear_hash();
+    EXPECT_EQ(ea->SerializeAsString(), eb->SerializeAsString()) << a[i];
+  }
+}
+
+TEST_F(CliLogTest, VerifyNamesTheTamperedSeq) {
+  std::string text;
+  for (int i = 1; i <= 8; ++i) text += CredLine(i);
+  WriteFile(dir_.Sub("a.jsonl"), text);
+  ASSERT_EQ(RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("a.jsonl")).exit_code, 0);
+  RunResult ok = RunCli(dir_, "--db " + db_ + " verify");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(absl::StrContains(ok.out, "hash chain verified: 8 event(s)"));
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    std::string value;
+    auto* db = (*ledger)->raw_db();
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), (*ledger)->events_cf(),
+                        EncodeSeq(6), &value).ok());
+    value[40] ^= 0x04;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), (*ledger)->events_cf(),
+                        EncodeSeq(6), value).ok());
+  }
+  RunResult bad = RunCli(dir_, "--db " + db_ + " verify");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(absl::StartsWith(bad.err, "provledger: verify FAILED at seq 6: "))
+      << bad.err;
+}
+
+}  // namespace
+}  // namespace provledger
