@@ -118,6 +118,22 @@ TimelineRef TimelineOf(const Event& e) {
   return {Relation::kDemographics, "", K::KIND_UNSPECIFIED, std::nullopt, ""};
 }
 
+std::string PayerOf(const Event& e) {
+  switch (e.body_case()) {
+    case Event::kEnrolled: return e.enrolled().payer();
+    case Event::kEnrollmentEnded: return e.enrollment_ended().payer();
+    case Event::kCredentialed: return e.credentialed().payer();
+    case Event::kAssociated: return e.associated().payer();
+    case Event::kAssociationEnded: return e.association_ended().payer();
+    case Event::kReassigned: return e.reassigned().payer();
+    case Event::kRevoked: return e.revoked().payer();
+    case Event::kContractSigned: return e.contract_signed().payer();
+    case Event::kContractEnded: return e.contract_ended().payer();
+    case Event::kRevalidated: return e.revalidated().payer();
+    default: return "";
+  }
+}
+
 std::vector<Interval> FoldIntervals(const Timeline& t, uint64_t known_seq) {
   std::vector<Interval> out;
   bool open = false;

@@ -68,6 +68,10 @@ struct TimelineRef {
 // REQUIRES: ValidateEvent(event).ok() and the body is not `voided`.
 TimelineRef TimelineOf(const v1::Event& event);
 
+// The payer an event is about; "" for demographics (all payers) and voids
+// (their target's payer applies).
+std::string PayerOf(const v1::Event& event);
+
 // True iff the entry is known at `known_seq` and not retracted by then.
 inline bool Visible(const storage::TimelineEntry& e, uint64_t known_seq) {
   return e.seq() <= known_seq &&

@@ -106,6 +106,32 @@ void Progress::Finish() {
   std::fprintf(stderr, "\n");
 }
 
+int RunCommandLine(int argc, const char* const* argv) {
+  CLI::App app{
+      "provledger: an event-sourced, bitemporal ledger of healthcare provider "
+      "enrollments, reassignments of benefits and payer contracts.\n"
+      "Exit codes: 0 ok, 1 failure, 2 bad input, 3 claim denied, "
+      "4 reconciliation discrepancies."};
+  app.require_subcommand(1);
+  Context ctx;
+  app.add_option("--db", ctx.db, "ledger directory");
+  RegisterLogCommands(app, ctx);
+  RegisterQueryCommands(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitBadInput;
+  }
+  return ctx.exit_code;
+}
+
+int RunCommandLine(const std::vector<std::string>& args) {
+  std::vector<const char*> argv = {"provledger"};
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  return RunCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
 std::string DefaultActor() {
   const char* user = std::getenv("USER");
   return user == nullptr ? "" : user;

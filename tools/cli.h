@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
@@ -60,6 +61,11 @@ class Progress {
 
 // The value of $USER, or "" if unset.
 std::string DefaultActor();
+
+// Parses the command line and runs the command; returns the exit code.
+int RunCommandLine(int argc, const char* const* argv);
+// The same, with the arguments after the program name.
+int RunCommandLine(const std::vector<std::string>& args);
 
 // Command registration, one function per group of commands.
 void RegisterLogCommands(CLI::App& app, Context& ctx);

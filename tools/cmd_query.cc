@@ -1,6 +1,451 @@
-// Query commands (filled in by the projections work).
+// Point-in-time query commands: asof, history, diff, claim-check, rebuild,
+// stats.
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/time_util.h"
+#include "ledger/validation.h"
+#include "projections/query.h"
 #include "tools/cli.h"
+#include "tools/describe.h"
+#include "tools/table.h"
 
 namespace provledger {
-void RegisterQueryCommands(CLI::App& app, Context& ctx) {}
+namespace {
+
+using v1::Event;
+
+// Flags shared by the point-in-time commands.
+struct QueryFlags {
+  std::string format = "table";
+  std::string known_at;
+  uint64_t known_seq = 0;
+  std::string provider;
+  std::string org;
+  std::string payer;
+  std::string payer_rules;
+};
+
+void AddKnowledgeFlags(CLI::App* cmd, QueryFlags* f) {
+  cmd->add_option("--known-at", f->known_at,
+                  "answer with what was recorded by this time (RFC 3339, e.g. "
+                  "2024-04-02T17:00:00Z, or a date = end of that day UTC)");
+  cmd->add_option("--known-seq", f->known_seq,
+                  "answer with the events up to this seq");
+}
+
+void AddFormatFlag(CLI::App* cmd, QueryFlags* f) {
+  cmd->add_option("--format", f->format, "table, json or csv")
+      ->capture_default_str();
+}
+
+void AddFilterFlags(CLI::App* cmd, QueryFlags* f) {
+  cmd->add_option("--provider", f->provider, "only this provider NPI");
+  cmd->add_option("--org", f->org, "only this organization NPI");
+  cmd->add_option("--payer", f->payer, "only this payer");
+}
+
+void AddRulesFlag(CLI::App* cmd, QueryFlags* f) {
+  cmd->add_option("--payer-rules", f->payer_rules,
+                  "CSV of payer,min_group_providers (default: "
+                  "DIR/payer_rules.csv if present)");
+}
+
+// Everything a query command needs once its flags are read.
+struct Session {
+  std::unique_ptr<Ledger> ledger;
+  Format format = Format::kTable;
+  uint64_t known_seq = 0;
+  PayerRules rules;
+};
+
+// Opens the ledger and resolves format, knowledge point and rules; on error
+// prints it and returns the exit code in *rc.
+std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
+  Session s;
+  auto format = ParseFormat(f.format);
+  if (!format.ok()) {
+    *rc = ReportError(format.status());
+    return std::nullopt;
+  }
+  s.format = *format;
+  for (const std::string* npi : {&f.provider, &f.org}) {
+    if (!npi->empty() && !IsValidNpi(*npi)) {
+      *rc = ReportError(absl::InvalidArgumentError(
+          absl::StrCat("'", *npi, "' is not a valid NPI (10 digits, Luhn "
+                       "check over 80840)")));
+      return std::nullopt;
+    }
+  }
+  s.ledger = OpenLedger(ctx, rc);
+  if (!s.ledger) return std::nullopt;
+  auto known = ResolveKnownAt(*s.ledger, f.known_at, f.known_seq);
+  if (!known.ok()) {
+    *rc = ReportError(known.status());
+    return std::nullopt;
+  }
+  s.known_seq = *known;
+  std::string rules_path = f.payer_rules;
+  if (rules_path.empty()) {
+    std::string fallback = ctx.db + "/payer_rules.csv";
+    if (std::filesystem::exists(fallback)) rules_path = fallback;
+  }
+  if (!rules_path.empty()) {
+    auto rules = PayerRules::Load(rules_path);
+    if (!rules.ok()) {
+      *rc = ReportError(rules.status());
+      return std::nullopt;
+    }
+    s.rules = *rules;
+  }
+  return s;
+}
+
+std::optional<DayNumber> ParseDay(const std::string& flag,
+                                  const std::string& value, int* rc) {
+  auto day = ParseDate(value);
+  if (!day.ok()) {
+    *rc = ReportError(absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", day.status().message())));
+    return std::nullopt;
+  }
+  return *day;
+}
+
+std::string KnownAtCaption(const Ledger& ledger, uint64_t known_seq) {
+  if (known_seq == ledger.head().seq) {
+    return absl::StrCat("as known now (seq ", known_seq, ")");
+  }
+  std::string when;
+  if (known_seq > 0) {
+    auto e = ledger.Get(known_seq);
+    if (e.ok()) {
+      when = " recorded " +
+             google::protobuf::util::TimeUtil::ToString(e->recorded_at());
+    }
+  }
+  return absl::StrCat("as known at seq ", known_seq, when);
+}
+
+std::string Seq(uint64_t seq) { return seq == 0 ? "" : absl::StrCat(seq); }
+
+Table ReassignmentTable(const std::vector<ReassignmentRow>& rows) {
+  Table t({"provider", "org", "payer", "effective_from", "effective_until",
+           "start_seq", "end_seq"});
+  for (const auto& r : rows) {
+    t.AddRow({r.provider, r.org, r.payer, FormatDate(r.interval.start),
+              r.interval.end ? FormatDate(*r.interval.end) : "",
+              Seq(r.interval.start_seq), Seq(r.interval.end_seq)});
+  }
+  return t;
+}
+
+std::string FindingsJson(const std::vector<Finding>& findings) {
+  std::vector<std::string> items;
+  for (const Finding& f : findings) {
+    items.push_back(absl::StrCat("{\"code\":", JsonString(f.code),
+                                 ",\"message\":", JsonString(f.message), "}"));
+  }
+  return "[" + absl::StrJoin(items, ",") + "]";
+}
+
+int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
+  int rc = kExitOk;
+  auto day = ParseDay("--date", date, &rc);
+  if (!day) return rc;
+  auto s = Start(ctx, f, &rc);
+  if (!s) return rc;
+  Queries q(s->ledger.get());
+  auto rows = q.ReassignmentsOn(*day, s->known_seq, {f.provider, f.org, f.payer});
+  if (!rows.ok()) return ReportError(rows.status());
+  std::vector<Finding> warnings;
+  if (!f.org.empty()) {
+    auto flags = q.GroupMinimumFlags(f.org, f.payer, *day, s->known_seq, s->rules);
+    if (!flags.ok()) return ReportError(flags.status());
+    for (const auto& g : *flags) {
+      warnings.push_back(
+          {"GROUP_BELOW_MINIMUM",
+           absl::StrCat("group contract ", g.contract_id, " (", g.payer,
+                        ") covers ", g.covered_on_day,
+                        " reassigned provider(s) on ", date, "; ", g.payer,
+                        " requires at least ", g.minimum)});
+    }
+  }
+  Table table = ReassignmentTable(*rows);
+  switch (s->format) {
+    case Format::kTable:
+      std::cout << "Reassignments in effect on " << date << ", "
+                << KnownAtCaption(*s->ledger, s->known_seq) << ":\n";
+      table.Print(std::cout, Format::kTable);
+      for (const auto& w : warnings) {
+        std::cout << "warning " << w.code << ": " << w.message << "\n";
+      }
+      break;
+    case Format::kCsv:
+      table.Print(std::cout, Format::kCsv);
+      for (const auto& w : warnings) {
+        std::cerr << "warning " << w.code << ": " << w.message << "\n";
+      }
+      break;
+    case Format::kJson: {
+      std::ostringstream rows_json;
+      table.Print(rows_json, Format::kJson);
+      std::string list = rows_json.str();
+      list.pop_back();  // newline
+      std::cout << "{\"date\":" << JsonString(date)
+                << ",\"known_seq\":" << s->known_seq
+                << ",\"reassignments\":" << list
+                << ",\"warnings\":" << FindingsJson(warnings) << "}\n";
+      break;
+    }
+  }
+  return kExitOk;
+}
+
+int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
+               const std::string& actor, const std::string& source) {
+  int rc = kExitOk;
+  QueryFlags with_npi = f;
+  with_npi.provider = npi;
+  auto s = Start(ctx, with_npi, &rc);
+  if (!s) return rc;
+  Queries q(s->ledger.get());
+  auto rows = q.History(npi, f.payer);
+  if (!rows.ok()) return ReportError(rows.status());
+  Table t({"seq", "recorded_at", "effective_date", "event", "detail", "actor",
+           "source", "status", "hash"});
+  for (const HistoryRow& r : *rows) {
+    const Event& e = r.event;
+    if (!actor.empty() && e.actor() != actor) continue;
+    if (!source.empty() && e.source() != source) continue;
+    std::string status;
+    if (r.voided_by != 0) status = absl::StrCat("VOIDED by seq ", r.voided_by);
+    if (e.body_case() == Event::kVoided) {
+      status = absl::StrCat("voids seq ", e.voided().target_seq());
+    }
+    t.AddRow({absl::StrCat(e.seq()),
+              google::protobuf::util::TimeUtil::ToString(e.recorded_at()),
+              e.effective_date(), std::string(BodyName(e)), Describe(e),
+              e.actor(), e.source(), status, e.hash()});
+  }
+  if (s->format == Format::kTable) {
+    std::cout << "History of " << npi
+              << (f.payer.empty() ? "" : " at " + f.payer) << " ("
+              << t.size() << " events):\n";
+  }
+  t.Print(std::cout, s->format);
+  return kExitOk;
+}
+
+int RunDiff(const Context& ctx, const QueryFlags& f, const std::string& from,
+            const std::string& to) {
+  int rc = kExitOk;
+  auto d1 = ParseDay("--from", from, &rc);
+  if (!d1) return rc;
+  auto d2 = ParseDay("--to", to, &rc);
+  if (!d2) return rc;
+  if (*d2 < *d1) {
+    return ReportError(absl::InvalidArgumentError(
+        absl::StrCat("--to ", to, " is before --from ", from)));
+  }
+  auto s = Start(ctx, f, &rc);
+  if (!s) return rc;
+  Queries q(s->ledger.get());
+  auto rows = q.Changes(*d1, *d2, s->known_seq, {f.provider, f.org, f.payer});
+  if (!rows.ok()) return ReportError(rows.status());
+  Table t({"date", "change", "provider", "org", "payer", "seq"});
+  for (const ChangeRow& r : *rows) {
+    t.AddRow({FormatDate(r.day), r.started ? "STARTED" : "ENDED", r.provider,
+              r.org, r.payer, absl::StrCat(r.seq)});
+  }
+  if (s->format == Format::kTable) {
+    std::cout << "Reassignments that started or ended from " << from << " to "
+              << to << " (inclusive), "
+              << KnownAtCaption(*s->ledger, s->known_seq) << ":\n";
+  }
+  t.Print(std::cout, s->format);
+  return kExitOk;
+}
+
+struct ClaimFlags {
+  std::string rendering, billing, dos;
+};
+
+int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) {
+  int rc = kExitOk;
+  auto dos = ParseDay("--dos", c.dos, &rc);
+  if (!dos) return rc;
+  QueryFlags checked = f;
+  checked.provider = c.rendering;
+  checked.org = c.billing;
+  auto s = Start(ctx, checked, &rc);
+  if (!s) return rc;
+  Queries q(s->ledger.get());
+  auto result =
+      q.ClaimCheck(c.rendering, c.billing, f.payer, *dos, s->known_seq, s->rules);
+  if (!result.ok()) return ReportError(result.status());
+  const char* verdict = result->payable ? "payable" : "denied";
+  switch (s->format) {
+    case Format::kTable:
+      std::cout << verdict << ": rendering " << c.rendering << ", billing "
+                << c.billing << ", " << f.payer << ", date of service "
+                << c.dos << ", " << KnownAtCaption(*s->ledger, s->known_seq)
+                << "\n";
+      for (const auto& x : result->findings) {
+        std::cout << "  " << x.code << ": " << x.message << "\n";
+      }
+      for (const auto& w : result->warnings) {
+        std::cout << "  warning " << w.code << ": " << w.message << "\n";
+      }
+      break;
+    case Format::kCsv: {
+      Table t({"result", "severity", "code", "message"});
+      for (const auto& x : result->findings) {
+        t.AddRow({verdict, "denial", x.code, x.message});
+      }
+      for (const auto& w : result->warnings) {
+        t.AddRow({verdict, "warning", w.code, w.message});
+      }
+      if (t.size() == 0) t.AddRow({verdict, "", "", ""});
+      t.Print(std::cout, Format::kCsv);
+      break;
+    }
+    case Format::kJson:
+      std::cout << "{\"result\":" << JsonString(verdict)
+                << ",\"known_seq\":" << result->known_seq
+                << ",\"findings\":" << FindingsJson(result->findings)
+                << ",\"warnings\":" << FindingsJson(result->warnings) << "}\n";
+      break;
+  }
+  return result->payable ? kExitOk : kExitDenied;
+}
+
+int RunRebuild(const Context& ctx) {
+  LedgerOptions options;
+  options.skip_projection_check = true;
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc, options);
+  if (!ledger) return rc;
+  const uint64_t total = ledger->head().seq;
+  Progress progress("rebuild", total);
+  absl::Status s = ledger->Rebuild(
+      [&](uint64_t done, uint64_t) { progress.Update(done); });
+  progress.Finish();
+  if (!s.ok()) return ReportError(s);
+  std::cout << "rebuilt the projections from " << total << " event(s)\n";
+  return kExitOk;
+}
+
+int RunStats(const Context& ctx, const QueryFlags& f) {
+  int rc = kExitOk;
+  auto s = Start(ctx, f, &rc);
+  if (!s) return rc;
+  Queries q(s->ledger.get());
+  const DayNumber today = Today();
+  auto stats = q.Stats(today);
+  if (!stats.ok()) return ReportError(stats.status());
+  Table t({"statistic", "value"});
+  t.AddRow({"events", absl::StrCat(s->ledger->head().seq)});
+  for (const auto& [type, n] : stats->events_by_type) {
+    t.AddRow({"events." + type, absl::StrCat(n)});
+  }
+  t.AddRow({"providers", absl::StrCat(stats->providers)});
+  t.AddRow({"organizations", absl::StrCat(stats->organizations)});
+  t.AddRow({"payers", absl::StrCat(stats->payers.size())});
+  t.AddRow({"payer_names", absl::StrJoin(stats->payers, " ")});
+  t.AddRow({"active_reassignments_" + FormatDate(today),
+            absl::StrCat(stats->active_reassignments)});
+  t.Print(std::cout, s->format);
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterQueryCommands(CLI::App& app, Context& ctx) {
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto date = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand(
+        "asof",
+        "Reassignments in effect on a date, as known now or at an earlier "
+        "point (--known-at / --known-seq)");
+    cmd->add_option("--date", *date, "valid date YYYY-MM-DD")->required();
+    AddKnowledgeFlags(cmd, f.get());
+    AddFilterFlags(cmd, f.get());
+    AddFormatFlag(cmd, f.get());
+    AddRulesFlag(cmd, f.get());
+    cmd->callback([&ctx, f, date] { ctx.exit_code = RunAsOf(ctx, *f, *date); });
+  }
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto npi = std::make_shared<std::string>();
+    auto actor = std::make_shared<std::string>();
+    auto source = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand(
+        "history",
+        "Every event touching a provider (or organization), in seq order, "
+        "with recorded_at, actor, source and hash; voided events marked");
+    cmd->add_option("--provider,--npi", *npi, "the NPI")->required();
+    cmd->add_option("--payer", f->payer, "only events of this payer");
+    cmd->add_option("--actor", *actor, "only events recorded by this actor");
+    cmd->add_option("--source", *source, "only events from this source");
+    AddFormatFlag(cmd, f.get());
+    cmd->callback([&ctx, f, npi, actor, source] {
+      ctx.exit_code = RunHistory(ctx, *f, *npi, *actor, *source);
+    });
+  }
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto from = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    auto* cmd = app.add_subcommand(
+        "diff", "Reassignments that started or ended between two dates");
+    cmd->add_option("--from", *from, "first day YYYY-MM-DD")->required();
+    cmd->add_option("--to", *to, "last day YYYY-MM-DD (inclusive)")->required();
+    AddKnowledgeFlags(cmd, f.get());
+    AddFilterFlags(cmd, f.get());
+    AddFormatFlag(cmd, f.get());
+    cmd->callback(
+        [&ctx, f, from, to] { ctx.exit_code = RunDiff(ctx, *f, *from, *to); });
+  }
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto c = std::make_shared<ClaimFlags>();
+    auto* cmd = app.add_subcommand(
+        "claim-check",
+        "Could the billing NPI be paid by the payer for the rendering NPI's "
+        "service on the date of service? Exit 0 payable, 3 denied; every "
+        "missing link is named");
+    cmd->add_option("--rendering", c->rendering, "rendering provider NPI")
+        ->required();
+    cmd->add_option("--billing", c->billing,
+                    "billing NPI (the group; or the provider when self-billing)")
+        ->required();
+    cmd->add_option("--payer", f->payer, "payer")->required();
+    cmd->add_option("--dos", c->dos, "date of service YYYY-MM-DD")->required();
+    AddKnowledgeFlags(cmd, f.get());
+    AddFormatFlag(cmd, f.get());
+    AddRulesFlag(cmd, f.get());
+    cmd->callback(
+        [&ctx, f, c] { ctx.exit_code = RunClaimCheck(ctx, *f, *c); });
+  }
+  {
+    auto* cmd = app.add_subcommand(
+        "rebuild", "Drop every projection and rebuild it by replaying the log");
+    cmd->callback([&ctx] { ctx.exit_code = RunRebuild(ctx); });
+  }
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto* cmd = app.add_subcommand(
+        "stats",
+        "Counts of events by type, providers, organizations, payers, and "
+        "reassignments in effect today");
+    AddFormatFlag(cmd, f.get());
+    cmd->callback([&ctx, f] { ctx.exit_code = RunStats(ctx, *f); });
+  }
+}
+
 }  // namespace provledger

@@ -50,17 +50,16 @@ void Table::Print(std::ostream& out, Format format) const {
       return;
     }
     case Format::kJson: {
-      google::protobuf::ListValue list;
+      // Objects keep the column order.
+      std::vector<std::string> objects;
       for (const auto& row : rows_) {
-        auto* fields = list.add_values()->mutable_struct_value()->mutable_fields();
+        std::vector<std::string> fields;
         for (size_t i = 0; i < columns_.size(); ++i) {
-          (*fields)[columns_[i]].set_string_value(row[i]);
+          fields.push_back(JsonString(columns_[i]) + ":" + JsonString(row[i]));
         }
+        objects.push_back("{" + absl::StrJoin(fields, ",") + "}");
       }
-      std::string json;
-      google::protobuf::util::JsonPrintOptions options;
-      google::protobuf::util::MessageToJsonString(list, &json, options);
-      out << json << "\n";
+      out << "[" << absl::StrJoin(objects, ",") << "]\n";
       return;
     }
     case Format::kTable: {

@@ -1,0 +1,480 @@
+#include "projections/query.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/status_macros.h"
+#include "ledger/validation.h"
+
+namespace provledger {
+
+using storage::Timeline;
+using storage::TimelineEntry;
+using v1::Event;
+
+namespace {
+
+bool Matches(const std::string& want, absl::string_view have) {
+  return want.empty() || want == have;
+}
+
+// Legal names compare case-insensitively with runs of spaces and
+// punctuation folded ("Riverbend Family Medicine, PLLC" ==
+// "RIVERBEND FAMILY MEDICINE PLLC").
+std::string NormalizeName(absl::string_view name) {
+  std::string out;
+  bool gap = false;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      if (gap && !out.empty()) out += ' ';
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      gap = false;
+    } else {
+      gap = true;
+    }
+  }
+  return out;
+}
+
+Finding Find(std::string code, std::string message) {
+  return Finding{std::move(code), std::move(message)};
+}
+
+}  // namespace
+
+absl::Status Queries::ForEachReassignment(
+    const RelationFilter& f,
+    const std::function<void(absl::string_view, const Timeline&)>& fn) const {
+  const std::string r(1, static_cast<char>(Relation::kReassignment));
+  auto visit_key = [&](const std::string& key) -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<Timeline> t, ledger_->GetTimeline(key));
+    if (t.has_value()) fn(key, *t);
+    return absl::OkStatus();
+  };
+  if (!f.provider.empty() || (f.org.empty() && f.payer.empty())) {
+    return ledger_->ScanTimelines(
+        r + f.provider, [&](absl::string_view key, const Timeline& t) {
+          PairParts p = DecodePairKey(key);
+          if (Matches(f.org, p.org) && Matches(f.payer, p.payer)) fn(key, t);
+          return true;
+        });
+  }
+  std::vector<std::string> keys;
+  if (!f.org.empty()) {
+    const std::string prefix = "o" + r + f.org;
+    RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view k) {
+      absl::string_view rest = k.substr(prefix.size());
+      std::string provider(rest.substr(0, 10));
+      absl::string_view payer = rest.substr(10);
+      if (Matches(f.payer, payer)) {
+        keys.push_back(PairKey(Relation::kReassignment, provider, f.org, payer));
+      }
+      return true;
+    }));
+  } else {
+    std::string prefix = "p" + r + f.payer;
+    prefix.push_back('\0');
+    RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view k) {
+      absl::string_view rest = k.substr(prefix.size());
+      keys.push_back(PairKey(Relation::kReassignment, rest.substr(0, 10),
+                             rest.substr(10, 10), f.payer));
+      return true;
+    }));
+  }
+  for (const std::string& key : keys) RETURN_IF_ERROR(visit_key(key));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentsOn(
+    DayNumber day, uint64_t known_seq, const RelationFilter& filter) const {
+  std::vector<ReassignmentRow> rows;
+  RETURN_IF_ERROR(ForEachReassignment(
+      filter, [&](absl::string_view key, const Timeline& t) {
+        std::optional<Interval> i = IntervalOn(t, day, known_seq);
+        if (!i.has_value()) return;
+        PairParts p = DecodePairKey(key);
+        rows.push_back({p.provider, p.org, p.payer, *i});
+      }));
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.provider, a.org, a.payer) <
+           std::tie(b.provider, b.org, b.payer);
+  });
+  return rows;
+}
+
+absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentPeriods(
+    uint64_t known_seq, const RelationFilter& filter) const {
+  std::vector<ReassignmentRow> rows;
+  RETURN_IF_ERROR(ForEachReassignment(
+      filter, [&](absl::string_view key, const Timeline& t) {
+        PairParts p = DecodePairKey(key);
+        for (const Interval& i : FoldIntervals(t, known_seq)) {
+          rows.push_back({p.provider, p.org, p.payer, i});
+        }
+      }));
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.provider, a.org, a.payer, a.interval.start) <
+           std::tie(b.provider, b.org, b.payer, b.interval.start);
+  });
+  return rows;
+}
+
+absl::StatusOr<std::vector<ChangeRow>> Queries::Changes(
+    DayNumber from, DayNumber to, uint64_t known_seq,
+    const RelationFilter& filter) const {
+  std::vector<ChangeRow> rows;
+  RETURN_IF_ERROR(ForEachReassignment(
+      filter, [&](absl::string_view key, const Timeline& t) {
+        PairParts p = DecodePairKey(key);
+        for (const Interval& i : FoldIntervals(t, known_seq)) {
+          if (from <= i.start && i.start <= to) {
+            rows.push_back({i.start, true, p.provider, p.org, p.payer,
+                            i.start_seq});
+          }
+          if (i.end.has_value() && from <= *i.end && *i.end <= to) {
+            rows.push_back({*i.end, false, p.provider, p.org, p.payer,
+                            i.end_seq});
+          }
+        }
+      }));
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.day, a.seq) < std::tie(b.day, b.seq);
+  });
+  return rows;
+}
+
+absl::StatusOr<std::vector<HistoryRow>> Queries::History(
+    const std::string& npi, const std::string& payer) const {
+  ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, ledger_->StreamSeqs(npi));
+  absl::flat_hash_map<std::string, Timeline> timelines;
+  absl::flat_hash_map<uint64_t, std::string> payer_of;  // for voids
+  std::vector<HistoryRow> rows;
+  for (uint64_t seq : seqs) {
+    ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
+    HistoryRow row;
+    std::string event_payer;
+    if (e.body_case() == Event::kVoided) {
+      auto it = payer_of.find(e.voided().target_seq());
+      event_payer = it == payer_of.end() ? "" : it->second;
+    } else {
+      event_payer = PayerOf(e);
+      payer_of[seq] = event_payer;
+      TimelineRef ref = TimelineOf(e);
+      auto it = timelines.find(ref.key);
+      if (it == timelines.end()) {
+        ASSIGN_OR_RETURN(std::optional<Timeline> t,
+                         ledger_->GetTimeline(ref.key));
+        it = timelines.emplace(ref.key, t.value_or(Timeline())).first;
+      }
+      if (TimelineEntry* entry = FindEntry(&it->second, seq)) {
+        row.voided_by = entry->voided_by();
+      }
+    }
+    if (!payer.empty() && !event_payer.empty() && event_payer != payer) {
+      continue;
+    }
+    row.event = std::move(e);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+absl::StatusOr<std::optional<Interval>> Queries::InEffect(
+    const std::string& key, DayNumber day, uint64_t known_seq) const {
+  ASSIGN_OR_RETURN(std::optional<Timeline> t, ledger_->GetTimeline(key));
+  if (!t.has_value()) return std::nullopt;
+  return IntervalOn(*t, day, known_seq);
+}
+
+absl::StatusOr<bool> Queries::Credentialed(const std::string& npi,
+                                           const std::string& payer,
+                                           DayNumber day,
+                                           uint64_t known_seq) const {
+  ASSIGN_OR_RETURN(
+      std::optional<Timeline> t,
+      ledger_->GetTimeline(NpiPayerKey(Relation::kCredential, npi, payer)));
+  if (!t.has_value()) return false;
+  for (const TimelineEntry& e : t->entries()) {
+    if (e.day() > day) break;
+    if (Visible(e, known_seq) && (!e.has_until_day() || day < e.until_day())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<std::vector<Event>> Queries::ContractsOn(
+    const std::string& holder, const std::string& payer, DayNumber day,
+    uint64_t known_seq) const {
+  std::string prefix = absl::StrCat("K", holder, payer);
+  prefix.push_back('\0');
+  std::vector<uint64_t> seqs;
+  RETURN_IF_ERROR(ledger_->ScanTimelines(
+      prefix, [&](absl::string_view, const Timeline& t) {
+        if (auto i = IntervalOn(t, day, known_seq)) seqs.push_back(i->start_seq);
+        return true;
+      }));
+  std::vector<Event> contracts;
+  for (uint64_t seq : seqs) {
+    ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
+    contracts.push_back(std::move(e));
+  }
+  return contracts;
+}
+
+absl::StatusOr<Queries::Identity> Queries::IdentityOn(
+    const std::string& npi, const std::string& payer, DayNumber day,
+    uint64_t known_seq) const {
+  Identity id;
+  ASSIGN_OR_RETURN(
+      std::optional<Interval> enrollment,
+      InEffect(NpiPayerKey(Relation::kEnrollment, npi, payer), day, known_seq));
+  if (!enrollment.has_value()) return id;
+  ASSIGN_OR_RETURN(Event e, ledger_->Get(enrollment->start_seq));
+  const v1::Enrolled& b = e.enrolled();
+  id.enrolled = true;
+  id.tin = b.tin();
+  id.legal_name = b.legal_name();
+  id.state = b.state();
+  id.enrollment_id = b.enrollment_id();
+  id.pac_id = b.pac_id();
+  id.entity = b.entity();
+  ASSIGN_OR_RETURN(std::optional<Timeline> demographics,
+                   ledger_->GetTimeline(DemographicsKey(npi)));
+  if (demographics.has_value()) {
+    for (const TimelineEntry& entry : demographics->entries()) {
+      if (entry.day() > day) break;
+      if (!Visible(entry, known_seq)) continue;
+      ASSIGN_OR_RETURN(Event change, ledger_->Get(entry.seq()));
+      const v1::DemographicsChanged& c = change.demographics_changed();
+      if (!c.tin().empty()) id.tin = c.tin();
+      if (!c.legal_name().empty()) id.legal_name = c.legal_name();
+      if (!c.state().empty()) id.state = c.state();
+    }
+  }
+  return id;
+}
+
+absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
+    const std::string& org, const std::string& payer, DayNumber day,
+    uint64_t known_seq, const PayerRules& rules) const {
+  std::vector<uint64_t> seqs;
+  RETURN_IF_ERROR(ledger_->ScanTimelines(
+      absl::StrCat("K", org), [&](absl::string_view, const Timeline& t) {
+        if (auto i = IntervalOn(t, day, known_seq)) seqs.push_back(i->start_seq);
+        return true;
+      }));
+  std::vector<GroupMinimumFlag> flags;
+  for (uint64_t seq : seqs) {
+    ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
+    const v1::ContractSigned& c = e.contract_signed();
+    if (c.kind() != v1::ContractSigned::GROUP) continue;
+    if (!payer.empty() && c.payer() != payer) continue;
+    std::optional<int> minimum = rules.MinGroupProviders(c.payer());
+    if (!minimum.has_value()) continue;
+    int covered = 0;
+    for (const std::string& npi : c.covered_npis()) {
+      ASSIGN_OR_RETURN(
+          std::optional<Interval> r,
+          InEffect(PairKey(Relation::kReassignment, npi, org, c.payer()), day,
+                   known_seq));
+      if (r.has_value()) ++covered;
+    }
+    if (covered < *minimum) {
+      flags.push_back({org, c.payer(), c.contract_id(), covered, *minimum});
+    }
+  }
+  return flags;
+}
+
+absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
+    const std::string& rendering, const std::string& billing,
+    const std::string& payer, DayNumber dos, uint64_t known_seq,
+    const PayerRules& rules) const {
+  ClaimCheckResult result;
+  result.known_seq = std::min(known_seq, ledger_->head().seq);
+  const std::string d = FormatDate(dos);
+  auto& out = result.findings;
+
+  ASSIGN_OR_RETURN(auto rendering_enrolled,
+                   InEffect(NpiPayerKey(Relation::kEnrollment, rendering, payer),
+                            dos, known_seq));
+  if (!rendering_enrolled.has_value()) {
+    out.push_back(Find("RENDERING_NOT_ENROLLED",
+                       absl::StrCat("rendering provider ", rendering,
+                                    " is not enrolled with ", payer, " on ",
+                                    d)));
+  }
+  ASSIGN_OR_RETURN(bool credentialed,
+                   Credentialed(rendering, payer, dos, known_seq));
+  if (!credentialed) {
+    out.push_back(Find("NOT_CREDENTIALED",
+                       absl::StrCat("rendering provider ", rendering,
+                                    " has no credentialing with ", payer,
+                                    " in effect on ", d)));
+  }
+
+  if (rendering == billing) {
+    // Self-billing: the individual's own contract; no reassignment needed.
+    ASSIGN_OR_RETURN(auto contracts,
+                     ContractsOn(rendering, payer, dos, known_seq));
+    bool individual = std::any_of(contracts.begin(), contracts.end(),
+                                  [](const Event& e) {
+                                    return e.contract_signed().kind() ==
+                                           v1::ContractSigned::INDIVIDUAL;
+                                  });
+    if (!individual) {
+      out.push_back(Find("NO_CONTRACT",
+                         absl::StrCat("no individual contract held by ",
+                                      rendering, " with ", payer,
+                                      " is in force on ", d)));
+    }
+    result.payable = out.empty();
+    return result;
+  }
+
+  ASSIGN_OR_RETURN(Identity group, IdentityOn(billing, payer, dos, known_seq));
+  if (!group.enrolled) {
+    out.push_back(Find("BILLING_NOT_ENROLLED",
+                       absl::StrCat("billing organization ", billing,
+                                    " is not enrolled with ", payer, " on ",
+                                    d)));
+  }
+  ASSIGN_OR_RETURN(
+      auto associated,
+      InEffect(PairKey(Relation::kAssociation, rendering, billing, payer), dos,
+               known_seq));
+  if (!associated.has_value()) {
+    out.push_back(Find("NOT_ASSOCIATED",
+                       absl::StrCat(rendering, " is not associated with ",
+                                    billing, " at ", payer, " on ", d)));
+  }
+
+  ASSIGN_OR_RETURN(std::optional<Timeline> reassignment,
+                   ledger_->GetTimeline(PairKey(Relation::kReassignment,
+                                                rendering, billing, payer)));
+  std::vector<Interval> periods;
+  if (reassignment.has_value()) periods = FoldIntervals(*reassignment, known_seq);
+  std::optional<Interval> current, latest_before;
+  for (const Interval& i : periods) {
+    if (i.Contains(dos)) current = i;
+    if (i.start <= dos) latest_before = i;
+  }
+  if (periods.empty()) {
+    out.push_back(Find("NO_REASSIGNMENT",
+                       absl::StrCat(rendering,
+                                    " has no reassignment of benefits to ",
+                                    billing, " at ", payer)));
+  } else if (!current.has_value() && !latest_before.has_value()) {
+    out.push_back(Find(
+        "DOS_BEFORE_REASSIGNMENT_EFFECTIVE",
+        absl::StrCat("the date of service ", d,
+                     " is before the reassignment's effective date ",
+                     FormatDate(periods.front().start), " (seq ",
+                     periods.front().start_seq, ")")));
+  } else if (!current.has_value()) {
+    out.push_back(Find(
+        "REASSIGNMENT_ENDED",
+        absl::StrCat("the reassignment of ", rendering, " to ", billing,
+                     " ended on ", FormatDate(*latest_before->end), " (seq ",
+                     latest_before->end_seq, "), before the date of service ",
+                     d)));
+  }
+
+  // The group's contract must cover the rendering provider, or the provider
+  // holds an individual contract.
+  ASSIGN_OR_RETURN(auto group_contracts,
+                   ContractsOn(billing, payer, dos, known_seq));
+  bool covered = std::any_of(
+      group_contracts.begin(), group_contracts.end(), [&](const Event& e) {
+        const auto& c = e.contract_signed();
+        return c.kind() == v1::ContractSigned::GROUP &&
+               std::find(c.covered_npis().begin(), c.covered_npis().end(),
+                         rendering) != c.covered_npis().end();
+      });
+  if (!covered) {
+    ASSIGN_OR_RETURN(auto own, ContractsOn(rendering, payer, dos, known_seq));
+    covered = !own.empty();
+  }
+  if (!covered) {
+    out.push_back(Find(
+        "NO_CONTRACT",
+        absl::StrCat("no contract with ", payer, " in force on ", d,
+                     " covers ", rendering, " billed by ", billing,
+                     " (no group contract of ", billing,
+                     " lists them, and they hold no individual contract)")));
+  }
+
+  // The reassignment's organization data must agree with the group's
+  // enrollment record.
+  if (current.has_value() && group.enrolled) {
+    ASSIGN_OR_RETURN(Event filed, ledger_->Get(current->start_seq));
+    const v1::Reassigned& r = filed.reassigned();
+    if (!r.org_tin().empty() && r.org_tin() != group.tin) {
+      out.push_back(Find("GROUP_DATA_MISMATCH",
+                         absl::StrCat("the reassignment (seq ",
+                                      current->start_seq, ") names TIN ",
+                                      r.org_tin(), " but ", billing,
+                                      "'s enrollment record on ", d,
+                                      " has TIN ", group.tin)));
+    }
+    if (!r.org_legal_name().empty() &&
+        NormalizeName(r.org_legal_name()) != NormalizeName(group.legal_name)) {
+      out.push_back(Find("GROUP_DATA_MISMATCH",
+                         absl::StrCat("the reassignment (seq ",
+                                      current->start_seq, ") names '",
+                                      r.org_legal_name(), "' but ", billing,
+                                      "'s enrollment record on ", d,
+                                      " has legal name '", group.legal_name,
+                                      "'")));
+    }
+  }
+
+  ASSIGN_OR_RETURN(auto flags,
+                   GroupMinimumFlags(billing, payer, dos, known_seq, rules));
+  for (const GroupMinimumFlag& f : flags) {
+    result.warnings.push_back(Find(
+        "GROUP_BELOW_MINIMUM",
+        absl::StrCat("group contract ", f.contract_id, " of ", f.holder,
+                     " covers ", f.covered_on_day,
+                     " reassigned provider(s) on ", d, "; ", f.payer,
+                     " requires at least ", f.minimum)));
+  }
+  result.payable = out.empty();
+  return result;
+}
+
+absl::StatusOr<LedgerStats> Queries::Stats(DayNumber day) const {
+  LedgerStats stats;
+  std::set<std::string> individuals, organizations, payers;
+  auto it = ledger_->Read(1);
+  for (; it->Valid(); it->Next()) {
+    const Event& e = it->event();
+    ++stats.events_by_type[std::string(BodyName(e))];
+    if (e.body_case() == Event::kVoided) ++stats.voided;
+    if (e.body_case() == Event::kEnrolled) {
+      (e.enrolled().entity() == v1::Enrolled::ORGANIZATION ? organizations
+                                                           : individuals)
+          .insert(e.enrolled().npi());
+    }
+    std::string p = PayerOf(e);
+    if (!p.empty()) payers.insert(p);
+  }
+  RETURN_IF_ERROR(it->status());
+  stats.providers = individuals.size();
+  stats.organizations = organizations.size();
+  stats.payers.assign(payers.begin(), payers.end());
+  RETURN_IF_ERROR(ForEachReassignment(
+      RelationFilter(), [&](absl::string_view, const Timeline& t) {
+        if (IntervalOn(t, day, kHeadSeq).has_value()) {
+          ++stats.active_reassignments;
+        }
+      }));
+  return stats;
+}
+
+}  // namespace provledger

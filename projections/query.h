@@ -1,0 +1,169 @@
+// Point-in-time questions over the projections: every query takes a valid
+// date D and a knowledge point K (a seq; kHeadSeq for everything recorded),
+// and answers exactly what a ledger stopped at seq K would answer about D.
+#ifndef PROVLEDGER_PROJECTIONS_QUERY_H_
+#define PROVLEDGER_PROJECTIONS_QUERY_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ledger/date.h"
+#include "ledger/ledger.h"
+#include "projections/payer_rules.h"
+#include "projections/timeline.h"
+
+namespace provledger {
+
+// Optional filters; empty means any.
+struct RelationFilter {
+  std::string provider;
+  std::string org;
+  std::string payer;
+};
+
+// One reassignment period.
+struct ReassignmentRow {
+  std::string provider;
+  std::string org;
+  std::string payer;
+  Interval interval;  // as known at the query's K
+};
+
+// One event of a provider's (or organization's) history.
+struct HistoryRow {
+  v1::Event event;       // seq, recorded_at, hashes filled
+  uint64_t voided_by = 0;  // seq of the void retracting it, 0 if none
+};
+
+// A reassignment that started or ended in a window.
+struct ChangeRow {
+  DayNumber day = 0;
+  bool started = false;  // false: ended
+  std::string provider;
+  std::string org;
+  std::string payer;
+  uint64_t seq = 0;  // the event that made the change
+};
+
+// A group contract whose covered providers on D fall below the payer's
+// minimum for group contracts.
+struct GroupMinimumFlag {
+  std::string holder;
+  std::string payer;
+  std::string contract_id;
+  int covered_on_day = 0;  // covered providers reassigned to the holder on D
+  int minimum = 0;
+};
+
+// One missing or broken link of the billing chain.
+struct Finding {
+  std::string code;     // stable, e.g. "NO_REASSIGNMENT"
+  std::string message;  // a sentence for people
+};
+
+struct ClaimCheckResult {
+  bool payable = false;
+  std::vector<Finding> findings;   // why not payable (empty when payable)
+  std::vector<Finding> warnings;   // do not block payment
+  uint64_t known_seq = 0;
+};
+
+struct LedgerStats {
+  std::map<std::string, uint64_t> events_by_type;
+  uint64_t voided = 0;
+  uint64_t providers = 0;      // NPIs enrolled as INDIVIDUAL
+  uint64_t organizations = 0;  // NPIs enrolled as ORGANIZATION
+  std::vector<std::string> payers;
+  uint64_t active_reassignments = 0;  // in effect on `day`, head knowledge
+};
+
+// Read-only queries. Safe for concurrent use if the ledger is.
+class Queries {
+ public:
+  // `ledger` must outlive this object.
+  explicit Queries(const Ledger* ledger) : ledger_(ledger) {}
+
+  // Reassignments in effect on `day` as known at `known_seq`, ordered by
+  // (provider, org, payer).
+  absl::StatusOr<std::vector<ReassignmentRow>> ReassignmentsOn(
+      DayNumber day, uint64_t known_seq, const RelationFilter& filter) const;
+
+  // Every reassignment period (all dates) as known at `known_seq`.
+  absl::StatusOr<std::vector<ReassignmentRow>> ReassignmentPeriods(
+      uint64_t known_seq, const RelationFilter& filter) const;
+
+  // Reassignments that started or ended on a day in [from, to], as known at
+  // `known_seq`, ordered by day then seq.
+  absl::StatusOr<std::vector<ChangeRow>> Changes(
+      DayNumber from, DayNumber to, uint64_t known_seq,
+      const RelationFilter& filter) const;
+
+  // Every event touching `npi`, in seq order; with `payer`, only events of
+  // that payer (voids follow their target).
+  absl::StatusOr<std::vector<HistoryRow>> History(
+      const std::string& npi, const std::string& payer) const;
+
+  // Can `billing` bill `payer` for a service `rendering` gave on `dos`,
+  // according to what was known at `known_seq`? Self-billing
+  // (rendering == billing) needs no reassignment.
+  absl::StatusOr<ClaimCheckResult> ClaimCheck(const std::string& rendering,
+                                              const std::string& billing,
+                                              const std::string& payer,
+                                              DayNumber dos,
+                                              uint64_t known_seq,
+                                              const PayerRules& rules) const;
+
+  // Group contracts held by `org` in effect on `day` whose covered
+  // providers (with a reassignment to `org` in effect on `day`) fall below
+  // the payer's minimum.
+  absl::StatusOr<std::vector<GroupMinimumFlag>> GroupMinimumFlags(
+      const std::string& org, const std::string& payer, DayNumber day,
+      uint64_t known_seq, const PayerRules& rules) const;
+
+  // Counts over the whole log; active reassignments on `day`.
+  absl::StatusOr<LedgerStats> Stats(DayNumber day) const;
+
+  // The identifying data of `npi` at `payer` on `day` as known at K: the
+  // enrollment in effect then, with later demographics changes applied.
+  struct Identity {
+    bool enrolled = false;
+    std::string tin;
+    std::string legal_name;
+    std::string state;
+    std::string enrollment_id;
+    std::string pac_id;
+    v1::Enrolled::Entity entity = v1::Enrolled::ENTITY_UNSPECIFIED;
+  };
+  absl::StatusOr<Identity> IdentityOn(const std::string& npi,
+                                      const std::string& payer, DayNumber day,
+                                      uint64_t known_seq) const;
+
+ private:
+  // Calls fn(key, timeline) for each reassignment timeline matching filter.
+  absl::Status ForEachReassignment(
+      const RelationFilter& filter,
+      const std::function<void(absl::string_view, const storage::Timeline&)>&
+          fn) const;
+  absl::StatusOr<std::optional<Interval>> InEffect(const std::string& key,
+                                                   DayNumber day,
+                                                   uint64_t known_seq) const;
+  absl::StatusOr<bool> Credentialed(const std::string& npi,
+                                    const std::string& payer, DayNumber day,
+                                    uint64_t known_seq) const;
+  // Contracts held by `holder` at `payer` in effect on `day`:
+  // (contract_signed event, interval).
+  absl::StatusOr<std::vector<v1::Event>> ContractsOn(const std::string& holder,
+                                                     const std::string& payer,
+                                                     DayNumber day,
+                                                     uint64_t known_seq) const;
+
+  const Ledger* ledger_;
+};
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_PROJECTIONS_QUERY_H_

@@ -1,0 +1,298 @@
+// Scenario tests written from the domain documents (shared/domain): the
+// mistakes that stall claims, and the point-in-time questions auditors ask.
+#include "projections/query.h"
+
+#include <gtest/gtest.h>
+
+#include "ledger/testing.h"
+
+namespace provledger {
+namespace {
+
+using namespace provledger::testing;
+using v1::Event;
+
+DayNumber D(const char* date) { return *ParseDate(date); }
+
+std::vector<std::string> Codes(const ClaimCheckResult& r) {
+  std::vector<std::string> codes;
+  for (const auto& f : r.findings) codes.push_back(f.code);
+  return codes;
+}
+
+class QueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LedgerOptions options;
+    options.create_if_missing = true;
+    ledger_ = std::move(*Ledger::Open(options, dir_.Sub("db")));
+    queries_ = std::make_unique<Queries>(ledger_.get());
+  }
+
+  uint64_t Add(std::vector<Event> batch) {
+    AppendOptions options;
+    options.sync = false;
+    auto r = ledger_->Append(batch, options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->head.seq : 0;
+  }
+
+  // Group X enrolled with TIN 274839201, provider enrolled and credentialed,
+  // associated, covered by X's group contract: everything but the
+  // reassignment.
+  void Onboard(const std::string& provider, const std::string& org = kGroupX) {
+    Add({EnrolledOrg("enr-" + org, "2015-01-01", org),
+         EnrolledIndividual("enr-" + provider, "2019-01-01", provider),
+         Credentialed("cred-" + provider, "2019-01-01", provider, "medicare",
+                      "2029-01-01"),
+         Associated("asc-" + provider + org, "2023-01-01", provider, org),
+         GroupContract("ctr-" + org + provider, "2015-01-01", org, {provider},
+                       "medicare", "G-" + provider)});
+  }
+
+  ClaimCheckResult Check(const std::string& rendering,
+                         const std::string& billing, const char* dos,
+                         uint64_t known = kHeadSeq,
+                         const std::string& payer = "medicare") {
+    auto r = queries_->ClaimCheck(rendering, billing, payer, D(dos), known,
+                                  rules_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : ClaimCheckResult();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Queries> queries_;
+  PayerRules rules_;
+};
+
+TEST_F(QueryTest, OnboardedWithoutReassignmentDenies) {
+  Onboard(kDrA);
+  ClaimCheckResult r = Check(kDrA, kGroupX, "2024-03-10");
+  EXPECT_FALSE(r.payable);
+  EXPECT_EQ(Codes(r), std::vector<std::string>{"NO_REASSIGNMENT"});
+  EXPECT_EQ(r.findings[0].message,
+            "1234567893 has no reassignment of benefits to 1245319599 at "
+            "medicare");
+  auto rows = queries_->ReassignmentsOn(D("2024-03-10"), kHeadSeq, {kDrA, "", ""});
+  ASSERT_TRUE(rows.ok());
+  EXPECT_TRUE(rows->empty());
+}
+
+TEST_F(QueryTest, BillingBeforeTheEffectiveDateDenies) {
+  Onboard(kDrA);
+  uint64_t seq = Add({Reassigned("r1", "2024-02-01", kDrA, kGroupX)});
+  ClaimCheckResult before = Check(kDrA, kGroupX, "2024-01-31");
+  EXPECT_EQ(Codes(before),
+            std::vector<std::string>{"DOS_BEFORE_REASSIGNMENT_EFFECTIVE"});
+  EXPECT_EQ(before.findings[0].message,
+            absl::StrCat("the date of service 2024-01-31 is before the "
+                         "reassignment's effective date 2024-02-01 (seq ",
+                         seq, ")"));
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-02-01").payable);
+}
+
+TEST_F(QueryTest, DepartureNeverTerminatedStaysInEffect) {
+  Onboard(kDrA);
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});
+  // The provider left in 2024, but nobody recorded it: years later the
+  // reassignment still routes money to the old group.
+  auto rows = queries_->ReassignmentsOn(D("2026-06-01"), kHeadSeq, {"", kGroupX, ""});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].provider, kDrA);
+  EXPECT_EQ((*rows)[0].interval.end, std::nullopt);
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2026-06-01").payable);
+}
+
+TEST_F(QueryTest, LateBackdatedDepartureChangesAnswersOnlyFromItsRecord) {
+  Onboard(kDrA);
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});
+  const uint64_t billed_at = Add({Credentialed("other", "2024-04-01", kDrB)});
+  // Recorded three months after it happened.
+  const uint64_t recorded = Add({Revoked("x1", "2024-02-29", kDrA, kGroupX),
+                                 AssociationEnded("xa", "2024-02-29", kDrA, kGroupX)});
+
+  // What our records said on the day we billed: in effect.
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-03-10", billed_at).payable);
+  auto then = queries_->ReassignmentsOn(D("2024-03-10"), billed_at, {kDrA, "", ""});
+  ASSERT_EQ(then->size(), 1u);
+  // What we know now: ended on 2024-02-29.
+  ClaimCheckResult now = Check(kDrA, kGroupX, "2024-03-10");
+  EXPECT_EQ(Codes(now),
+            (std::vector<std::string>{"NOT_ASSOCIATED", "REASSIGNMENT_ENDED"}));
+  EXPECT_EQ(now.findings[1].message,
+            absl::StrCat("the reassignment of 1234567893 to 1245319599 ended "
+                         "on 2024-02-29 (seq ", recorded - 1,
+                         "), before the date of service 2024-03-10"));
+  EXPECT_TRUE(queries_->ReassignmentsOn(D("2024-03-10"), kHeadSeq, {kDrA, "", ""})
+                  ->empty());
+  // The last day in effect is the day before the end.
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-02-28").payable);
+
+  auto changes = queries_->Changes(D("2024-01-01"), D("2024-12-31"), kHeadSeq, {});
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_FALSE((*changes)[0].started);
+  EXPECT_EQ((*changes)[0].day, D("2024-02-29"));
+  EXPECT_TRUE(queries_->Changes(D("2024-01-01"), D("2024-12-31"), billed_at, {})
+                  ->empty());
+}
+
+TEST_F(QueryTest, ReassignedToTwoGroupsAtOnce) {
+  Onboard(kDrA, kGroupX);
+  Onboard(kDrA, kGroupY);
+  Add({Reassigned("rx", "2023-01-01", kDrA, kGroupX),
+       Reassigned("ry", "2023-06-01", kDrA, kGroupY)});
+  auto rows = queries_->ReassignmentsOn(D("2024-01-01"), kHeadSeq, {kDrA, "", ""});
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ((*rows)[0].org, kGroupX);
+  EXPECT_EQ((*rows)[1].org, kGroupY);
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-01-01").payable);
+  EXPECT_TRUE(Check(kDrA, kGroupY, "2024-01-01").payable);
+  // Only one of them existed in March 2023.
+  EXPECT_EQ(queries_->ReassignmentsOn(D("2023-03-01"), kHeadSeq, {kDrA, "", ""})
+                ->size(),
+            1u);
+  // By organization and by payer.
+  EXPECT_EQ(queries_->ReassignmentsOn(D("2024-01-01"), kHeadSeq, {"", kGroupY, ""})
+                ->size(),
+            1u);
+  EXPECT_EQ(queries_
+                ->ReassignmentsOn(D("2024-01-01"), kHeadSeq, {"", "", "medicare"})
+                ->size(),
+            2u);
+  EXPECT_TRUE(queries_
+                  ->ReassignmentsOn(D("2024-01-01"), kHeadSeq, {"", "", "cigna"})
+                  ->empty());
+}
+
+TEST_F(QueryTest, ReassignmentVoidedAsEnteredInError) {
+  Onboard(kDrA);
+  const uint64_t entered = Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});
+  const uint64_t voided = Add({Voided("v1", "2023-01-01", entered)});
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-01-01", entered).payable);
+  EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2024-01-01", voided)),
+            std::vector<std::string>{"NO_REASSIGNMENT"});
+  auto history = queries_->History(kDrA, "");
+  ASSERT_TRUE(history.ok());
+  bool found = false;
+  for (const HistoryRow& row : *history) {
+    if (row.event.seq() == entered) {
+      EXPECT_EQ(row.voided_by, voided);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(history->back().event.seq(), voided);  // the void itself
+}
+
+TEST_F(QueryTest, MismatchedTinOnTheReassignment) {
+  Onboard(kDrA);
+  Event r = Reassigned("r1", "2023-01-01", kDrA, kGroupX);
+  r.mutable_reassigned()->set_org_tin("274839210");
+  r.mutable_reassigned()->set_org_legal_name("test group, llc");
+  const uint64_t seq = Add({r});
+  ClaimCheckResult bad = Check(kDrA, kGroupX, "2024-01-01");
+  EXPECT_EQ(Codes(bad), std::vector<std::string>{"GROUP_DATA_MISMATCH"});
+  EXPECT_EQ(bad.findings[0].message,
+            absl::StrCat("the reassignment (seq ", seq,
+                         ") names TIN 274839210 but 1245319599's enrollment "
+                         "record on 2024-01-01 has TIN 274839201"));
+  // The group's TIN changes to the filed one from 2024-06-01 on.
+  Event change = Base("d1", "2024-06-01");
+  change.mutable_demographics_changed()->set_npi(kGroupX);
+  change.mutable_demographics_changed()->set_tin("274839210");
+  Add({change});
+  EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2024-05-31")),
+            std::vector<std::string>{"GROUP_DATA_MISMATCH"});
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-06-01").payable);
+}
+
+TEST_F(QueryTest, EveryMissingLinkIsNamed) {
+  // Nothing recorded at all.
+  ClaimCheckResult r = Check(kDrA, kGroupX, "2024-01-01");
+  EXPECT_EQ(Codes(r), (std::vector<std::string>{
+                          "RENDERING_NOT_ENROLLED", "NOT_CREDENTIALED",
+                          "BILLING_NOT_ENROLLED", "NOT_ASSOCIATED",
+                          "NO_REASSIGNMENT", "NO_CONTRACT"}));
+  // An expired credential.
+  Onboard(kDrA);
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});
+  EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2029-01-01")),
+            std::vector<std::string>{"NOT_CREDENTIALED"});
+  // The group's enrollment ends.
+  Add({EnrollmentEnded("ee", "2025-01-01", kGroupX)});
+  EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2025-01-01")),
+            std::vector<std::string>{"BILLING_NOT_ENROLLED"});
+  // The contract ends.
+  Add({ContractEnded("ce", "2024-07-01", kGroupX, "medicare",
+                     std::string("G-") + kDrA)});
+  EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2024-07-01")),
+            std::vector<std::string>{"NO_CONTRACT"});
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-06-30").payable);
+}
+
+TEST_F(QueryTest, SelfBillingNeedsAnIndividualContractNotAReassignment) {
+  Add({EnrolledIndividual("e", "2020-01-01", kDrA, "cigna"),
+       Credentialed("c", "2020-01-01", kDrA, "cigna")});
+  ClaimCheckResult r = Check(kDrA, kDrA, "2024-01-01", kHeadSeq, "cigna");
+  EXPECT_EQ(Codes(r), std::vector<std::string>{"NO_CONTRACT"});
+  EXPECT_EQ(r.findings[0].message,
+            "no individual contract held by 1234567893 with cigna is in force "
+            "on 2024-01-01");
+  Add({IndividualContract("k", "2021-01-01", kDrA, "cigna")});
+  EXPECT_TRUE(Check(kDrA, kDrA, "2024-01-01", kHeadSeq, "cigna").payable);
+}
+
+TEST_F(QueryTest, GroupContractBelowThePayersMinimumIsFlagged) {
+  rules_.min_group_providers["cigna"] = 4;
+  std::vector<Event> batch = {EnrolledOrg("eg", "2020-01-01", kGroupX, "cigna"),
+                              GroupContract("k", "2020-01-01", kGroupX,
+                                            {kDrA, kDrB, kDrC}, "cigna", "CG-1")};
+  for (const char* npi : {kDrA, kDrB, kDrC}) {
+    batch.push_back(EnrolledIndividual(std::string("e") + npi, "2020-01-01", npi, "cigna"));
+    batch.push_back(Credentialed(std::string("c") + npi, "2020-01-01", npi, "cigna"));
+    batch.push_back(Associated(std::string("a") + npi, "2020-01-01", npi, kGroupX, "cigna"));
+    batch.push_back(Reassigned(std::string("r") + npi, "2020-01-01", npi, kGroupX, "cigna"));
+  }
+  Add(batch);
+  auto flags = queries_->GroupMinimumFlags(kGroupX, "", D("2024-01-01"),
+                                           kHeadSeq, rules_);
+  ASSERT_TRUE(flags.ok());
+  ASSERT_EQ(flags->size(), 1u);
+  EXPECT_EQ((*flags)[0].covered_on_day, 3);
+  EXPECT_EQ((*flags)[0].minimum, 4);
+  ClaimCheckResult r = Check(kDrA, kGroupX, "2024-01-01", kHeadSeq, "cigna");
+  EXPECT_TRUE(r.payable);  // a warning, not a denial
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].code, "GROUP_BELOW_MINIMUM");
+  EXPECT_EQ(r.warnings[0].message,
+            "group contract CG-1 of 1245319599 covers 3 reassigned "
+            "provider(s) on 2024-01-01; cigna requires at least 4");
+  rules_.min_group_providers["cigna"] = 3;
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-01-01", kHeadSeq, "cigna").warnings.empty());
+}
+
+TEST_F(QueryTest, IdentityFollowsDemographicsChanges) {
+  Event e = EnrolledOrg("e", "2015-01-01", kGroupX, "medicare", "274839201",
+                        "Old Name LLC");
+  e.mutable_enrolled()->set_state("OH");
+  Add({e});
+  Event change = Base("d1", "2024-06-01");
+  change.mutable_demographics_changed()->set_npi(kGroupX);
+  change.mutable_demographics_changed()->set_legal_name("New Name LLC");
+  change.mutable_demographics_changed()->set_state("KY");
+  Add({change});
+  auto before = queries_->IdentityOn(kGroupX, "medicare", D("2024-05-31"), kHeadSeq);
+  auto after = queries_->IdentityOn(kGroupX, "medicare", D("2024-06-01"), kHeadSeq);
+  EXPECT_EQ(before->legal_name, "Old Name LLC");
+  EXPECT_EQ(before->state, "OH");
+  EXPECT_EQ(after->legal_name, "New Name LLC");
+  EXPECT_EQ(after->state, "KY");
+  EXPECT_EQ(after->tin, "274839201");
+  EXPECT_FALSE(queries_->IdentityOn(kGroupX, "medicare", D("2014-01-01"), kHeadSeq)
+                   ->enrolled);
+}
+
+}  // namespace
+}  // namespace provledger

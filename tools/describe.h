@@ -1,0 +1,16 @@
+// One-line human descriptions of events (history, reports).
+#ifndef PROVLEDGER_TOOLS_DESCRIBE_H_
+#define PROVLEDGER_TOOLS_DESCRIBE_H_
+
+#include <string>
+
+#include "provledger/v1/events.pb.h"
+
+namespace provledger {
+
+// E.g. "1234567893 -> 1245319599 at medicare (DEPARTURE)".
+std::string Describe(const v1::Event& event);
+
+}  // namespace provledger
+
+#endif  // PROVLEDGER_TOOLS_DESCRIBE_H_
