@@ -1,0 +1,193 @@
+// Acceptance tests of the point-in-time commands on the bundled demo ledger.
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/ledger.h"
+#include "tests/cli_support.h"
+
+namespace provledger {
+namespace {
+
+using namespace provledger::testing;
+
+class CliQueryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.Sub("db");
+    ASSERT_EQ(RunCli(dir_, "--db " + db_ + " init").exit_code, 0);
+    RunResult r = RunCli(dir_, absl::StrCat("--db ", db_, " append ",
+                                            PROVLEDGER_DEMO_EVENTS));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  RunResult Run(const std::string& args) {
+    return RunCli(dir_, "--db " + db_ + " " + args);
+  }
+  TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(CliQueryTest, EveryQueryCommandHasHelp) {
+  for (const char* cmd :
+       {"asof", "history", "diff", "claim-check", "rebuild", "stats"}) {
+    RunResult r = RunCli(dir_, absl::StrCat(cmd, " --help"));
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_TRUE(absl::StrContains(r.out, "Usage")) << cmd;
+  }
+}
+
+TEST_F(CliQueryTest, AsOfAsKnownNowAndBeforeTheLateTermination) {
+  RunResult now = Run("asof --date 2024-03-10 --org 1245319599 --format csv");
+  EXPECT_EQ(now.exit_code, 0) << now.err;
+  EXPECT_EQ(now.out,
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq\n"
+            "1234567893,1245319599,medicare,2023-01-01,,12,\n");
+  RunResult then = Run(
+      "asof --date 2024-03-10 --org 1245319599 --known-seq 24 --format csv");
+  EXPECT_EQ(then.out,
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq\n"
+            "1234567893,1245319599,medicare,2023-01-01,,12,\n"
+            "1526374859,1245319599,medicare,2022-03-01,,16,\n");
+  RunResult table = Run("asof --date 2024-03-10 --provider 1234567893");
+  EXPECT_EQ(table.out,
+            "Reassignments in effect on 2024-03-10, as known now (seq 26):\n"
+            "provider    org         payer     effective_from  "
+            "effective_until  start_seq  end_seq\n"
+            "1234567893  1245319599  medicare  2023-01-01                       "
+            "12         \n"
+            "1234567893  1407201544  medicare  2023-06-01                       "
+            "14         \n");
+  RunResult json = Run("asof --date 2021-01-01 --format json");
+  EXPECT_EQ(json.out,
+            "{\"date\":\"2021-01-01\",\"known_seq\":26,\"reassignments\":[],"
+            "\"warnings\":[]}\n");
+}
+
+TEST_F(CliQueryTest, KnownAtTimestampBeforeTheFirstRecordSeesNothing) {
+  RunResult r = Run(
+      "asof --date 2024-03-10 --known-at 2000-01-01T00:00:00Z --format csv");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq\n");
+  RunResult future = Run(
+      "asof --date 2024-03-10 --known-at 2999-01-01T00:00:00Z --format csv");
+  EXPECT_TRUE(absl::StrContains(future.out, "1637485966")) << future.out;
+}
+
+TEST_F(CliQueryTest, BadQueryInputIsAClearError) {
+  RunResult date = Run("asof --date 2024-02-30");
+  EXPECT_EQ(date.exit_code, 2);
+  EXPECT_EQ(date.err,
+            "provledger: --date: '2024-02-30' is not a real calendar day\n");
+  RunResult known = Run("asof --date 2024-02-01 --known-at yesterday");
+  EXPECT_EQ(known.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(known.err, "--known-at: 'yesterday' is not"))
+      << known.err;
+  RunResult seq = Run("asof --date 2024-02-01 --known-seq 99");
+  EXPECT_EQ(seq.exit_code, 2);
+  EXPECT_EQ(seq.err, "provledger: --known-seq: 99 is beyond the head (26)\n");
+  RunResult npi = Run("asof --date 2024-02-01 --provider 1234567890");
+  EXPECT_EQ(npi.exit_code, 2);
+  RunResult format = Run("stats --format xml");
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_EQ(format.err,
+            "provledger: --format: 'xml' is not table, json or csv\n");
+}
+
+TEST_F(CliQueryTest, ClaimCheckExitCodesAndCodes) {
+  RunResult denied = Run(
+      "claim-check --rendering 1526374859 --billing 1245319599 --payer "
+      "medicare --dos 2024-03-10 --format json");
+  EXPECT_EQ(denied.exit_code, 3);
+  EXPECT_TRUE(absl::StartsWith(
+      denied.out,
+      "{\"result\":\"denied\",\"known_seq\":26,\"findings\":[{\"code\":"
+      "\"NOT_ASSOCIATED\""))
+      << denied.out;
+  EXPECT_TRUE(absl::StrContains(denied.out, "\"code\":\"REASSIGNMENT_ENDED\""));
+  RunResult payable = Run(
+      "claim-check --rendering 1526374859 --billing 1245319599 --payer "
+      "medicare --dos 2024-03-10 --known-seq 24");
+  EXPECT_EQ(payable.exit_code, 0);
+  EXPECT_TRUE(absl::StartsWith(payable.out, "payable: ")) << payable.out;
+  RunResult self = Run(
+      "claim-check --rendering 1234567893 --billing 1234567893 --payer cigna "
+      "--dos 2024-03-10 --format csv");
+  EXPECT_EQ(self.exit_code, 0);
+  EXPECT_EQ(self.out, "result,severity,code,message\npayable,,,\n");
+  RunResult mismatch = Run(
+      "claim-check --rendering 1637485966 --billing 1407201544 --payer "
+      "medicare --dos 2024-02-01 --known-seq 18 --format csv");
+  EXPECT_EQ(mismatch.exit_code, 3);
+  EXPECT_EQ(mismatch.out,
+            "result,severity,code,message\n"
+            "denied,denial,GROUP_DATA_MISMATCH,the reassignment (seq 18) names "
+            "TIN 310928347 but 1407201544's enrollment record on 2024-02-01 "
+            "has TIN 310928374\n");
+  EXPECT_EQ(Run("claim-check --rendering 1637485966 --billing 1407201544 "
+                "--payer medicare --dos 2024-02-01")
+                .exit_code,
+            0);
+}
+
+TEST_F(CliQueryTest, GroupMinimumFromThePayerRulesFile) {
+  WriteFile(dir_.Sub("rules.csv"), "payer,min_group_providers\nmedicare,3\n");
+  RunResult r = Run("asof --date 2024-03-10 --org 1407201544 --payer-rules " +
+                    dir_.Sub("rules.csv"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(
+      r.out,
+      "warning GROUP_BELOW_MINIMUM: group contract PAR-310928374 (medicare) "
+      "covers 2 reassigned provider(s) on 2024-03-10; medicare requires at "
+      "least 3\n"))
+      << r.out;
+  // The ledger directory's payer_rules.csv is the default.
+  WriteFile(db_ + "/payer_rules.csv", "payer,min_group_providers\nmedicare,2\n");
+  EXPECT_FALSE(absl::StrContains(Run("asof --date 2024-03-10 --org 1407201544").out,
+                                 "warning"));
+}
+
+TEST_F(CliQueryTest, HistoryMarksVoidsAndFilters) {
+  RunResult r = Run("history --provider 1637485966 --format csv");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, ",VOIDED by seq 19,")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, ",voids seq 18,")) << r.out;
+  RunResult cigna = Run("history --provider 1234567893 --payer cigna --format csv");
+  // Header plus the three Cigna events.
+  EXPECT_EQ(std::count(cigna.out.begin(), cigna.out.end(), '\n'), 4) << cigna.out;
+  RunResult by_actor =
+      Run("history --provider 1234567893 --actor m.alvarez --format csv");
+  EXPECT_EQ(std::count(by_actor.out.begin(), by_actor.out.end(), '\n'), 4);
+}
+
+TEST_F(CliQueryTest, RebuildReproducesTheProjectionsByteForByte) {
+  std::vector<std::pair<std::string, std::string>> before, after;
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    before = *(*ledger)->DumpProjections();
+  }
+  RunResult r = Run("rebuild");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "rebuilt the projections from 26 event(s)\n");
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    after = *(*ledger)->DumpProjections();
+  }
+  EXPECT_FALSE(before.empty());
+  EXPECT_EQ(before, after);
+}
+
+TEST_F(CliQueryTest, StatsCountsTheDemo) {
+  RunResult r = Run("stats --format csv");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.out, "events,26\n"));
+  EXPECT_TRUE(absl::StrContains(r.out, "events.reassigned,5\n"));
+  EXPECT_TRUE(absl::StrContains(r.out, "providers,3\n"));
+  EXPECT_TRUE(absl::StrContains(r.out, "organizations,2\n"));
+  EXPECT_TRUE(absl::StrContains(r.out, "payer_names,cigna medicare\n"));
+}
+
+}  // namespace
+}  // namespace provledger
