@@ -149,7 +149,6 @@ absl::Status CheckBody(const Event& e, DayNumber effective) {
       PL_CHECK(c.State(b.state()));
       if (b.entity() == v1::Enrolled::ORGANIZATION) {
         PL_CHECK(c.Required("legal_name", b.legal_name()));
-        PL_CHECK(c.Required("tin", b.tin()));
       } else {
         PL_CHECK(c.Required("last_name", b.last_name()));
       }

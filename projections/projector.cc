@@ -25,6 +25,11 @@ std::string PayerIndexKey(Relation r, absl::string_view payer,
   return key;
 }
 
+std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
+                       absl::string_view payer) {
+  return absl::StrCat(std::string(1, kind), id, npi, payer);
+}
+
 absl::StatusOr<Timeline*> Projector::Load(const std::string& key) {
   auto it = dirty_.find(key);
   if (it != dirty_.end()) return &it->second;
@@ -50,6 +55,17 @@ absl::Status Projector::Apply(const Event& event) {
   entry.set_seq(event.seq());
   entry.set_kind(ref.kind);
   if (ref.until.has_value()) entry.set_until_day(*ref.until);
+  if (event.has_enrolled()) {
+    const v1::Enrolled& b = event.enrolled();
+    b.SerializeToString(entry.mutable_payload());
+    if (!b.enrollment_id().empty()) {
+      new_index_keys_.push_back(
+          IdIndexKey('e', b.enrollment_id(), b.npi(), b.payer()));
+    }
+    if (!b.pac_id().empty()) {
+      new_index_keys_.push_back(IdIndexKey('c', b.pac_id(), b.npi(), b.payer()));
+    }
+  }
   InsertEntry(timeline, entry);
   if (ref.kind != TimelineEntry::POINT) {
     auto& [noun, touches] = touched_[ref.key];

@@ -231,14 +231,20 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     uint64_t known_seq) const {
   Identity id;
   ASSIGN_OR_RETURN(
-      std::optional<Interval> enrollment,
-      InEffect(NpiPayerKey(Relation::kEnrollment, npi, payer), day, known_seq));
+      std::optional<Timeline> enrollment,
+      ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
   if (!enrollment.has_value()) return id;
-  ASSIGN_OR_RETURN(Event e, ledger_->Get(enrollment->start_seq));
-  const v1::Enrolled& b = e.enrolled();
+  std::optional<Interval> in_effect = IntervalOn(*enrollment, day, known_seq);
+  if (!in_effect.has_value()) return id;
+  v1::Enrolled b;
+  for (const TimelineEntry& e : enrollment->entries()) {
+    if (e.seq() == in_effect->start_seq) b.ParseFromString(e.payload());
+  }
   id.enrolled = true;
   id.tin = b.tin();
   id.legal_name = b.legal_name();
+  id.first_name = b.first_name();
+  id.last_name = b.last_name();
   id.state = b.state();
   id.enrollment_id = b.enrollment_id();
   id.pac_id = b.pac_id();
@@ -257,6 +263,59 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     }
   }
   return id;
+}
+
+absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
+    char kind, const std::string& id, const std::string& payer,
+    uint64_t known_seq) const {
+  std::vector<std::pair<std::string, std::string>> candidates;  // npi, payer
+  const std::string prefix = std::string(1, kind) + id;
+  RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view key) {
+    absl::string_view rest = key.substr(prefix.size());
+    if (rest.size() > 10 && rest.substr(10) == payer) {
+      candidates.emplace_back(std::string(rest.substr(0, 10)), payer);
+    }
+    return true;
+  }));
+  std::vector<std::string> npis;
+  for (const auto& [npi, p] : candidates) {
+    ASSIGN_OR_RETURN(
+        std::optional<Timeline> t,
+        ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, p)));
+    if (!t.has_value()) continue;
+    for (const TimelineEntry& e : t->entries()) {
+      if (!Visible(e, known_seq) || e.payload().empty()) continue;
+      v1::Enrolled b;
+      b.ParseFromString(e.payload());
+      if ((kind == 'e' ? b.enrollment_id() : b.pac_id()) == id) {
+        npis.push_back(npi);
+        break;
+      }
+    }
+  }
+  return npis;
+}
+
+absl::StatusOr<bool> Queries::EverEnrolled(const std::string& npi,
+                                           const std::string& payer,
+                                           uint64_t known_seq) const {
+  ASSIGN_OR_RETURN(
+      std::optional<Timeline> t,
+      ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
+  if (!t.has_value()) return false;
+  return !FoldIntervals(*t, known_seq).empty();
+}
+
+absl::StatusOr<std::optional<DayNumber>> Queries::RevalidationDue(
+    const std::string& npi, const std::string& payer, DayNumber day,
+    uint64_t known_seq) const {
+  ASSIGN_OR_RETURN(
+      std::optional<Timeline> t,
+      ledger_->GetTimeline(NpiPayerKey(Relation::kRevalidation, npi, payer)));
+  if (!t.has_value()) return std::nullopt;
+  const TimelineEntry* latest = LatestPointOn(*t, day, known_seq);
+  if (latest == nullptr || !latest->has_until_day()) return std::nullopt;
+  return latest->until_day();
 }
 
 absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
@@ -414,7 +473,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   if (current.has_value() && group.enrolled) {
     ASSIGN_OR_RETURN(Event filed, ledger_->Get(current->start_seq));
     const v1::Reassigned& r = filed.reassigned();
-    if (!r.org_tin().empty() && r.org_tin() != group.tin) {
+    if (!r.org_tin().empty() && !group.tin.empty() && r.org_tin() != group.tin) {
       out.push_back(Find("GROUP_DATA_MISMATCH",
                          absl::StrCat("the reassignment (seq ",
                                       current->start_seq, ") names TIN ",
@@ -422,7 +481,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
                                       "'s enrollment record on ", d,
                                       " has TIN ", group.tin)));
     }
-    if (!r.org_legal_name().empty() &&
+    if (!r.org_legal_name().empty() && !group.legal_name.empty() &&
         NormalizeName(r.org_legal_name()) != NormalizeName(group.legal_name)) {
       out.push_back(Find("GROUP_DATA_MISMATCH",
                          absl::StrCat("the reassignment (seq ",

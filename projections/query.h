@@ -133,6 +133,8 @@ class Queries {
     bool enrolled = false;
     std::string tin;
     std::string legal_name;
+    std::string first_name;
+    std::string last_name;
     std::string state;
     std::string enrollment_id;
     std::string pac_id;
@@ -141,6 +143,24 @@ class Queries {
   absl::StatusOr<Identity> IdentityOn(const std::string& npi,
                                       const std::string& payer, DayNumber day,
                                       uint64_t known_seq) const;
+
+  // The NPIs whose `enrolled` events (visible at known_seq, at `payer`)
+  // carry this enrollment id ('e') or PAC id ('c').
+  absl::StatusOr<std::vector<std::string>> NpisForId(char kind,
+                                                     const std::string& id,
+                                                     const std::string& payer,
+                                                     uint64_t known_seq) const;
+
+  // True iff `npi` has any enrollment at `payer` known at known_seq.
+  absl::StatusOr<bool> EverEnrolled(const std::string& npi,
+                                    const std::string& payer,
+                                    uint64_t known_seq) const;
+
+  // The latest next_due_on known for `npi` at `payer` from revalidations
+  // effective on or before `day`.
+  absl::StatusOr<std::optional<DayNumber>> RevalidationDue(
+      const std::string& npi, const std::string& payer, DayNumber day,
+      uint64_t known_seq) const;
 
  private:
   // Calls fn(key, timeline) for each reassignment timeline matching filter.

@@ -117,6 +117,7 @@ int RunCommandLine(int argc, const char* const* argv) {
   app.add_option("--db", ctx.db, "ledger directory");
   RegisterLogCommands(app, ctx);
   RegisterQueryCommands(app, ctx);
+  RegisterRosterCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -70,6 +70,7 @@ int RunCommandLine(const std::vector<std::string>& args);
 // Command registration, one function per group of commands.
 void RegisterLogCommands(CLI::App& app, Context& ctx);
 void RegisterQueryCommands(CLI::App& app, Context& ctx);
+void RegisterRosterCommands(CLI::App& app, Context& ctx);
 
 }  // namespace provledger
 

@@ -1,0 +1,476 @@
+#include "projections/reconcile.h"
+
+#include <set>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ledger/status_macros.h"
+#include "ledger/validation.h"
+#include "projections/csv.h"
+#include "projections/query.h"
+
+namespace provledger {
+namespace {
+
+// Column positions (-1: absent).
+struct Columns {
+  int group_pac = -1, group_enrollment = -1, group_name = -1,
+      group_state = -1, group_due = -1, record_type = -1, ind_npi = -1,
+      ind_first = -1, ind_last = -1, ind_state = -1, ind_due = -1;
+  int provider_npi = -1, org_npi = -1, payer = -1, effective = -1, end = -1;
+};
+
+absl::StatusOr<Columns> MapHeader(const std::vector<std::string>& header,
+                                  RosterFormat format) {
+  Columns c;
+  const std::vector<std::pair<std::vector<const char*>, int Columns::*>> cms = {
+      {{"group pac id"}, &Columns::group_pac},
+      {{"group enrollment id"}, &Columns::group_enrollment},
+      {{"group legal business name", "group legal name"}, &Columns::group_name},
+      {{"group state code", "group state"}, &Columns::group_state},
+      {{"group due date"}, &Columns::group_due},
+      {{"record type"}, &Columns::record_type},
+      {{"individual npi"}, &Columns::ind_npi},
+      {{"individual first name"}, &Columns::ind_first},
+      {{"individual last name"}, &Columns::ind_last},
+      {{"individual state code", "individual state"}, &Columns::ind_state},
+      {{"individual due date"}, &Columns::ind_due},
+  };
+  const std::vector<std::pair<std::vector<const char*>, int Columns::*>>
+      generic = {
+          {{"provider npi"}, &Columns::provider_npi},
+          {{"org npi"}, &Columns::org_npi},
+          {{"payer"}, &Columns::payer},
+          {{"effective date"}, &Columns::effective},
+          {{"end date"}, &Columns::end},
+      };
+  const auto& names = format == RosterFormat::kCmsReassignment ? cms : generic;
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string h = NormalizeHeader(header[i]);
+    for (const auto& [aliases, slot] : names) {
+      for (const char* alias : aliases) {
+        if (h == alias) c.*slot = static_cast<int>(i);
+      }
+    }
+  }
+  auto missing = [](const char* what) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("roster line 1: the header has no '", what, "' column"));
+  };
+  if (format == RosterFormat::kCmsReassignment) {
+    if (c.ind_npi < 0) return missing("Individual NPI");
+    if (c.group_enrollment < 0 && c.group_pac < 0) {
+      return missing("Group Enrollment ID");
+    }
+  } else {
+    if (c.provider_npi < 0) return missing("provider_npi");
+    if (c.org_npi < 0) return missing("org_npi");
+    if (c.payer < 0) return missing("payer");
+    if (c.effective < 0) return missing("effective_date");
+  }
+  return c;
+}
+
+std::string Field(const std::vector<std::string>& f, int col) {
+  if (col < 0 || col >= static_cast<int>(f.size())) return "";
+  return std::string(absl::StripAsciiWhitespace(f[col]));
+}
+
+std::string NormalizeName(absl::string_view name) {
+  std::string out;
+  bool gap = false;
+  for (char c : name) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+        static_cast<unsigned char>(c) >= 0x80) {
+      if (gap && !out.empty()) out += ' ';
+      out += absl::ascii_toupper(static_cast<unsigned char>(c));
+      gap = false;
+    } else {
+      gap = true;
+    }
+  }
+  return out;
+}
+
+// One roster row, parsed.
+struct Row {
+  std::string provider;
+  std::string org_npi;         // known directly (generic) or resolved
+  std::string org_enrollment;  // CMS
+  std::string org_pac;         // CMS
+  std::string payer;
+  std::string group_name, group_state;
+  std::string first, last, ind_state;
+  std::optional<DayNumber> group_due, ind_due;
+  bool listed = true;  // generic: in effect at the payer on as_of
+};
+
+class Reconciler {
+ public:
+  Reconciler(const Ledger& ledger, const ReconcileOptions& options,
+             const std::function<void(const Discrepancy&)>& sink)
+      : ledger_(ledger), q_(&ledger), options_(options), sink_(sink) {}
+
+  absl::Status Run(std::istream& in,
+                   const std::function<void(uint64_t)>& progress) {
+    RETURN_IF_ERROR(ResolveOrgFilter());
+    CsvReader reader(in);
+    std::vector<std::string> fields;
+    std::string error;
+    if (!reader.Next(&fields, &error)) {
+      return absl::InvalidArgumentError("the roster is empty (no header row)");
+    }
+    ASSIGN_OR_RETURN(columns_, MapHeader(fields, options_.format));
+    const size_t width = fields.size();
+    while (reader.Next(&fields, &error)) {
+      if (fields.size() == 1 && fields[0].empty() && error.empty()) continue;
+      ++summary_.rows;
+      if (summary_.rows % 4096 == 0 && progress) progress(reader.bytes());
+      const size_t line = reader.line();
+      if (!error.empty()) {
+        Unparseable(line, error);
+        continue;
+      }
+      if (fields.size() != width) {
+        Unparseable(line, absl::StrCat("has ", fields.size(),
+                                       " fields; the header has ", width));
+        continue;
+      }
+      Row row;
+      std::string why = options_.format == RosterFormat::kCmsReassignment
+                            ? ParseCms(fields, &row)
+                            : ParseGeneric(fields, &row);
+      if (why == "not compared") {
+        ++summary_.not_compared;
+        continue;
+      }
+      if (!why.empty()) {
+        Unparseable(line, why);
+        continue;
+      }
+      RETURN_IF_ERROR(Compare(line, &row));
+    }
+    if (progress) progress(reader.bytes());
+    return ReportMissing();
+  }
+
+  const ReconcileSummary& summary() const { return summary_; }
+
+ private:
+  void Emit(std::string code, size_t line, std::string provider,
+            std::string org, std::string detail) {
+    ++summary_.by_code[code];
+    sink_(Discrepancy{std::move(code), line, std::move(provider),
+                      std::move(org), std::move(detail)});
+  }
+
+  void Unparseable(size_t line, const std::string& why) {
+    ++summary_.unparseable;
+    Emit("UNPARSEABLE_ROW", line, "", "", why);
+  }
+
+  // True the first time an entity (by name) is seen.
+  bool FirstTime(absl::string_view kind, absl::string_view id) {
+    return seen_.insert(absl::HashOf(kind, id)).second;
+  }
+
+  absl::Status ResolveOrgFilter() {
+    if (options_.org.empty()) return absl::OkStatus();
+    if (IsValidNpi(options_.org)) {
+      org_filter_npi_ = options_.org;
+      return absl::OkStatus();
+    }
+    if (!IsValidEnrollmentId(options_.org)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--org: '", options_.org, "' is neither an NPI nor an enrollment id"));
+    }
+    ASSIGN_OR_RETURN(auto npis, q_.NpisForId('e', options_.org, options_.payer,
+                                             options_.known_seq));
+    if (!npis.empty()) org_filter_npi_ = npis.front();
+    return absl::OkStatus();
+  }
+
+  std::string ParseDue(const std::string& text, const char* column,
+                       std::optional<DayNumber>* out) {
+    if (text.empty() || absl::AsciiStrToUpper(text) == "TBD") return "";
+    auto day = ParseUsDate(text);
+    if (!day.ok()) return absl::StrCat(column, ": ", day.status().message());
+    *out = *day;
+    return "";
+  }
+
+  std::string ParseCms(const std::vector<std::string>& f, Row* row) {
+    const std::string type = absl::AsciiStrToLower(Field(f, columns_.record_type));
+    if (type == "physician assistant") return "not compared";
+    if (!type.empty() && type != "reassignment") {
+      return absl::StrCat("Record Type '", Field(f, columns_.record_type),
+                          "' is neither Reassignment nor Physician Assistant");
+    }
+    row->provider = Field(f, columns_.ind_npi);
+    if (!IsValidNpi(row->provider)) {
+      return absl::StrCat("Individual NPI '", row->provider,
+                          "' is not a valid NPI");
+    }
+    row->org_enrollment = Field(f, columns_.group_enrollment);
+    row->org_pac = Field(f, columns_.group_pac);
+    if (!row->org_enrollment.empty() && !IsValidEnrollmentId(row->org_enrollment)) {
+      return absl::StrCat("Group Enrollment ID '", row->org_enrollment,
+                          "' is not I/O followed by 14 digits");
+    }
+    if (row->org_enrollment.empty() && row->org_pac.empty()) {
+      return "names no Group Enrollment ID or Group PAC ID";
+    }
+    row->payer = options_.payer;
+    row->group_name = Field(f, columns_.group_name);
+    row->group_state = Field(f, columns_.group_state);
+    row->first = Field(f, columns_.ind_first);
+    row->last = Field(f, columns_.ind_last);
+    row->ind_state = Field(f, columns_.ind_state);
+    std::string why = ParseDue(Field(f, columns_.group_due), "Group Due Date",
+                               &row->group_due);
+    if (why.empty()) {
+      why = ParseDue(Field(f, columns_.ind_due), "Individual Due Date",
+                     &row->ind_due);
+    }
+    return why;
+  }
+
+  std::string ParseGeneric(const std::vector<std::string>& f, Row* row) {
+    row->provider = Field(f, columns_.provider_npi);
+    row->org_npi = Field(f, columns_.org_npi);
+    row->payer = Field(f, columns_.payer);
+    if (!IsValidNpi(row->provider)) {
+      return absl::StrCat("provider_npi '", row->provider, "' is not a valid NPI");
+    }
+    if (!IsValidNpi(row->org_npi)) {
+      return absl::StrCat("org_npi '", row->org_npi, "' is not a valid NPI");
+    }
+    if (!IsValidPayer(row->payer)) {
+      return absl::StrCat("payer '", row->payer, "' is not a payer name");
+    }
+    auto effective = ParseDate(Field(f, columns_.effective));
+    if (!effective.ok()) {
+      return absl::StrCat("effective_date: ", effective.status().message());
+    }
+    std::optional<DayNumber> end;
+    const std::string end_text = Field(f, columns_.end);
+    if (!end_text.empty()) {
+      auto e = ParseDate(end_text);
+      if (!e.ok()) return absl::StrCat("end_date: ", e.status().message());
+      end = *e;
+    }
+    row->listed = *effective <= options_.as_of &&
+                  (!end.has_value() || options_.as_of < *end);
+    payers_.insert(row->payer);
+    return "";
+  }
+
+  // The organization's NPI for a CMS row, or "" if the ledger does not know
+  // it. Cached per enrollment/PAC id (bounded).
+  absl::StatusOr<std::string> ResolveOrg(const Row& row) {
+    if (!row.org_npi.empty()) {
+      ASSIGN_OR_RETURN(bool known,
+                       q_.EverEnrolled(row.org_npi, row.payer, options_.known_seq));
+      return known ? row.org_npi : "";
+    }
+    const std::string key = row.org_enrollment + "/" + row.org_pac;
+    if (auto it = org_cache_.find(key); it != org_cache_.end()) return it->second;
+    if (org_cache_.size() > 100000) org_cache_.clear();
+    std::string npi;
+    if (!row.org_enrollment.empty()) {
+      ASSIGN_OR_RETURN(auto npis, q_.NpisForId('e', row.org_enrollment,
+                                               row.payer, options_.known_seq));
+      if (!npis.empty()) npi = npis.front();
+    }
+    if (npi.empty() && !row.org_pac.empty()) {
+      ASSIGN_OR_RETURN(auto npis, q_.NpisForId('c', row.org_pac, row.payer,
+                                               options_.known_seq));
+      if (!npis.empty()) npi = npis.front();
+    }
+    org_cache_[key] = npi;
+    return npi;
+  }
+
+  absl::Status CheckIdentity(size_t line, const std::string& npi,
+                             const std::string& org_for_report,
+                             const std::string& payer, bool is_org,
+                             const std::string& roster_name,
+                             const std::string& roster_state,
+                             std::optional<DayNumber> roster_due) {
+    if (!FirstTime(is_org ? "org" : "ind", npi)) return absl::OkStatus();
+    ASSIGN_OR_RETURN(Queries::Identity id,
+                     q_.IdentityOn(npi, payer, options_.as_of, options_.known_seq));
+    const std::string provider = is_org ? "" : npi;
+    const std::string org = is_org ? npi : org_for_report;
+    const char* who = is_org ? "organization" : "provider";
+    if (id.enrolled) {
+      std::string ledger_name =
+          is_org ? id.legal_name : absl::StrCat(id.first_name, " ", id.last_name);
+      if (!roster_name.empty() && !NormalizeName(ledger_name).empty() &&
+          NormalizeName(roster_name) != NormalizeName(ledger_name)) {
+        Emit("NAME_MISMATCH", line, provider, org,
+             absl::StrCat(who, " ", npi, ": the roster says '", roster_name,
+                          "', the ledger says '", ledger_name, "'"));
+      }
+      if (!roster_state.empty() && !id.state.empty() &&
+          absl::AsciiStrToUpper(roster_state) != id.state) {
+        Emit("STATE_MISMATCH", line, provider, org,
+             absl::StrCat(who, " ", npi, ": the roster says ", roster_state,
+                          ", the ledger says ", id.state));
+      }
+    }
+    if (options_.due_within_days.has_value()) {
+      std::optional<DayNumber> due = roster_due;
+      const char* from = "the roster";
+      if (!due.has_value()) {
+        ASSIGN_OR_RETURN(due, q_.RevalidationDue(npi, payer, options_.as_of,
+                                                 options_.known_seq));
+        from = "the ledger's last revalidation";
+      }
+      if (due.has_value() &&
+          *due <= options_.as_of + *options_.due_within_days) {
+        Emit("REVALIDATION_DUE", line, provider, org,
+             absl::StrCat(who, " ", npi, ": revalidation due ",
+                          FormatDate(*due), " (from ", from, ")",
+                          *due < options_.as_of ? ", overdue" : ""));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Compare(size_t line, Row* row) {
+    ASSIGN_OR_RETURN(std::string org, ResolveOrg(*row));
+    if (!options_.org.empty()) {
+      bool mine = (!org.empty() && org == org_filter_npi_) ||
+                  row->org_enrollment == options_.org ||
+                  row->org_npi == options_.org;
+      if (!mine) return absl::OkStatus();
+    }
+    if (!row->listed) return absl::OkStatus();
+    ++summary_.compared;
+    const std::string org_label = !org.empty()            ? org
+                                  : !row->org_npi.empty() ? row->org_npi
+                                  : !row->org_enrollment.empty()
+                                      ? row->org_enrollment
+                                      : row->org_pac;
+    if (org.empty()) {
+      if (FirstTime("unknown-org", org_label)) {
+        Emit("UNKNOWN_ORGANIZATION", line, "", org_label,
+             absl::StrCat("no enrollment at ", row->payer,
+                          " in the ledger matches organization ", org_label,
+                          row->org_pac.empty() ? "" : " (PAC " + row->org_pac + ")",
+                          "; its roster rows cannot be compared"));
+      }
+    }
+    ASSIGN_OR_RETURN(bool provider_known,
+                     q_.EverEnrolled(row->provider, row->payer, options_.known_seq));
+    if (!provider_known && FirstTime("unknown-provider", row->provider)) {
+      Emit("UNKNOWN_PROVIDER", line, row->provider, org_label,
+           absl::StrCat("provider ", row->provider, " (", row->first, " ",
+                        row->last, ") has no enrollment at ", row->payer,
+                        " in the ledger"));
+    }
+    if (!org.empty()) {
+      RETURN_IF_ERROR(CheckIdentity(line, org, org, row->payer, true,
+                                    row->group_name, row->group_state,
+                                    row->group_due));
+    }
+    if (provider_known) {
+      std::string name = absl::StrCat(row->first, " ", row->last);
+      if (row->first.empty() && row->last.empty()) name.clear();
+      RETURN_IF_ERROR(CheckIdentity(line, row->provider, org_label, row->payer,
+                                    false, name, row->ind_state, row->ind_due));
+    }
+    if (org.empty() || !provider_known) return absl::OkStatus();
+
+    const std::string key =
+        PairKey(Relation::kReassignment, row->provider, org, row->payer);
+    ASSIGN_OR_RETURN(std::optional<storage::Timeline> t, ledger_.GetTimeline(key));
+    std::vector<Interval> periods;
+    if (t.has_value()) periods = FoldIntervals(*t, options_.known_seq);
+    for (const Interval& i : periods) {
+      if (i.Contains(options_.as_of)) {
+        matched_.insert(key);
+        ++summary_.matched;
+        return absl::OkStatus();
+      }
+    }
+    std::string detail;
+    if (periods.empty()) {
+      detail = "the ledger has no reassignment of this provider to this "
+               "organization";
+    } else {
+      const Interval* last_before = nullptr;
+      for (const Interval& i : periods) {
+        if (i.start <= options_.as_of) last_before = &i;
+      }
+      if (last_before != nullptr) {
+        detail = absl::StrCat("the ledger ended this reassignment on ",
+                              FormatDate(*last_before->end), " (seq ",
+                              last_before->end_seq, ")");
+      } else {
+        detail = absl::StrCat("the ledger's reassignment only starts on ",
+                              FormatDate(periods.front().start), " (seq ",
+                              periods.front().start_seq, ")");
+      }
+    }
+    Emit("STALE_AT_PAYER", line, row->provider, org,
+         absl::StrCat("listed by ", row->payer, " but ", detail,
+                      ": payments may be routed to a group the provider left"));
+    return absl::OkStatus();
+  }
+
+  absl::Status ReportMissing() {
+    std::set<std::string> payers = payers_;
+    if (options_.format == RosterFormat::kCmsReassignment) {
+      payers.insert(options_.payer);
+    }
+    if (!options_.org.empty() && org_filter_npi_.empty()) return absl::OkStatus();
+    for (const std::string& payer : payers) {
+      ASSIGN_OR_RETURN(auto rows,
+                       q_.ReassignmentsOn(options_.as_of, options_.known_seq,
+                                          {"", org_filter_npi_, payer}));
+      for (const ReassignmentRow& r : rows) {
+        const std::string key =
+            PairKey(Relation::kReassignment, r.provider, r.org, r.payer);
+        if (matched_.contains(key)) continue;
+        Emit("MISSING_AT_PAYER", 0, r.provider, r.org,
+             absl::StrCat("in effect in the ledger since ",
+                          FormatDate(r.interval.start), " (seq ",
+                          r.interval.start_seq, ") but absent from the ",
+                          payer, " roster: claims will deny"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  const Ledger& ledger_;
+  Queries q_;
+  const ReconcileOptions& options_;
+  const std::function<void(const Discrepancy&)>& sink_;
+  Columns columns_;
+  ReconcileSummary summary_;
+  std::string org_filter_npi_;
+  absl::flat_hash_set<std::string> matched_;
+  absl::flat_hash_set<size_t> seen_;
+  absl::flat_hash_map<std::string, std::string> org_cache_;
+  std::set<std::string> payers_;
+};
+
+}  // namespace
+
+absl::StatusOr<ReconcileSummary> Reconcile(
+    const Ledger& ledger, std::istream& roster, const ReconcileOptions& options,
+    const std::function<void(const Discrepancy&)>& sink,
+    const std::function<void(uint64_t)>& progress) {
+  Reconciler r(ledger, options, sink);
+  RETURN_IF_ERROR(r.Run(roster, progress));
+  return r.summary();
+}
+
+}  // namespace provledger

@@ -1,0 +1,201 @@
+// Reconciliation of crafted rosters (tests/data) against the demo ledger.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "projections/reconcile.h"
+#include "tests/cli_support.h"
+#include "tools/demo.h"
+
+namespace provledger {
+namespace {
+
+using namespace provledger::testing;
+
+class ReconcileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LedgerOptions options;
+    options.create_if_missing = true;
+    ledger_ = std::move(*Ledger::Open(options, dir_.Sub("db")));
+    ASSERT_TRUE(LoadDemoEvents(*ledger_).ok());
+  }
+
+  // "CODE line provider org" per discrepancy.
+  std::vector<std::string> Run(const std::string& file, ReconcileOptions o,
+                               ReconcileSummary* summary = nullptr) {
+    std::ifstream in(std::string(PROVLEDGER_TEST_DATA) + "/" + file,
+                     std::ios::binary);
+    EXPECT_TRUE(in.good()) << file;
+    std::vector<std::string> out;
+    details_.clear();
+    auto s = Reconcile(*ledger_, in, o, [&](const Discrepancy& d) {
+      out.push_back(absl::StrCat(d.code, " ", d.line, " ", d.provider_npi, " ",
+                                 d.org));
+      details_.push_back(d.detail);
+    });
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (summary != nullptr && s.ok()) *summary = *s;
+    return out;
+  }
+
+  static ReconcileOptions AsOf(const char* date) {
+    ReconcileOptions o;
+    o.as_of = *ParseDate(date);
+    return o;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Ledger> ledger_;
+  std::vector<std::string> details_;
+};
+
+const std::vector<std::string> kCmsExpected = {
+    "STALE_AT_PAYER 3 1526374859 1245319599",
+    "STATE_MISMATCH 5  1407201544",
+    "NAME_MISMATCH 5 1637485966 1407201544",
+    "UNKNOWN_ORGANIZATION 6  O20990101000999",
+    "UNKNOWN_PROVIDER 6 1960718298 O20990101000999",
+    "UNKNOWN_PROVIDER 7 1748596073 1407201544",
+    "UNPARSEABLE_ROW 8  ",
+    "MISSING_AT_PAYER 0 1234567893 1407201544",
+};
+
+TEST_F(ReconcileTest, EveryCodeFromTheCmsRoster) {
+  ReconcileSummary summary;
+  EXPECT_EQ(Run("cms_reassignment_2024-06.csv", AsOf("2024-06-01"), &summary),
+            kCmsExpected);
+  EXPECT_EQ(details_[0],
+            "listed by medicare but the ledger ended this reassignment on "
+            "2024-02-29 (seq 25): payments may be routed to a group the "
+            "provider left");
+  EXPECT_EQ(details_[1],
+            "organization 1407201544: the roster says KY, the ledger says OH");
+  EXPECT_EQ(details_[2],
+            "provider 1637485966: the roster says 'PRIYA NATARAJAN-RAO', the "
+            "ledger says 'Priya Natarajan'");
+  // Latin-1 bytes arrive as UTF-8.
+  EXPECT_TRUE(absl::StrContains(details_[5], "(JOS\xC3\x89 RAM\xC3\x8DREZ)"));
+  EXPECT_EQ(details_[6], "Individual NPI '12345' is not a valid NPI");
+  EXPECT_EQ(details_[7],
+            "in effect in the ledger since 2023-06-01 (seq 14) but absent "
+            "from the medicare roster: claims will deny");
+  EXPECT_EQ(summary.rows, 7u);
+  EXPECT_EQ(summary.compared, 5u);
+  EXPECT_EQ(summary.matched, 2u);
+  EXPECT_EQ(summary.not_compared, 1u);
+  EXPECT_EQ(summary.unparseable, 1u);
+  EXPECT_EQ(summary.total(), 8u);
+  EXPECT_EQ(summary.by_code.at("UNKNOWN_PROVIDER"), 2u);
+}
+
+TEST_F(ReconcileTest, OlderHeaderVariantGivesTheSameAnswer) {
+  EXPECT_EQ(Run("cms_reassignment_old_header.csv", AsOf("2024-06-01")),
+            kCmsExpected);
+}
+
+TEST_F(ReconcileTest, RevalidationDueWithinTheWindow) {
+  ReconcileOptions o = AsOf("2024-06-01");
+  o.due_within_days = 365;
+  std::vector<std::string> got = Run("cms_reassignment_2024-06.csv", o);
+  // Only Natarajan's 09/01/2025 falls within a year; Riverbend's 2027 does not.
+  EXPECT_EQ(std::count_if(got.begin(), got.end(),
+                          [](const std::string& s) {
+                            return absl::StartsWith(s, "REVALIDATION_DUE");
+                          }),
+            1);
+  EXPECT_TRUE(std::find(got.begin(), got.end(),
+                        "REVALIDATION_DUE 5 1637485966 1407201544") != got.end());
+  o.due_within_days = 3 * 365;
+  got = Run("cms_reassignment_2024-06.csv", o);
+  EXPECT_TRUE(std::find(got.begin(), got.end(),
+                        "REVALIDATION_DUE 2  1245319599") != got.end());
+}
+
+TEST_F(ReconcileTest, OrgFilterByEnrollmentIdOrNpi) {
+  ReconcileOptions o = AsOf("2024-06-01");
+  // Unparseable rows cannot be told apart by organization: always reported.
+  o.org = "O20150101000123";  // Riverbend
+  EXPECT_EQ(Run("cms_reassignment_2024-06.csv", o),
+            (std::vector<std::string>{"STALE_AT_PAYER 3 1526374859 1245319599",
+                                      "UNPARSEABLE_ROW 8  "}));
+  o.org = "1407201544";  // Lakeside
+  EXPECT_EQ(Run("cms_reassignment_2024-06.csv", o),
+            (std::vector<std::string>{
+                "STATE_MISMATCH 5  1407201544",
+                "NAME_MISMATCH 5 1637485966 1407201544",
+                "UNKNOWN_PROVIDER 7 1748596073 1407201544",
+                "UNPARSEABLE_ROW 8  ",
+                "MISSING_AT_PAYER 0 1234567893 1407201544"}));
+}
+
+TEST_F(ReconcileTest, GenericCsvRoster) {
+  ReconcileOptions o = AsOf("2024-06-01");
+  o.format = RosterFormat::kGeneric;
+  EXPECT_EQ(Run("roster_generic.csv", o),
+            (std::vector<std::string>{
+                "STALE_AT_PAYER 3 1526374859 1245319599",
+                "UNKNOWN_ORGANIZATION 5  1960718298",
+                "UNPARSEABLE_ROW 7  ",
+                "MISSING_AT_PAYER 0 1637485966 1407201544"}));
+  EXPECT_EQ(details_[2],
+            "effective_date: 'not-a-date' is not a date of the form YYYY-MM-DD");
+}
+
+TEST_F(ReconcileTest, AsKnownBeforeTheLateTerminationChenIsNotStale) {
+  ReconcileOptions o = AsOf("2024-06-01");
+  o.known_seq = 24;
+  std::vector<std::string> got = Run("cms_reassignment_2024-06.csv", o);
+  EXPECT_EQ(std::count_if(got.begin(), got.end(),
+                          [](const std::string& s) {
+                            return absl::StartsWith(s, "STALE_AT_PAYER");
+                          }),
+            0);
+}
+
+TEST_F(ReconcileTest, MissingHeaderColumnIsAnError) {
+  std::istringstream in("Group Enrollment ID,Individual Name\nO1,x\n");
+  auto s = Reconcile(*ledger_, in, AsOf("2024-06-01"), [](const Discrepancy&) {});
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(),
+            "roster line 1: the header has no 'Individual NPI' column");
+}
+
+TEST_F(ReconcileTest, CliExitCodes) {
+  const std::string db = dir_.Sub("cli");
+  ASSERT_EQ(RunCli(dir_, "--db " + db + " init").exit_code, 0);
+  ASSERT_EQ(RunCli(dir_, absl::StrCat("--db ", db, " append ",
+                                      PROVLEDGER_DEMO_EVENTS))
+                .exit_code,
+            0);
+  RunResult dirty = RunCli(
+      dir_, absl::StrCat("--db ", db, " reconcile --roster ", PROVLEDGER_TEST_DATA,
+                         "/cms_reassignment_2024-06.csv --as-of 2024-06-01"));
+  EXPECT_EQ(dirty.exit_code, 4);
+  EXPECT_TRUE(absl::StrContains(
+      dirty.out,
+      "summary: 7 roster rows: 5 compared, 2 matched, 1 not compared "
+      "(Physician Assistant employment), 1 unparseable; 8 discrepancies"))
+      << dirty.out;
+  // A roster that agrees with the ledger exits 0.
+  WriteFile(dir_.Sub("clean.csv"),
+            "provider_npi,org_npi,payer,effective_date,end_date\n"
+            "1234567893,1245319599,medicare,2023-01-01,\n"
+            "1234567893,1407201544,medicare,2023-06-01,\n"
+            "1637485966,1407201544,medicare,2024-01-15,\n");
+  RunResult clean = RunCli(
+      dir_, "--db " + db + " reconcile --roster-format csv --roster " +
+                dir_.Sub("clean.csv") + " --as-of 2024-06-01");
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_TRUE(absl::StartsWith(clean.out, "no discrepancies\n")) << clean.out;
+  RunResult bad = RunCli(dir_, "--db " + db +
+                                   " reconcile --roster nope.csv --as-of 2024-06-01");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err, "provledger: cannot read roster 'nope.csv'\n");
+}
+
+}  // namespace
+}  // namespace provledger

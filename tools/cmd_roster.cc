@@ -1,0 +1,233 @@
+// Payer file commands: reconcile (roster vs ledger) and load-ppef.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "projections/reconcile.h"
+#include "tools/cli.h"
+#include "tools/ppef.h"
+#include "tools/table.h"
+
+namespace provledger {
+namespace {
+
+struct ReconcileFlags {
+  std::string roster;
+  std::string roster_format = "cms-reassignment";
+  std::string as_of;
+  std::string org;
+  std::string payer = "medicare";
+  std::string format = "table";
+  int due_within = -1;
+  std::string known_at;
+  uint64_t known_seq = 0;
+};
+
+int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
+  ReconcileOptions options;
+  if (f.roster_format == "cms-reassignment") {
+    options.format = RosterFormat::kCmsReassignment;
+  } else if (f.roster_format == "csv") {
+    options.format = RosterFormat::kGeneric;
+  } else {
+    return ReportError(absl::InvalidArgumentError(absl::StrCat(
+        "--roster-format: '", f.roster_format,
+        "' is not cms-reassignment or csv")));
+  }
+  auto as_of = ParseDate(f.as_of);
+  if (!as_of.ok()) {
+    return ReportError(absl::InvalidArgumentError(
+        absl::StrCat("--as-of: ", as_of.status().message())));
+  }
+  options.as_of = *as_of;
+  options.org = f.org;
+  options.payer = f.payer;
+  if (f.due_within >= 0) options.due_within_days = f.due_within;
+  auto format = ParseFormat(f.format);
+  if (!format.ok()) return ReportError(format.status());
+
+  std::ifstream in(f.roster, std::ios::binary);
+  if (!in) {
+    return ReportError(
+        absl::NotFoundError(absl::StrCat("cannot read roster '", f.roster, "'")));
+  }
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  auto known = ResolveKnownAt(*ledger, f.known_at, f.known_seq);
+  if (!known.ok()) return ReportError(known.status());
+  options.known_seq = *known;
+
+  std::error_code ec;
+  Progress progress("reconcile", std::filesystem::file_size(f.roster, ec));
+  bool first = true;
+  auto sink = [&](const Discrepancy& d) {
+    const std::string line = d.line == 0 ? "" : absl::StrCat(d.line);
+    switch (*format) {
+      case Format::kTable:
+        if (first) {
+          std::cout << absl::StrFormat("%-22s %-8s %-10s %-15s %s\n", "code",
+                                       "line", "provider", "org", "detail");
+        }
+        std::cout << absl::StrFormat("%-22s %-8s %-10s %-15s %s\n", d.code,
+                                     line, d.provider_npi, d.org, d.detail);
+        break;
+      case Format::kCsv:
+        if (first) std::cout << "code,line,provider_npi,org,detail\n";
+        std::cout << d.code << "," << line << "," << d.provider_npi << ","
+                  << CsvField(d.org) << "," << CsvField(d.detail) << "\n";
+        break;
+      case Format::kJson:
+        std::cout << (first ? "{\"discrepancies\":[\n" : ",\n")
+                  << "{\"code\":" << JsonString(d.code)
+                  << ",\"line\":" << (d.line == 0 ? "null" : line)
+                  << ",\"provider_npi\":" << JsonString(d.provider_npi)
+                  << ",\"org\":" << JsonString(d.org)
+                  << ",\"detail\":" << JsonString(d.detail) << "}";
+        break;
+    }
+    first = false;
+  };
+  auto summary = Reconcile(*ledger, in, options, sink,
+                           [&](uint64_t bytes) { progress.Update(bytes); });
+  progress.Finish();
+  if (!summary.ok()) return ReportError(summary.status());
+
+  std::vector<std::string> counts;
+  for (const auto& [code, n] : summary->by_code) {
+    counts.push_back(absl::StrCat(code, "=", n));
+  }
+  const std::string text = absl::StrCat(
+      summary->rows, " roster rows: ", summary->compared, " compared, ",
+      summary->matched, " matched, ", summary->not_compared,
+      " not compared (Physician Assistant employment), ", summary->unparseable,
+      " unparseable; ", summary->total(), " discrepancies",
+      counts.empty() ? "" : " (" + absl::StrJoin(counts, ", ") + ")");
+  switch (*format) {
+    case Format::kTable:
+      if (first) std::cout << "no discrepancies\n";
+      std::cout << "summary: " << text << "\n";
+      break;
+    case Format::kCsv:
+      std::cerr << "summary: " << text << "\n";
+      break;
+    case Format::kJson: {
+      std::vector<std::string> by_code;
+      for (const auto& [code, n] : summary->by_code) {
+        by_code.push_back(absl::StrCat(JsonString(code), ":", n));
+      }
+      std::cout << (first ? "{\"discrepancies\":[" : "\n")
+                << "],\"summary\":{\"rows\":" << summary->rows
+                << ",\"compared\":" << summary->compared
+                << ",\"matched\":" << summary->matched
+                << ",\"not_compared\":" << summary->not_compared
+                << ",\"unparseable\":" << summary->unparseable
+                << ",\"by_code\":{" << absl::StrJoin(by_code, ",") << "}}}\n";
+      break;
+    }
+  }
+  return summary->total() == 0 ? kExitOk : kExitDiscrepancy;
+}
+
+struct PpefFlags {
+  std::string enrollment, reassignment, as_of, payer = "medicare";
+  size_t batch_size = 1000;
+  bool no_sync = false;
+};
+
+int RunLoadPpef(const Context& ctx, const PpefFlags& f) {
+  auto as_of = ParseDate(f.as_of);
+  if (!as_of.ok()) {
+    return ReportError(absl::InvalidArgumentError(
+        absl::StrCat("--as-of: ", as_of.status().message())));
+  }
+  std::ifstream enrollment(f.enrollment, std::ios::binary);
+  std::ifstream reassignment(f.reassignment, std::ios::binary);
+  if (!enrollment || !reassignment) {
+    return ReportError(absl::NotFoundError(absl::StrCat(
+        "cannot read '", !enrollment ? f.enrollment : f.reassignment, "'")));
+  }
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  PpefOptions options;
+  options.as_of = *as_of;
+  options.payer = f.payer;
+  options.batch_size = std::max<size_t>(1, f.batch_size);
+  options.sync = !f.no_sync;
+  std::cout << "PPEF extracts carry no dates: every event loaded is effective "
+            << f.as_of << " (--as-of), source \"PPEF " << f.as_of << "\".\n";
+  auto result = LoadPpef(*ledger, enrollment, reassignment, options,
+                         [](const std::string& p) {
+                           std::cerr << "skipped " << p << "\n";
+                         });
+  if (!result.ok()) return ReportError(result.status());
+  std::cout << "enrolled: " << result->enrolled
+            << "\nreassigned: " << result->reassigned
+            << "\nrevoked (absent from this snapshot): " << result->revoked
+            << "\nalready enrolled at " << f.payer << ": "
+            << result->already_enrolled
+            << "\nreassignments already in effect: "
+            << result->already_reassigned
+            << "\nalready loaded (same event ids): " << result->duplicates
+            << "\nrows skipped (see stderr): " << result->skipped_rows << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterRosterCommands(CLI::App& app, Context& ctx) {
+  {
+    auto f = std::make_shared<ReconcileFlags>();
+    auto* cmd = app.add_subcommand(
+        "reconcile",
+        "Compare a payer roster (CMS Revalidation Reassignment List, or a "
+        "generic CSV) with the ledger on a date; exit 4 if they disagree");
+    cmd->add_option("--roster", f->roster, "roster CSV file")->required();
+    cmd->add_option("--roster-format", f->roster_format,
+                    "cms-reassignment, or csv (provider_npi,org_npi,payer,"
+                    "effective_date,end_date)")
+        ->capture_default_str();
+    cmd->add_option("--as-of", f->as_of, "the date the roster describes")
+        ->required();
+    cmd->add_option("--org", f->org,
+                    "only this organization (NPI or enrollment id)");
+    cmd->add_option("--payer", f->payer, "payer of a CMS roster")
+        ->capture_default_str();
+    cmd->add_option("--due-within", f->due_within,
+                    "report REVALIDATION_DUE for due dates within DAYS of "
+                    "--as-of (or overdue)");
+    cmd->add_option("--known-at", f->known_at,
+                    "compare with the ledger as known at this time");
+    cmd->add_option("--known-seq", f->known_seq,
+                    "compare with the ledger as known at this seq");
+    cmd->add_option("--format", f->format, "table, json or csv")
+        ->capture_default_str();
+    cmd->callback([&ctx, f] { ctx.exit_code = RunReconcile(ctx, *f); });
+  }
+  {
+    auto f = std::make_shared<PpefFlags>();
+    auto* cmd = app.add_subcommand(
+        "load-ppef",
+        "Load a Medicare PPEF snapshot (enrollment + reassignment extracts) "
+        "as enrolled/reassigned events effective --as-of; a later snapshot "
+        "revokes reassignments that disappeared");
+    cmd->add_option("--enrollment", f->enrollment,
+                    "PPEF_Enrollment_Extract CSV")
+        ->required();
+    cmd->add_option("--reassignment", f->reassignment,
+                    "PPEF_Reassignment_Extract CSV")
+        ->required();
+    cmd->add_option("--as-of", f->as_of, "the snapshot's date")->required();
+    cmd->add_option("--payer", f->payer, "payer")->capture_default_str();
+    cmd->add_option("--batch-size", f->batch_size, "events per atomic batch")
+        ->capture_default_str();
+    cmd->add_flag("--no-sync", f->no_sync, "do not fsync each batch");
+    cmd->callback([&ctx, f] { ctx.exit_code = RunLoadPpef(ctx, *f); });
+  }
+}
+
+}  // namespace provledger
