@@ -153,6 +153,10 @@ class Ledger {
   // The event at `seq` (seq/recorded_at/hashes filled). NotFound if none.
   absl::StatusOr<v1::Event> Get(uint64_t seq) const;
 
+  // The event at `seq` with seq, recorded_at and hash but no prev_hash: one
+  // read instead of two. NotFound if none.
+  absl::StatusOr<v1::Event> Lookup(uint64_t seq) const;
+
   // The seq of the event with this event_id, or nullopt.
   absl::StatusOr<std::optional<uint64_t>> FindEventId(
       absl::string_view event_id) const;

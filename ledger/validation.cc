@@ -233,21 +233,24 @@ absl::Status CheckBody(const Event& e, DayNumber effective) {
 
 }  // namespace
 
-bool IsValidNpi(absl::string_view npi) {
-  if (npi.size() != 10 || !AllDigits(npi)) return false;
-  // Luhn over "80840" + first nine digits; the constant 24 accounts for the
-  // prefix (8*2 -> 1+6, 0, 8*2 -> 1+6, 4, 0 ... as published by CMS).
+char NpiCheckDigit(absl::string_view base) {
+  // Luhn over "80840" + the nine digits; the constant 24 is the prefix's
+  // contribution, as published by CMS.
   int sum = 24;
   for (int i = 0; i < 9; ++i) {
-    int d = npi[8 - i] - '0';
+    int d = base[8 - i] - '0';
     if (i % 2 == 0) {
       d *= 2;
       if (d > 9) d -= 9;
     }
     sum += d;
   }
-  int check = (10 - sum % 10) % 10;
-  return check == npi[9] - '0';
+  return static_cast<char>('0' + (10 - sum % 10) % 10);
+}
+
+bool IsValidNpi(absl::string_view npi) {
+  if (npi.size() != 10 || !AllDigits(npi)) return false;
+  return NpiCheckDigit(npi.substr(0, 9)) == npi[9];
 }
 
 bool IsValidTin(absl::string_view tin) {

@@ -13,6 +13,10 @@ namespace provledger {
 // computed over "80840" followed by the first nine digits.
 bool IsValidNpi(absl::string_view npi);
 
+// The check digit that makes a valid NPI of nine digits `base`.
+// REQUIRES: base is 9 digits.
+char NpiCheckDigit(absl::string_view base);
+
 // True iff `tin` is exactly 9 digits.
 bool IsValidTin(absl::string_view tin);
 

@@ -220,7 +220,7 @@ absl::StatusOr<std::vector<Event>> Queries::ContractsOn(
       }));
   std::vector<Event> contracts;
   for (uint64_t seq : seqs) {
-    ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
+    ASSIGN_OR_RETURN(Event e, ledger_->Lookup(seq));
     contracts.push_back(std::move(e));
   }
   return contracts;
@@ -255,7 +255,7 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     for (const TimelineEntry& entry : demographics->entries()) {
       if (entry.day() > day) break;
       if (!Visible(entry, known_seq)) continue;
-      ASSIGN_OR_RETURN(Event change, ledger_->Get(entry.seq()));
+      ASSIGN_OR_RETURN(Event change, ledger_->Lookup(entry.seq()));
       const v1::DemographicsChanged& c = change.demographics_changed();
       if (!c.tin().empty()) id.tin = c.tin();
       if (!c.legal_name().empty()) id.legal_name = c.legal_name();
@@ -329,13 +329,18 @@ absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
       }));
   std::vector<GroupMinimumFlag> flags;
   for (uint64_t seq : seqs) {
-    ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
+    ASSIGN_OR_RETURN(Event e, ledger_->Lookup(seq));
     const v1::ContractSigned& c = e.contract_signed();
     if (c.kind() != v1::ContractSigned::GROUP) continue;
     if (!payer.empty() && c.payer() != payer) continue;
     std::optional<int> minimum = rules.MinGroupProviders(c.payer());
     if (!minimum.has_value()) continue;
     int covered = 0;
+    if (c.covered_npis().empty()) {
+      ASSIGN_OR_RETURN(auto rows,
+                       ReassignmentsOn(day, known_seq, {"", org, c.payer()}));
+      covered = static_cast<int>(rows.size());
+    }
     for (const std::string& npi : c.covered_npis()) {
       ASSIGN_OR_RETURN(
           std::optional<Interval> r,
@@ -452,8 +457,9 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
       group_contracts.begin(), group_contracts.end(), [&](const Event& e) {
         const auto& c = e.contract_signed();
         return c.kind() == v1::ContractSigned::GROUP &&
-               std::find(c.covered_npis().begin(), c.covered_npis().end(),
-                         rendering) != c.covered_npis().end();
+               (c.covered_npis().empty() ||
+                std::find(c.covered_npis().begin(), c.covered_npis().end(),
+                          rendering) != c.covered_npis().end());
       });
   if (!covered) {
     ASSIGN_OR_RETURN(auto own, ContractsOn(rendering, payer, dos, known_seq));
@@ -471,7 +477,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   // The reassignment's organization data must agree with the group's
   // enrollment record.
   if (current.has_value() && group.enrolled) {
-    ASSIGN_OR_RETURN(Event filed, ledger_->Get(current->start_seq));
+    ASSIGN_OR_RETURN(Event filed, ledger_->Lookup(current->start_seq));
     const v1::Reassigned& r = filed.reassigned();
     if (!r.org_tin().empty() && !group.tin.empty() && r.org_tin() != group.tin) {
       out.push_back(Find("GROUP_DATA_MISMATCH",
@@ -493,8 +499,11 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     }
   }
 
-  ASSIGN_OR_RETURN(auto flags,
-                   GroupMinimumFlags(billing, payer, dos, known_seq, rules));
+  std::vector<GroupMinimumFlag> flags;
+  if (rules.MinGroupProviders(payer).has_value()) {
+    ASSIGN_OR_RETURN(flags,
+                     GroupMinimumFlags(billing, payer, dos, known_seq, rules));
+  }
   for (const GroupMinimumFlag& f : flags) {
     result.warnings.push_back(Find(
         "GROUP_BELOW_MINIMUM",

@@ -1,0 +1,410 @@
+// provledger-bench: the project's benchmark. Every throughput figure comes
+// with a raw-RocksDB baseline measured in the same run on the same machine,
+// and is reported as a ratio to it. Prints a table, and with --json one JSON
+// object on the last line.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ledger/coding.h"
+#include "ledger/ledger.h"
+#include "projections/query.h"
+#include "projections/reconcile.h"
+#include "rocksdb/db.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "tools/generator.h"
+
+namespace provledger {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using v1::Event;
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+struct Flags {
+  uint64_t providers = 100000;
+  uint64_t orgs = 0;
+  int payers = 3;
+  int years = 8;
+  uint64_t seed = 1;
+  bool quick = false;
+  bool json = false;
+  std::string dir;
+  uint64_t sync_events = 500000;
+  uint64_t samples = 20000;
+  uint64_t roster_rows = 3500000;
+  bool keep = false;
+};
+
+struct Result {
+  std::vector<std::pair<std::string, double>> figures;
+  void Add(const std::string& name, double value) {
+    figures.emplace_back(name, value);
+    std::fprintf(stderr, "  %-28s %14.3f\n", name.c_str(), value);
+  }
+};
+
+double PeakRssMb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
+  return v[i];
+}
+
+std::unique_ptr<Ledger> OpenFresh(const std::string& path) {
+  std::filesystem::remove_all(path);
+  LedgerOptions options;
+  options.create_if_missing = true;
+  auto l = Ledger::Open(options, path);
+  if (!l.ok()) {
+    std::cerr << "bench: " << l.status() << "\n";
+    std::exit(1);
+  }
+  return std::move(*l);
+}
+
+// Appends up to `limit` generated events in batches of 1000; returns the
+// time spent inside Append and the stored bytes of the events.
+double Ingest(Ledger& ledger, const GeneratorOptions& g, uint64_t limit,
+              bool sync, uint64_t* events, uint64_t* value_bytes) {
+  Generator gen(g);
+  std::vector<Event> batch;
+  AppendOptions options;
+  options.sync = sync;
+  Clock::duration spent{};
+  *events = 0;
+  *value_bytes = 0;
+  const uint64_t report_every = 1000000;
+  while (*events < limit && gen.Next(std::min<uint64_t>(1000, limit - *events),
+                                     &batch)) {
+    auto start = Clock::now();
+    auto r = ledger.Append(batch, options);
+    spent += Clock::now() - start;
+    if (!r.ok()) {
+      std::cerr << "bench: generated event refused: " << r.status() << "\n";
+      std::exit(1);
+    }
+    for (const Event& e : batch) *value_bytes += e.ByteSizeLong() + 32;
+    uint64_t before = *events;
+    *events += batch.size();
+    if (before / report_every != *events / report_every) {
+      std::fprintf(stderr, "    ... %llu events\n",
+                   static_cast<unsigned long long>(*events));
+    }
+    batch.clear();
+  }
+  return Seconds(spent);
+}
+
+// Raw RocksDB: `count` puts of `value_size` bytes, batches of 1000, keyed by
+// big-endian counter, with the ledger's table options.
+double Baseline(const std::string& path, uint64_t count, size_t value_size,
+                bool sync) {
+  std::filesystem::remove_all(path);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.compression = rocksdb::kLZ4Compression;
+  options.write_buffer_size = 32 << 20;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, path, &raw).ok()) std::exit(1);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::mt19937_64 rng(7);
+  std::string value(value_size, 'x');
+  for (char& c : value) c = static_cast<char>(rng());
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  Clock::duration spent{};
+  for (uint64_t i = 0; i < count;) {
+    rocksdb::WriteBatch wb;
+    for (int k = 0; k < 1000 && i < count; ++k, ++i) {
+      value[i % value_size] ^= 1;  // defeat trivial compression
+      wb.Put(EncodeSeq(i + 1), value);
+    }
+    auto start = Clock::now();
+    if (!db->Write(wo, &wb).ok()) std::exit(1);
+    spent += Clock::now() - start;
+  }
+  db.reset();
+  std::filesystem::remove_all(path);
+  return Seconds(spent);
+}
+
+// Raw scan of the ledger's events column family plus one put per event
+// into a scratch database.
+double ScanPutBaseline(const Ledger& ledger, const std::string& path) {
+  std::filesystem::remove_all(path);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.compression = rocksdb::kLZ4Compression;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, path, &raw).ok()) std::exit(1);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  auto start = Clock::now();
+  std::unique_ptr<rocksdb::Iterator> it(
+      ledger.raw_db()->NewIterator(rocksdb::ReadOptions(), ledger.events_cf()));
+  rocksdb::WriteBatch wb;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    wb.Put(it->key(), it->value());
+    if (wb.Count() == 20000) {
+      db->Write(rocksdb::WriteOptions(), &wb);
+      wb.Clear();
+    }
+  }
+  db->Write(rocksdb::WriteOptions(), &wb);
+  double s = Seconds(Clock::now() - start);
+  db.reset();
+  std::filesystem::remove_all(path);
+  return s;
+}
+
+// A CMS-format roster of `rows` rows: every reassignment in effect on `day`
+// at medicare, then rows for providers the ledger does not know.
+std::string WriteRoster(const std::string& path, const Ledger& ledger,
+                        const Generator& gen, DayNumber day, uint64_t rows) {
+  std::ofstream out(path, std::ios::binary);
+  out << "Group PAC ID,Group Enrollment ID,Group Legal Business Name,Group "
+         "State Code,Group Due Date,Group Reassignments and Physician "
+         "Assistants,Record Type,Individual PAC ID,Individual Enrollment "
+         "ID,Individual NPI,Individual First Name,Individual Last "
+         "Name,Individual State Code,Individual Specialty "
+         "Description,Individual Due Date,Individual Total Employer "
+         "Associations\r\n";
+  Queries q(&ledger);
+  auto in_effect = q.ReassignmentsOn(day, kHeadSeq, {"", "", "medicare"});
+  uint64_t written = 0;
+  auto row = [&](uint64_t org, const std::string& npi) {
+    out << absl::StrFormat(
+        "2%09d,O2%013d,Org %d Medical Group LLC,OH,TBD,3,Reassignment,"
+        "1%09d,I1%013d,%s,MARIA,ALVAREZ,OH,Family Practice,,1\r\n",
+        org, org, org, written, written, npi);
+    ++written;
+  };
+  if (in_effect.ok()) {
+    for (const auto& r : *in_effect) {
+      if (written >= rows) break;
+      row(std::stoull(r.org.substr(1, 8)), r.provider);
+    }
+  }
+  for (uint64_t k = 0; written < rows; ++k) {
+    row(k % gen.orgs(), gen.ProviderNpi(gen.providers() + k));
+  }
+  return path;
+}
+
+int Run(const Flags& f) {
+  GeneratorOptions g;
+  g.providers = f.quick ? 2000 : f.providers;
+  g.orgs = f.orgs;
+  g.payers = f.payers;
+  g.years = f.years;
+  g.seed = f.seed;
+  const uint64_t samples = f.quick ? 2000 : f.samples;
+  const uint64_t sync_limit = f.quick ? 20000 : f.sync_events;
+  const uint64_t roster_rows = f.quick ? 20000 : f.roster_rows;
+
+  std::string dir = f.dir;
+  if (dir.empty()) {
+    char tmpl[] = "/tmp/provledger-bench-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  std::filesystem::create_directories(dir);
+  std::fprintf(stderr,
+               "provledger-bench: %llu providers, %d payers, %d years, seed "
+               "%llu, in %s\n",
+               static_cast<unsigned long long>(g.providers), g.payers, g.years,
+               static_cast<unsigned long long>(g.seed), dir.c_str());
+  Result res;
+  res.Add("providers", g.providers);
+
+  // Ingest with fsync per batch (a prefix of the stream) vs raw puts.
+  uint64_t n = 0, bytes = 0;
+  {
+    auto ledger = OpenFresh(dir + "/sync");
+    double t = Ingest(*ledger, g, sync_limit, /*sync=*/true, &n, &bytes);
+    double base = Baseline(dir + "/raw-sync", n, bytes / n, /*sync=*/true);
+    res.Add("sync_events", n);
+    res.Add("ingest_sync_events_per_s", n / t);
+    res.Add("baseline_sync_puts_per_s", n / base);
+    res.Add("ingest_sync_ratio", base / t);
+  }
+  std::filesystem::remove_all(dir + "/sync");
+
+  // Bulk ingest of everything (no fsync) vs raw puts.
+  auto ledger = OpenFresh(dir + "/main");
+  double t = Ingest(*ledger, g, UINT64_MAX, /*sync=*/false, &n, &bytes);
+  const uint64_t events = n;
+  double base = Baseline(dir + "/raw-bulk", n, bytes / n, /*sync=*/false);
+  res.Add("events", events);
+  res.Add("avg_event_bytes", static_cast<double>(bytes) / n);
+  res.Add("ingest_bulk_events_per_s", n / t);
+  res.Add("baseline_bulk_puts_per_s", n / base);
+  res.Add("ingest_bulk_ratio", base / t);
+  ledger->raw_db()->Flush(rocksdb::FlushOptions());
+  res.Add("db_bytes_per_event",
+          static_cast<double>(DirBytes(dir + "/main")) / events);
+
+  // Point-in-time queries.
+  Generator gen(g);  // for NPIs and dates only
+  Queries q(ledger.get());
+  std::mt19937_64 rng(f.seed * 31 + 7);
+  auto rand_day = [&] {
+    return std::uniform_int_distribution<DayNumber>(gen.first_day(),
+                                                    gen.last_day())(rng);
+  };
+  auto rand_provider = [&] {
+    return gen.ProviderNpi(
+        std::uniform_int_distribution<uint64_t>(0, g.providers - 1)(rng));
+  };
+  const uint64_t head = ledger->head().seq;
+  std::vector<double> head_us, known_us, claim_us;
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (uint64_t i = 0; i < samples; ++i) {
+    const std::string p = rand_provider();
+    const DayNumber d = rand_day();
+    auto start = Clock::now();
+    auto rows = q.ReassignmentsOn(d, kHeadSeq, {p, "", ""});
+    head_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    if (rows.ok() && !rows->empty()) pairs.emplace_back(p, (*rows)[0].org);
+    const uint64_t k = std::uniform_int_distribution<uint64_t>(1, head)(rng);
+    start = Clock::now();
+    auto known = q.ReassignmentsOn(d, k, {p, "", ""});
+    known_us.push_back(Seconds(Clock::now() - start) * 1e6);
+  }
+  res.Add("asof_provider_p50_us", Percentile(head_us, 0.5));
+  res.Add("asof_provider_p99_us", Percentile(head_us, 0.99));
+  res.Add("asof_known_p99_us", Percentile(known_us, 0.99));
+  PayerRules rules;
+  for (uint64_t i = 0; i < samples; ++i) {
+    std::string p, org;
+    if (!pairs.empty() && i % 2 == 0) {
+      std::tie(p, org) = pairs[i % pairs.size()];
+    } else {
+      p = rand_provider();
+      org = gen.OrgNpi(std::uniform_int_distribution<uint64_t>(
+          0, gen.orgs() - 1)(rng));
+    }
+    const DayNumber d = rand_day();
+    auto start = Clock::now();
+    auto r = q.ClaimCheck(p, org, "medicare", d, kHeadSeq, rules);
+    claim_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    if (!r.ok()) std::cerr << "bench: claim check failed: " << r.status() << "\n";
+  }
+  res.Add("claim_check_p50_us", Percentile(claim_us, 0.5));
+  res.Add("claim_check_p99_us", Percentile(claim_us, 0.99));
+
+  const DayNumber snapshot_day = gen.last_day() - 200;
+  auto start = Clock::now();
+  auto roster = q.ReassignmentsOn(snapshot_day, kHeadSeq,
+                                  {"", gen.OrgNpi(gen.largest_org()), ""});
+  res.Add("org_roster_ms", Seconds(Clock::now() - start) * 1e3);
+  res.Add("org_roster_rows", roster.ok() ? roster->size() : 0);
+  start = Clock::now();
+  auto all = q.ReassignmentsOn(snapshot_day, kHeadSeq, {});
+  res.Add("snapshot_all_s", Seconds(Clock::now() - start));
+  res.Add("snapshot_all_rows", all.ok() ? all->size() : 0);
+  all = std::vector<ReassignmentRow>();
+
+  // A streamed reconcile of a national-size roster.
+  const std::string roster_path =
+      WriteRoster(dir + "/roster.csv", *ledger, gen, snapshot_day, roster_rows);
+  {
+    std::ifstream in(roster_path, std::ios::binary);
+    ReconcileOptions ro;
+    ro.as_of = snapshot_day;
+    uint64_t found = 0;
+    start = Clock::now();
+    auto s = Reconcile(*ledger, in, ro, [&](const Discrepancy&) { ++found; });
+    double secs = Seconds(Clock::now() - start);
+    res.Add("reconcile_rows", roster_rows);
+    res.Add("reconcile_s", secs);
+    res.Add("reconcile_rows_per_s", roster_rows / secs);
+    res.Add("reconcile_discrepancies", found);
+    if (!s.ok()) std::cerr << "bench: reconcile failed: " << s.status() << "\n";
+  }
+  std::filesystem::remove(roster_path);
+
+  // Rebuild vs raw scan + put.
+  start = Clock::now();
+  absl::Status rebuilt = ledger->Rebuild();
+  double rebuild_s = Seconds(Clock::now() - start);
+  if (!rebuilt.ok()) std::cerr << "bench: rebuild failed: " << rebuilt << "\n";
+  double scan_s = ScanPutBaseline(*ledger, dir + "/raw-scan");
+  res.Add("rebuild_events_per_s", events / rebuild_s);
+  res.Add("baseline_scan_puts_per_s", events / scan_s);
+  res.Add("rebuild_ratio", scan_s / rebuild_s);
+  res.Add("peak_rss_mb", PeakRssMb());
+
+  ledger.reset();
+  if (!f.keep && f.dir.empty()) std::filesystem::remove_all(dir);
+
+  std::cout << absl::StrFormat("%-28s %16s\n", "figure", "value");
+  for (const auto& [name, value] : res.figures) {
+    std::cout << absl::StrFormat("%-28s %16.3f\n", name, value);
+  }
+  if (f.json) {
+    std::string json = "{";
+    for (size_t i = 0; i < res.figures.size(); ++i) {
+      absl::StrAppend(&json, i ? "," : "", "\"", res.figures[i].first, "\":",
+                      absl::StrFormat("%.3f", res.figures[i].second));
+    }
+    std::cout << json << "}\n";
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace provledger
+
+int main(int argc, char** argv) {
+  provledger::Flags f;
+  CLI::App app{
+      "provledger-bench: ingest, query, reconcile and rebuild figures, each "
+      "with a same-run raw RocksDB baseline"};
+  app.add_option("--providers", f.providers, "scale: individual providers")
+      ->capture_default_str();
+  app.add_option("--orgs", f.orgs, "organizations (default providers/10)");
+  app.add_option("--payers", f.payers, "payers")->capture_default_str();
+  app.add_option("--years", f.years, "years of history")->capture_default_str();
+  app.add_option("--seed", f.seed, "generator seed")->capture_default_str();
+  app.add_option("--sync-events", f.sync_events,
+                 "events in the fsync-per-batch ingest measurement")
+      ->capture_default_str();
+  app.add_option("--samples", f.samples, "queries per latency figure")
+      ->capture_default_str();
+  app.add_option("--roster-rows", f.roster_rows, "rows of the reconcile roster")
+      ->capture_default_str();
+  app.add_option("--dir", f.dir, "work directory (default: a temporary one)");
+  app.add_flag("--keep", f.keep, "keep the work directory");
+  app.add_flag("--quick", f.quick,
+               "a small scale that runs in seconds (CI): 2000 providers");
+  app.add_flag("--json", f.json, "print one JSON object as the last line");
+  CLI11_PARSE(app, argc, argv);
+  return provledger::Run(f);
+}
