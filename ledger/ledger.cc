@@ -316,6 +316,10 @@ absl::Status Ledger::LoadHead() {
   return absl::OkStatus();
 }
 
+absl::Status Ledger::Sync() {
+  return FromRocks(db_->FlushWAL(/*sync=*/true), "sync");
+}
+
 Head Ledger::head() const {
   absl::MutexLock lock(&head_mu_);
   return head_;

@@ -144,6 +144,9 @@ class Ledger {
   absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,
                                       const AppendOptions& options = {});
 
+  // Makes every write so far durable (fsyncs the write-ahead log).
+  absl::Status Sync();
+
   // The latest appended event's seq and hash.
   Head head() const;
 

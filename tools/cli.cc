@@ -43,10 +43,12 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
 
 absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
                                         const std::string& known_at,
-                                        uint64_t known_seq) {
+                                        uint64_t known_seq,
+                                        const char* at_flag,
+                                        const char* seq_flag) {
   if (!known_at.empty() && known_seq != 0) {
     return absl::InvalidArgumentError(
-        "give --known-at or --known-seq, not both");
+        absl::StrCat("give ", at_flag, " or ", seq_flag, ", not both"));
   }
   if (!known_at.empty()) {
     absl::Time t;
@@ -59,7 +61,7 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
             absl::Nanoseconds(1);
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
-            "--known-at: '", known_at,
+            at_flag, ": '", known_at,
             "' is not an RFC 3339 timestamp (e.g. 2024-04-02T17:00:00Z) or "
             "a date"));
       }
@@ -69,7 +71,7 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
   if (known_seq != 0) {
     if (known_seq > ledger.head().seq) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--known-seq: ", known_seq, " is beyond the head (",
+          absl::StrCat(seq_flag, ": ", known_seq, " is beyond the head (",
                        ledger.head().seq, ")"));
     }
     return known_seq;

@@ -39,9 +39,12 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
                                    const LedgerOptions& options = {});
 
 // Resolves --known-at / --known-seq into a seq (head when neither is set).
+// Error messages name the flags `at_flag` / `seq_flag`.
 absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
                                         const std::string& known_at,
-                                        uint64_t known_seq);
+                                        uint64_t known_seq,
+                                        const char* at_flag = "--known-at",
+                                        const char* seq_flag = "--known-seq");
 
 // A progress bar on stderr, drawn only when stderr is a terminal.
 class Progress {

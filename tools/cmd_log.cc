@@ -261,7 +261,25 @@ struct VerifyFlags {
   std::string digest;
 };
 
+// Parses "<seq>:<64 hex>".
+absl::Status ParseDigest(const std::string& token, uint64_t* seq, Hash* hash) {
+  std::vector<std::string> parts = absl::StrSplit(token, ':');
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], seq) || *seq == 0 ||
+      !FromHex(parts[1], hash)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--digest: '", token,
+        "' is not a digest <seq>:<64 hex digits> as printed by `digest`"));
+  }
+  return absl::OkStatus();
+}
+
 int RunVerify(const Context& ctx, const VerifyFlags& f) {
+  uint64_t digest_seq = 0;
+  Hash digest_hash{};
+  if (!f.digest.empty()) {
+    absl::Status parsed = ParseDigest(f.digest, &digest_seq, &digest_hash);
+    if (!parsed.ok()) return ReportError(parsed);
+  }
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc);
   if (!ledger) return rc;
@@ -274,6 +292,25 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
   }
   std::cout << "hash chain verified: " << report->events_checked
             << " event(s)\n";
+  if (digest_seq != 0) {
+    if (digest_seq > report->head.seq) {
+      std::cerr << "provledger: verify FAILED: the digest names seq "
+                << digest_seq << " but the log ends at seq "
+                << report->head.seq << ": events were removed\n";
+      return kExitFailure;
+    }
+    auto at = ledger->Lookup(digest_seq);
+    if (!at.ok()) return ReportError(at.status());
+    if (at->hash() != ToHex(digest_hash)) {
+      std::cerr << "provledger: verify FAILED: the event at seq " << digest_seq
+                << " has hash " << at->hash() << ", not the digest's "
+                << ToHex(digest_hash)
+                << ": the history up to that point was rewritten\n";
+      return kExitFailure;
+    }
+    std::cout << "digest " << f.digest << " verified: the log still holds "
+              << "exactly that prefix\n";
+  }
   if (!f.chain_only) {
     absl::Status projections = ledger->VerifyProjections();
     if (!projections.ok()) {
@@ -304,6 +341,89 @@ int RunGenerate(const GeneratorOptions& options) {
             << " organizations, " << gen.payers().size()
             << " payers (append them to an empty ledger)\n";
   return std::cout.good() ? kExitOk : kExitFailure;
+}
+
+int RunDigest(const Context& ctx) {
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  const Head head = ledger->head();
+  if (head.seq == 0) {
+    std::cerr << "provledger: the ledger is empty; there is nothing to digest\n";
+    return kExitBadInput;
+  }
+  std::cout << HeadToken(head) << "\n";
+  return kExitOk;
+}
+
+struct ReplayFlags {
+  uint64_t until_seq = 0;
+  std::string until_time;
+  std::string into;
+};
+
+int RunReplay(const Context& ctx, const ReplayFlags& f) {
+  if (f.into.empty()) {
+    std::cerr << "provledger: --into NEWDIR is required\n";
+    return kExitBadInput;
+  }
+  if ((f.until_seq != 0) == !f.until_time.empty()) {
+    std::cerr << "provledger: give exactly one of --until-seq or --until-time\n";
+    return kExitBadInput;
+  }
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  auto until = ResolveKnownAt(*ledger, f.until_time, f.until_seq,
+                              "--until-time", "--until-seq");
+  if (!until.ok()) return ReportError(until.status());
+  LedgerOptions options;
+  options.create_if_missing = true;
+  options.error_if_exists = true;
+  auto target = Ledger::Open(options, f.into);
+  if (!target.ok()) return ReportError(target.status());
+
+  // Events recorded together (one recorded_at) were one batch: replay them
+  // as one, with their original recorded_at, so every batch is judged as it
+  // was and the hash chain comes out identical.
+  Progress progress("replay", *until);
+  AppendOptions append;
+  append.sync = false;
+  append.preserve_recorded_at = true;
+  std::vector<Event> batch;
+  auto flush = [&]() -> absl::Status {
+    if (batch.empty()) return absl::OkStatus();
+    auto r = (*target)->Append(batch, append);
+    batch.clear();
+    return r.status();
+  };
+  auto it = ledger->Read(1);
+  for (; it->Valid() && it->event().seq() <= *until; it->Next()) {
+    if (!batch.empty() &&
+        (batch.back().recorded_at().seconds() !=
+             it->event().recorded_at().seconds() ||
+         batch.back().recorded_at().nanos() != it->event().recorded_at().nanos() ||
+         batch.size() >= 10000)) {
+      absl::Status s = flush();
+      if (!s.ok()) return ReportError(s);
+      progress.Update(it->event().seq() - 1);
+    }
+    batch.push_back(it->event());
+  }
+  if (!it->status().ok()) return ReportError(it->status());
+  absl::Status s = flush();
+  if (!s.ok()) return ReportError(s);
+  s = (*target)->Sync();
+  if (!s.ok()) return ReportError(s);
+  progress.Finish();
+  const Head head = (*target)->head();
+  std::cout << "replayed " << head.seq << " event(s) into " << f.into
+            << "; head " << HeadToken(head) << "\n";
+  if (head.seq != *until) {
+    std::cerr << "provledger: expected " << *until << " events\n";
+    return kExitFailure;
+  }
+  return kExitOk;
 }
 
 }  // namespace
@@ -404,6 +524,29 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       "exit 1 naming the first bad seq");
   verify->add_flag("--chain-only", verify_flags->chain_only,
                    "check the hash chain only");
+  verify->add_option("--digest", verify_flags->digest,
+                     "also confirm the log still holds exactly the prefix "
+                     "this digest (<seq>:<hash> from `digest`) names");
+
+  auto* digest = app.add_subcommand(
+      "digest",
+      "Print the head as one token <seq>:<hash>, to keep outside the system "
+      "(check it later with verify --digest)");
+  digest->callback([&ctx] { ctx.exit_code = RunDigest(ctx); });
+
+  auto replay_flags = std::make_shared<ReplayFlags>();
+  auto* replay = app.add_subcommand(
+      "replay",
+      "Copy the log as it stood at a seq or time into a new, complete ledger "
+      "(projections rebuilt) for exploring a past state");
+  replay->add_option("--until-seq", replay_flags->until_seq, "last seq to copy");
+  replay->add_option("--until-time", replay_flags->until_time,
+                     "copy what was recorded by this time (RFC 3339)");
+  replay->add_option("--into", replay_flags->into, "new ledger directory")
+      ->required();
+  replay->callback([&ctx, replay_flags] {
+    ctx.exit_code = RunReplay(ctx, *replay_flags);
+  });
   verify->callback([&ctx, verify_flags] {
     ctx.exit_code = RunVerify(ctx, *verify_flags);
   });

@@ -1,6 +1,7 @@
 // Point-in-time query commands: asof, history, diff, claim-check, rebuild,
 // stats.
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include "projections/query.h"
 #include "tools/cli.h"
 #include "tools/describe.h"
+#include "tools/report.h"
 #include "tools/table.h"
 
 namespace provledger {
@@ -362,9 +364,56 @@ int RunStats(const Context& ctx, const QueryFlags& f) {
   return kExitOk;
 }
 
+struct ReportFlags {
+  std::string provider, org, out;
+};
+
+int RunReport(const Context& ctx, const QueryFlags& f, const ReportFlags& r) {
+  if (r.provider.empty() == r.org.empty()) {
+    return ReportError(
+        absl::InvalidArgumentError("give exactly one of --provider or --org"));
+  }
+  int rc = kExitOk;
+  QueryFlags checked = f;
+  checked.provider = r.provider;
+  checked.org = r.org;
+  auto s = Start(ctx, checked, &rc);
+  if (!s) return rc;
+  ReportRequest request;
+  request.npi = r.provider.empty() ? r.org : r.provider;
+  request.is_org = !r.org.empty();
+  request.payer = f.payer;
+  request.known_seq = s->known_seq;
+  auto html = RenderReport(*s->ledger, request);
+  if (!html.ok()) return ReportError(html.status());
+  std::ofstream out(r.out, std::ios::binary);
+  out << *html;
+  out.close();
+  if (!out) {
+    return ReportError(
+        absl::UnavailableError(absl::StrCat("cannot write '", r.out, "'")));
+  }
+  std::cout << "wrote " << r.out << " (" << html->size() << " bytes)\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void RegisterQueryCommands(CLI::App& app, Context& ctx) {
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto r = std::make_shared<ReportFlags>();
+    auto* cmd = app.add_subcommand(
+        "report",
+        "Write a self-contained HTML timeline (inline SVG, no scripts) of a "
+        "provider's or organization's relationships, with the events table");
+    cmd->add_option("--provider", r->provider, "provider NPI");
+    cmd->add_option("--org", r->org, "organization NPI");
+    cmd->add_option("--payer", f->payer, "only this payer");
+    AddKnowledgeFlags(cmd, f.get());
+    cmd->add_option("--out", r->out, "HTML file to write")->required();
+    cmd->callback([&ctx, f, r] { ctx.exit_code = RunReport(ctx, *f, *r); });
+  }
   {
     auto f = std::make_shared<QueryFlags>();
     auto date = std::make_shared<std::string>();

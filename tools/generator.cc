@@ -59,6 +59,7 @@ Event Generator::Make(const std::string& id, DayNumber day) {
   e.set_effective_date(FormatDate(day));
   e.set_actor("generator");
   e.set_source("CMS-855");
+  e.set_filed_on(FormatDate(day));  // paperwork received when it took effect
   return e;
 }
 
