@@ -44,8 +44,8 @@ struct LedgerOptions {
   // Source of recorded_at. recorded_at never goes backwards: an append gets
   // max(clock(), previous recorded_at). Default: absl::Now.
   std::function<absl::Time()> clock;
-  // RocksDB block cache size in MiB. Default: 64.
-  size_t block_cache_mb = 64;
+  // RocksDB block cache size in MiB. Default: 256.
+  size_t block_cache_mb = 256;
   // Open even if the projections are stale or a rebuild was interrupted;
   // only for running Rebuild(). Default: false.
   bool skip_projection_check = false;

@@ -55,7 +55,12 @@ absl::Status Projector::Apply(const Event& event) {
   entry.set_seq(event.seq());
   entry.set_kind(ref.kind);
   if (ref.until.has_value()) entry.set_until_day(*ref.until);
-  if (event.has_enrolled()) {
+  // Bodies that queries read often ride along in the timeline entry.
+  if (event.has_contract_signed()) {
+    event.contract_signed().SerializeToString(entry.mutable_payload());
+  } else if (event.has_reassigned()) {
+    event.reassigned().SerializeToString(entry.mutable_payload());
+  } else if (event.has_enrolled()) {
     const v1::Enrolled& b = event.enrolled();
     b.SerializeToString(entry.mutable_payload());
     if (!b.enrollment_id().empty()) {

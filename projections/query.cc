@@ -18,26 +18,17 @@ using v1::Event;
 
 namespace {
 
-bool Matches(const std::string& want, absl::string_view have) {
-  return want.empty() || want == have;
+// The payload of the entry for `seq` ("" if none).
+const std::string& PayloadOf(const Timeline& t, uint64_t seq) {
+  static const std::string kEmpty;
+  for (const TimelineEntry& e : t.entries()) {
+    if (e.seq() == seq) return e.payload();
+  }
+  return kEmpty;
 }
 
-// Legal names compare case-insensitively with runs of spaces and
-// punctuation folded ("Riverbend Family Medicine, PLLC" ==
-// "RIVERBEND FAMILY MEDICINE PLLC").
-std::string NormalizeName(absl::string_view name) {
-  std::string out;
-  bool gap = false;
-  for (char c : name) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      if (gap && !out.empty()) out += ' ';
-      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      gap = false;
-    } else {
-      gap = true;
-    }
-  }
-  return out;
+bool Matches(const std::string& want, absl::string_view have) {
+  return want.empty() || want == have;
 }
 
 Finding Find(std::string code, std::string message) {
@@ -45,6 +36,22 @@ Finding Find(std::string code, std::string message) {
 }
 
 }  // namespace
+
+std::string NormalizeName(absl::string_view name) {
+  std::string out;
+  bool gap = false;
+  for (char c : name) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (absl::ascii_isalnum(u) || u >= 0x80) {
+      if (gap && !out.empty()) out += ' ';
+      out += absl::ascii_toupper(u);
+      gap = false;
+    } else {
+      gap = true;
+    }
+  }
+  return out;
+}
 
 absl::Status Queries::ForEachReassignment(
     const RelationFilter& f,
@@ -207,22 +214,21 @@ absl::StatusOr<bool> Queries::Credentialed(const std::string& npi,
   return false;
 }
 
-absl::StatusOr<std::vector<Event>> Queries::ContractsOn(
+absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
     const std::string& holder, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
   std::string prefix = absl::StrCat("K", holder, payer);
   prefix.push_back('\0');
-  std::vector<uint64_t> seqs;
+  std::vector<v1::ContractSigned> contracts;
   RETURN_IF_ERROR(ledger_->ScanTimelines(
       prefix, [&](absl::string_view, const Timeline& t) {
-        if (auto i = IntervalOn(t, day, known_seq)) seqs.push_back(i->start_seq);
+        if (auto i = IntervalOn(t, day, known_seq)) {
+          v1::ContractSigned c;
+          c.ParseFromString(PayloadOf(t, i->start_seq));
+          contracts.push_back(std::move(c));
+        }
         return true;
       }));
-  std::vector<Event> contracts;
-  for (uint64_t seq : seqs) {
-    ASSIGN_OR_RETURN(Event e, ledger_->Lookup(seq));
-    contracts.push_back(std::move(e));
-  }
   return contracts;
 }
 
@@ -321,16 +327,17 @@ absl::StatusOr<std::optional<DayNumber>> Queries::RevalidationDue(
 absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
     const std::string& org, const std::string& payer, DayNumber day,
     uint64_t known_seq, const PayerRules& rules) const {
-  std::vector<uint64_t> seqs;
+  std::vector<v1::ContractSigned> contracts;
   RETURN_IF_ERROR(ledger_->ScanTimelines(
       absl::StrCat("K", org), [&](absl::string_view, const Timeline& t) {
-        if (auto i = IntervalOn(t, day, known_seq)) seqs.push_back(i->start_seq);
+        if (auto i = IntervalOn(t, day, known_seq)) {
+          contracts.emplace_back();
+          contracts.back().ParseFromString(PayloadOf(t, i->start_seq));
+        }
         return true;
       }));
   std::vector<GroupMinimumFlag> flags;
-  for (uint64_t seq : seqs) {
-    ASSIGN_OR_RETURN(Event e, ledger_->Lookup(seq));
-    const v1::ContractSigned& c = e.contract_signed();
+  for (const v1::ContractSigned& c : contracts) {
     if (c.kind() != v1::ContractSigned::GROUP) continue;
     if (!payer.empty() && c.payer() != payer) continue;
     std::optional<int> minimum = rules.MinGroupProviders(c.payer());
@@ -387,8 +394,8 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     ASSIGN_OR_RETURN(auto contracts,
                      ContractsOn(rendering, payer, dos, known_seq));
     bool individual = std::any_of(contracts.begin(), contracts.end(),
-                                  [](const Event& e) {
-                                    return e.contract_signed().kind() ==
+                                  [](const v1::ContractSigned& c) {
+                                    return c.kind() ==
                                            v1::ContractSigned::INDIVIDUAL;
                                   });
     if (!individual) {
@@ -454,8 +461,8 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   ASSIGN_OR_RETURN(auto group_contracts,
                    ContractsOn(billing, payer, dos, known_seq));
   bool covered = std::any_of(
-      group_contracts.begin(), group_contracts.end(), [&](const Event& e) {
-        const auto& c = e.contract_signed();
+      group_contracts.begin(), group_contracts.end(),
+      [&](const v1::ContractSigned& c) {
         return c.kind() == v1::ContractSigned::GROUP &&
                (c.covered_npis().empty() ||
                 std::find(c.covered_npis().begin(), c.covered_npis().end(),
@@ -477,8 +484,8 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   // The reassignment's organization data must agree with the group's
   // enrollment record.
   if (current.has_value() && group.enrolled) {
-    ASSIGN_OR_RETURN(Event filed, ledger_->Lookup(current->start_seq));
-    const v1::Reassigned& r = filed.reassigned();
+    v1::Reassigned r;
+    r.ParseFromString(PayloadOf(*reassignment, current->start_seq));
     if (!r.org_tin().empty() && !group.tin.empty() && r.org_tin() != group.tin) {
       out.push_back(Find("GROUP_DATA_MISMATCH",
                          absl::StrCat("the reassignment (seq ",

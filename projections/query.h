@@ -18,6 +18,11 @@
 
 namespace provledger {
 
+// Legal and personal names compare case-insensitively, with runs of spaces
+// and punctuation folded ("Riverbend Family Medicine, PLLC" ==
+// "RIVERBEND FAMILY MEDICINE PLLC"); non-ASCII (UTF-8) letters are kept.
+std::string NormalizeName(absl::string_view name);
+
 // Optional filters; empty means any.
 struct RelationFilter {
   std::string provider;
@@ -174,9 +179,9 @@ class Queries {
   absl::StatusOr<bool> Credentialed(const std::string& npi,
                                     const std::string& payer, DayNumber day,
                                     uint64_t known_seq) const;
-  // Contracts held by `holder` at `payer` in effect on `day`:
-  // (contract_signed event, interval).
-  absl::StatusOr<std::vector<v1::Event>> ContractsOn(const std::string& holder,
+  // Contracts held by `holder` at `payer` in effect on `day`.
+  absl::StatusOr<std::vector<v1::ContractSigned>> ContractsOn(
+      const std::string& holder,
                                                      const std::string& payer,
                                                      DayNumber day,
                                                      uint64_t known_seq) const;

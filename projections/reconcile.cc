@@ -81,22 +81,6 @@ std::string Field(const std::vector<std::string>& f, int col) {
   return std::string(absl::StripAsciiWhitespace(f[col]));
 }
 
-std::string NormalizeName(absl::string_view name) {
-  std::string out;
-  bool gap = false;
-  for (char c : name) {
-    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-        static_cast<unsigned char>(c) >= 0x80) {
-      if (gap && !out.empty()) out += ' ';
-      out += absl::ascii_toupper(static_cast<unsigned char>(c));
-      gap = false;
-    } else {
-      gap = true;
-    }
-  }
-  return out;
-}
-
 // One roster row, parsed.
 struct Row {
   std::string provider;

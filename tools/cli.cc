@@ -79,6 +79,15 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
   return ledger.head().seq;
 }
 
+void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
+                       uint64_t* known_seq) {
+  cmd->add_option("--known-at", *known_at,
+                  "answer with what was recorded by this time (RFC 3339, e.g. "
+                  "2024-04-02T17:00:00Z, or a date = end of that day UTC)");
+  cmd->add_option("--known-seq", *known_seq,
+                  "answer with the events up to this seq");
+}
+
 Progress::Progress(std::string label, uint64_t total)
     : label_(std::move(label)),
       total_(total),

@@ -46,6 +46,10 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
                                         const char* at_flag = "--known-at",
                                         const char* seq_flag = "--known-seq");
 
+// Adds --known-at / --known-seq to a command.
+void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
+                       uint64_t* known_seq);
+
 // A progress bar on stderr, drawn only when stderr is a terminal.
 class Progress {
  public:

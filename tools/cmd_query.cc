@@ -32,11 +32,7 @@ struct QueryFlags {
 };
 
 void AddKnowledgeFlags(CLI::App* cmd, QueryFlags* f) {
-  cmd->add_option("--known-at", f->known_at,
-                  "answer with what was recorded by this time (RFC 3339, e.g. "
-                  "2024-04-02T17:00:00Z, or a date = end of that day UTC)");
-  cmd->add_option("--known-seq", f->known_seq,
-                  "answer with the events up to this seq");
+  provledger::AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq);
 }
 
 void AddFormatFlag(CLI::App* cmd, QueryFlags* f) {

@@ -200,10 +200,7 @@ void RegisterRosterCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--due-within", f->due_within,
                     "report REVALIDATION_DUE for due dates within DAYS of "
                     "--as-of (or overdue)");
-    cmd->add_option("--known-at", f->known_at,
-                    "compare with the ledger as known at this time");
-    cmd->add_option("--known-seq", f->known_seq,
-                    "compare with the ledger as known at this seq");
+    AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq);
     cmd->add_option("--format", f->format, "table, json or csv")
         ->capture_default_str();
     cmd->callback([&ctx, f] { ctx.exit_code = RunReconcile(ctx, *f); });
