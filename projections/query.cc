@@ -240,7 +240,11 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
       std::optional<Timeline> enrollment,
       ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
   if (!enrollment.has_value()) return id;
-  std::optional<Interval> in_effect = IntervalOn(*enrollment, day, known_seq);
+  std::optional<Interval> in_effect;
+  for (const Interval& i : FoldIntervals(*enrollment, known_seq)) {
+    id.ever_enrolled = true;
+    if (i.Contains(day)) in_effect = i;
+  }
   if (!in_effect.has_value()) return id;
   v1::Enrolled b;
   for (const TimelineEntry& e : enrollment->entries()) {

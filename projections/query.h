@@ -135,7 +135,8 @@ class Queries {
   // The identifying data of `npi` at `payer` on `day` as known at K: the
   // enrollment in effect then, with later demographics changes applied.
   struct Identity {
-    bool enrolled = false;
+    bool ever_enrolled = false;  // any enrollment known, on any date
+    bool enrolled = false;       // an enrollment in effect on the day
     std::string tin;
     std::string legal_name;
     std::string first_name;

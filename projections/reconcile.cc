@@ -285,10 +285,16 @@ class Reconciler {
                              const std::string& payer, bool is_org,
                              const std::string& roster_name,
                              const std::string& roster_state,
-                             std::optional<DayNumber> roster_due) {
+                             std::optional<DayNumber> roster_due,
+                             const Queries::Identity* known = nullptr) {
     if (!FirstTime(is_org ? "org" : "ind", npi)) return absl::OkStatus();
-    ASSIGN_OR_RETURN(Queries::Identity id,
-                     q_.IdentityOn(npi, payer, options_.as_of, options_.known_seq));
+    Queries::Identity id;
+    if (known != nullptr) {
+      id = *known;
+    } else {
+      ASSIGN_OR_RETURN(id, q_.IdentityOn(npi, payer, options_.as_of,
+                                         options_.known_seq));
+    }
     const std::string provider = is_org ? "" : npi;
     const std::string org = is_org ? npi : org_for_report;
     const char* who = is_org ? "organization" : "provider";
@@ -351,8 +357,11 @@ class Reconciler {
                           "; its roster rows cannot be compared"));
       }
     }
-    ASSIGN_OR_RETURN(bool provider_known,
-                     q_.EverEnrolled(row->provider, row->payer, options_.known_seq));
+    // One read answers both "known at all?" and the identity checks.
+    ASSIGN_OR_RETURN(Queries::Identity provider_id,
+                     q_.IdentityOn(row->provider, row->payer, options_.as_of,
+                                   options_.known_seq));
+    const bool provider_known = provider_id.ever_enrolled;
     if (!provider_known && FirstTime("unknown-provider", row->provider)) {
       Emit("UNKNOWN_PROVIDER", line, row->provider, org_label,
            absl::StrCat("provider ", row->provider, " (", row->first, " ",
@@ -368,7 +377,8 @@ class Reconciler {
       std::string name = absl::StrCat(row->first, " ", row->last);
       if (row->first.empty() && row->last.empty()) name.clear();
       RETURN_IF_ERROR(CheckIdentity(line, row->provider, org_label, row->payer,
-                                    false, name, row->ind_state, row->ind_due));
+                                    false, name, row->ind_state, row->ind_due,
+                                    &provider_id));
     }
     if (org.empty() || !provider_known) return absl::OkStatus();
 
