@@ -197,5 +197,50 @@ TEST_F(ReconcileTest, CliExitCodes) {
   EXPECT_EQ(bad.err, "provledger: cannot read roster 'nope.csv'\n");
 }
 
+TEST_F(ReconcileTest, CliBadFlagsAndPpefLoad) {
+  const std::string db = dir_.Sub("cli2");
+  ASSERT_EQ(RunCli(dir_, "--db " + db + " init").exit_code, 0);
+  const std::string roster =
+      absl::StrCat(PROVLEDGER_TEST_DATA, "/roster_generic.csv");
+  RunResult format = RunCli(dir_, "--db " + db + " reconcile --roster " + roster +
+                                      " --roster-format xlsx --as-of 2024-06-01");
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_EQ(format.err,
+            "provledger: --roster-format: 'xlsx' is not cms-reassignment or "
+            "csv\n");
+  RunResult date = RunCli(dir_, "--db " + db + " reconcile --roster " + roster +
+                                    " --as-of 06/01/2024");
+  EXPECT_EQ(date.exit_code, 2);
+  EXPECT_EQ(date.err,
+            "provledger: --as-of: '06/01/2024' is not a date of the form "
+            "YYYY-MM-DD\n");
+
+  const std::string enr = absl::StrCat(PROVLEDGER_TEST_DATA,
+                                       "/PPEF_Enrollment_Extract_2024.04.01.csv");
+  const std::string rea = absl::StrCat(
+      PROVLEDGER_TEST_DATA, "/PPEF_Reassignment_Extract_2024.04.01.csv");
+  const std::string load = "--db " + db + " load-ppef --enrollment " + enr +
+                           " --reassignment " + rea + " --as-of 2024-04-01";
+  RunResult first = RunCli(dir_, load);
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(absl::StartsWith(
+      first.out,
+      "PPEF extracts carry no dates: every event loaded is effective "
+      "2024-04-01 (--as-of), source \"PPEF 2024-04-01\".\nenrolled: 6\n"
+      "reassigned: 5\n"))
+      << first.out;
+  EXPECT_TRUE(absl::StrContains(
+      first.err, "skipped enrollment line 8: NPI '1234567890' is not a valid NPI"));
+  RunResult again = RunCli(dir_, load);
+  EXPECT_TRUE(absl::StrContains(again.out, "enrolled: 0\nreassigned: 0\n"))
+      << again.out;
+  RunResult missing = RunCli(dir_, "--db " + db +
+                                       " load-ppef --enrollment nope.csv "
+                                       "--reassignment " + rea +
+                                       " --as-of 2024-04-01");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err, "provledger: cannot read 'nope.csv'\n");
+}
+
 }  // namespace
 }  // namespace provledger
