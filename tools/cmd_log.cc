@@ -426,6 +426,15 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
   return kExitOk;
 }
 
+// --actor and --no-sync, shared by the commands that append JSON lines.
+void AddWriterFlags(CLI::App* cmd, std::string* actor, bool* no_sync) {
+  cmd->add_option("--actor", *actor,
+                  "actor recorded on events that name none (default: $USER)");
+  cmd->add_flag("--no-sync", *no_sync,
+                "do not fsync each batch (faster bulk loads; a crash may lose "
+                "the last batches, never part of one)");
+}
+
 }  // namespace
 
 int RunDemo(bool keep) {
@@ -474,13 +483,10 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
   append->add_option("--format", append_flags->format,
                      "text (seq and event_id per line) or json (a summary)")
       ->capture_default_str();
-  append->add_option("--actor", append_flags->actor,
-                     "actor recorded on events that name none (default: $USER)");
   append->add_option("--expect-version", append_flags->expect,
                      "NPI:VERSION - refuse the batch unless the NPI's stream "
                      "is at VERSION (seq of its latest event, 0 if none)");
-  append->add_flag("--no-sync", append_flags->no_sync,
-                   "do not fsync (faster; a crash may lose this batch)");
+  AddWriterFlags(append, &append_flags->actor, &append_flags->no_sync);
   append->callback([&ctx, append_flags] {
     ctx.exit_code = RunAppend(ctx, *append_flags);
   });
@@ -495,10 +501,7 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
   import->add_option("--batch-size", import_flags->batch_size,
                      "events per atomic batch")
       ->capture_default_str();
-  import->add_option("--actor", import_flags->actor,
-                     "actor recorded on events that name none (default: $USER)");
-  import->add_flag("--no-sync", import_flags->no_sync,
-                   "do not fsync each batch (bulk loads)");
+  AddWriterFlags(import, &import_flags->actor, &import_flags->no_sync);
   import->callback([&ctx, import_flags] {
     ctx.exit_code = RunImport(ctx, *import_flags);
   });
