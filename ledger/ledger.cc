@@ -716,7 +716,7 @@ class MemorySource : public ProjectionSource {
     return t;
   }
   absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
-    auto e = ledger_->Get(seq);
+    auto e = ledger_->Lookup(seq);  // the projector needs no prev_hash
     if (absl::IsNotFound(e.status())) return std::nullopt;
     if (!e.ok()) return e.status();
     return *e;

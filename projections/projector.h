@@ -83,9 +83,6 @@ class Projector {
                rocksdb::ColumnFamilyHandle* timelines,
                rocksdb::ColumnFamilyHandle* indexes) const;
 
-  // Number of timelines changed since the last Clear().
-  size_t dirty_count() const { return dirty_.size(); }
-
   // Forgets accumulated changes (after they were written).
   void Clear();
 

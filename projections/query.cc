@@ -306,16 +306,6 @@ absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
   return npis;
 }
 
-absl::StatusOr<bool> Queries::EverEnrolled(const std::string& npi,
-                                           const std::string& payer,
-                                           uint64_t known_seq) const {
-  ASSIGN_OR_RETURN(
-      std::optional<Timeline> t,
-      ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
-  if (!t.has_value()) return false;
-  return !FoldIntervals(*t, known_seq).empty();
-}
-
 absl::StatusOr<std::optional<DayNumber>> Queries::RevalidationDue(
     const std::string& npi, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {

@@ -157,11 +157,6 @@ class Queries {
                                                      const std::string& payer,
                                                      uint64_t known_seq) const;
 
-  // True iff `npi` has any enrollment at `payer` known at known_seq.
-  absl::StatusOr<bool> EverEnrolled(const std::string& npi,
-                                    const std::string& payer,
-                                    uint64_t known_seq) const;
-
   // The latest next_due_on known for `npi` at `payer` from revalidations
   // effective on or before `day`.
   absl::StatusOr<std::optional<DayNumber>> RevalidationDue(

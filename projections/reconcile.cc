@@ -258,9 +258,10 @@ class Reconciler {
   // it. Cached per enrollment/PAC id (bounded).
   absl::StatusOr<std::string> ResolveOrg(const Row& row) {
     if (!row.org_npi.empty()) {
-      ASSIGN_OR_RETURN(bool known,
-                       q_.EverEnrolled(row.org_npi, row.payer, options_.known_seq));
-      return known ? row.org_npi : "";
+      ASSIGN_OR_RETURN(Queries::Identity id,
+                       q_.IdentityOn(row.org_npi, row.payer, options_.as_of,
+                                     options_.known_seq));
+      return id.ever_enrolled ? row.org_npi : "";
     }
     const std::string key = row.org_enrollment + "/" + row.org_pac;
     if (auto it = org_cache_.find(key); it != org_cache_.end()) return it->second;
