@@ -1,10 +1,15 @@
 #include "ledger/ledger.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/cleanup/cleanup.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -17,7 +22,9 @@
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/projector.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -219,21 +226,15 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   cf_options.bottommost_compression = rocksdb::kZSTD;
   cf_options.write_buffer_size = 32 << 20;
 
-  // Inserts into the memtables dominate ingest CPU. Keys arrive in runs
-  // sharing a prefix (seqs ascend; one provider's stream and timelines are
-  // written together), so remember an insert position per prefix.
-  auto with_hint = [&](size_t prefix) {
-    rocksdb::ColumnFamilyOptions o = cf_options;
-    o.memtable_insert_with_hint_prefix_extractor.reset(
-        rocksdb::NewFixedPrefixTransform(prefix));
-    return o;
-  };
+  // Memtable inserts dominate ingest CPU. Append puts the keys of each
+  // column family in sorted order, so consecutive inserts share most of the
+  // skiplist's search path (its sequential-insert splice).
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
-      {"events", with_hint(5)},
+      {"events", cf_options},
       {"event_ids", cf_options},
-      {"streams", with_hint(10)},
-      {"timelines", with_hint(11)},
+      {"streams", cf_options},
+      {"timelines", cf_options},
       {"indexes", cf_options},
   };
   rocksdb::DB* raw = nullptr;
@@ -518,6 +519,9 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   Head head = start;
   const absl::Time now = options_.clock();
   std::string bytes, value;
+  // Keys of the random-order column families, put sorted (see SortedPuts).
+  std::vector<std::pair<std::string, std::string>> ids;
+  std::vector<std::string> streams;
 
   for (size_t i = 0; i < batch.size(); ++i) {
     const Event& in = batch[i];
@@ -587,10 +591,8 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     value.append(bytes);
     const std::string key = EncodeSeq(seq);
     wb.Put(cf_events_, key, value);
-    wb.Put(cf_event_ids_, ev.event_id(), key);
-    for (const std::string& npi : *npis) {
-      wb.Put(cf_streams_, npi + key, rocksdb::Slice());
-    }
+    ids.emplace_back(ev.event_id(), key);
+    for (const std::string& npi : *npis) streams.push_back(npi + key);
     batch_ids.emplace(ev.event_id(), seq);
     result.seqs.push_back(seq);
     result.duplicate.push_back(false);
@@ -610,6 +612,12 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
         if (!result.duplicate[i] && result.seqs[i] == blamed) index = i;
       }
       return WithIndex(coherent, index);
+    }
+    std::sort(ids.begin(), ids.end());
+    for (const auto& [id, key] : ids) wb.Put(cf_event_ids_, id, key);
+    std::sort(streams.begin(), streams.end());
+    for (const std::string& key : streams) {
+      wb.Put(cf_streams_, key, rocksdb::Slice());
     }
     projector.WriteTo(&wb, cf_timelines_, cf_indexes_);
     rocksdb::WriteOptions wo;
@@ -721,8 +729,8 @@ class MemorySource : public ProjectionSource {
     if (!e.ok()) return e.status();
     return *e;
   }
-  std::map<std::string, std::string> timelines;
-  std::map<std::string, std::string> indexes;
+  absl::flat_hash_map<std::string, std::string> timelines;
+  absl::flat_hash_map<std::string, std::string> indexes;
 
  private:
   const Ledger* ledger_;
@@ -759,8 +767,12 @@ absl::Status Ledger::VerifyProjections() const {
   RETURN_IF_ERROR(Replay(*this, &source, &projector, flush, nullptr));
   ASSIGN_OR_RETURN(auto stored, DumpProjections());
   std::vector<std::pair<std::string, std::string>> replayed;
+  // In DumpProjections' order: timelines, then indexes, each sorted.
   for (const auto& [k, v] : source.timelines) replayed.emplace_back("timelines/" + k, v);
+  std::sort(replayed.begin(), replayed.end());
+  const size_t timeline_count = replayed.size();
   for (const auto& [k, v] : source.indexes) replayed.emplace_back("indexes/" + k, v);
+  std::sort(replayed.begin() + timeline_count, replayed.end());
   size_t n = std::min(stored.size(), replayed.size());
   for (size_t i = 0; i < n; ++i) {
     if (stored[i] != replayed[i]) {
@@ -794,6 +806,69 @@ Ledger::DumpProjections() const {
   return out;
 }
 
+namespace {
+
+// Bytes of memory one event's share of the projections takes while a
+// rebuild holds them (measured: serialized timelines and index keys in hash
+// maps, with their overhead), to size the passes.
+constexpr uint64_t kRebuildBytesPerEvent = 280;
+
+// A scratch directory for table files, removed when it goes out of scope.
+class ScratchDir {
+ public:
+  explicit ScratchDir(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+    std::filesystem::create_directories(path_, ec);
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Reads events from the ledger; knows no stored timeline.
+class EventSource : public ProjectionSource {
+ public:
+  explicit EventSource(const Ledger* ledger) : ledger_(ledger) {}
+  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
+      const std::string&) override {
+    return std::nullopt;
+  }
+  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
+    auto e = ledger_->Lookup(seq);
+    if (absl::IsNotFound(e.status())) return std::nullopt;
+    if (!e.ok()) return e.status();
+    return *e;
+  }
+
+ private:
+  const Ledger* ledger_;
+};
+
+// Writes `rows` sorted rows, produced by put(i, writer), to a table file at
+// `path` and adds it to `files`; writes nothing for no rows.
+absl::Status WriteTableFile(
+    const rocksdb::Options& options, const std::string& path, size_t rows,
+    const std::function<rocksdb::Status(size_t, rocksdb::SstFileWriter*)>& put,
+    std::vector<std::string>* files) {
+  if (rows == 0) return absl::OkStatus();
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options);
+  RETURN_IF_ERROR(FromRocks(writer.Open(path), "write " + path));
+  for (size_t i = 0; i < rows; ++i) {
+    RETURN_IF_ERROR(FromRocks(put(i, &writer), "write " + path));
+  }
+  RETURN_IF_ERROR(FromRocks(writer.Finish(), "write " + path));
+  files->push_back(path);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Ledger::Rebuild(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   absl::MutexLock lock(&write_mu_);
@@ -804,6 +879,11 @@ absl::Status Ledger::Rebuild(
   // Every projection key starts with a byte below 0xff.
   const std::string end(1, '\xff');
   for (auto* cf : {cf_timelines_, cf_indexes_}) {
+    // Whole table files go at once; what is left (memtables, level 0) by a
+    // range deletion compacted away.
+    RETURN_IF_ERROR(FromRocks(
+        rocksdb::DeleteFilesInRange(db_.get(), cf, nullptr, nullptr),
+        "drop projections"));
     RETURN_IF_ERROR(FromRocks(db_->DeleteRange(sync, cf, "", end),
                               "drop projections"));
     rocksdb::Slice begin_slice(""), end_slice(end);
@@ -812,19 +892,176 @@ absl::Status Ledger::Rebuild(
                           &end_slice),
         "compact projections"));
   }
-  BatchSource source(this);
-  Projector projector(&source);
-  auto flush = [&](Projector* p) {
-    rocksdb::WriteBatch wb;
-    p->WriteTo(&wb, cf_timelines_, cf_indexes_);
-    return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb),
-                     "write projections");
+
+  // Replay the log into memory, never reading the (dropped) projections
+  // back. A large log goes in passes: pass p builds the relationships whose
+  // timeline key hashes to p, and the events of the other passes are skipped
+  // unparsed (the first pass notes each event's pass; a void goes with its
+  // target). Each pass's projections are written, sorted, as table files
+  // that are loaded into the column families at the end: no memtable
+  // inserts, no write-ahead log.
+  const uint64_t total = head().seq;
+  const uint64_t budget = std::max<uint64_t>(1, options_.rebuild_memory_mb) << 20;
+  const uint32_t passes =
+      options_.rebuild_passes > 0
+          ? std::min<uint32_t>(64, options_.rebuild_passes)
+          : static_cast<uint32_t>(std::min<uint64_t>(
+                255, total * kRebuildBytesPerEvent / budget + 1));
+  std::vector<uint8_t> pass_of(passes > 1 ? total + 1 : 0);
+  ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
+  std::vector<std::string> timeline_files, index_files;
+  const rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
+  const rocksdb::Options index_options = db_->GetOptions(cf_indexes_);
+
+  // Pass 0 reads the log; the events of later passes are spilled, as
+  // length-prefixed stored bytes, to one scratch file per pass and read back
+  // from there (the log is scanned once).
+  std::vector<std::FILE*> spill(passes, nullptr);
+  auto close_spills = absl::MakeCleanup([&] {
+    for (std::FILE* f : spill) {
+      if (f != nullptr) std::fclose(f);
+    }
+  });
+  auto spill_path = [&](uint32_t pass) {
+    return absl::StrCat(scratch.path(), "/events-", pass);
   };
-  RETURN_IF_ERROR(Replay(*this, &source, &projector, flush, progress));
-  rocksdb::WriteBatch done;
-  done.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
-  done.Delete(cf_default_, kMetaRebuilding);
-  return FromRocks(db_->Write(sync, &done), "finish rebuild");
+  for (uint32_t pass = 1; pass < passes; ++pass) {
+    spill[pass] = std::fopen(spill_path(pass).c_str(), "w+b");
+    if (spill[pass] == nullptr) {
+      return absl::InternalError(absl::StrCat(
+          "rebuild: cannot create ", spill_path(pass), ": ",
+          std::strerror(errno)));
+    }
+  }
+  // Units of progress: every event read from the log, then every spilled
+  // event read back.
+  const uint64_t units = total + total / passes * (passes - 1);
+  uint64_t done = 0;
+  auto tick = [&] {
+    if (progress && ++done % kReplayChunk == 0) {
+      progress(std::min(total, done * total / std::max<uint64_t>(1, units)),
+               total);
+    }
+  };
+
+  for (uint32_t pass = 0; pass < passes; ++pass) {
+    // Nothing is stored: every timeline of this pass stays in the projector.
+    EventSource source(this);
+    Projector projector(&source);
+    projector.SkipChecks();
+    Event e;
+    auto parse = [&](absl::string_view bytes, uint64_t seq) -> absl::Status {
+      if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+        return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
+      }
+      return absl::OkStatus();
+    };
+    if (pass == 0) {
+      rocksdb::ReadOptions scan;
+      scan.fill_cache = false;  // read once; keep the cache for queries
+      scan.readahead_size = 2 << 20;
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, cf_events_));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        const uint64_t seq = DecodeBigEndian64(ToView(it->key()));
+        if (seq > total) break;
+        tick();
+        Hash hash;
+        absl::string_view bytes;
+        if (!SplitRecord(ToView(it->value()), &hash, &bytes)) {
+          return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
+        }
+        RETURN_IF_ERROR(parse(bytes, seq));
+        if (passes > 1) {
+          pass_of[seq] =
+              e.body_case() == Event::kVoided
+                  ? pass_of[std::min(total, e.voided().target_seq())]
+                  : static_cast<uint8_t>(
+                        absl::HashOf(TimelineOf(e).key) % passes);
+          if (const uint32_t to = pass_of[seq]; to != 0) {
+            const uint32_t size = static_cast<uint32_t>(bytes.size());
+            if (std::fwrite(&size, sizeof size, 1, spill[to]) != 1 ||
+                std::fwrite(bytes.data(), 1, size, spill[to]) != size) {
+              return absl::InternalError(absl::StrCat(
+                  "rebuild: cannot write ", spill_path(to), " (disk full?)"));
+            }
+            continue;
+          }
+        }
+        RETURN_IF_ERROR(projector.Apply(e));
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "read the log"));
+    } else {
+      std::FILE* f = spill[pass];
+      std::rewind(f);
+      std::string bytes;
+      uint32_t size = 0;
+      while (std::fread(&size, sizeof size, 1, f) == 1) {
+        bytes.resize(size);
+        if (std::fread(bytes.data(), 1, size, f) != size) break;
+        tick();
+        RETURN_IF_ERROR(parse(bytes, 0));
+        RETURN_IF_ERROR(projector.Apply(e));
+      }
+      if (std::ferror(f)) {
+        return absl::InternalError(
+            absl::StrCat("rebuild: cannot read ", spill_path(pass)));
+      }
+      std::fclose(f);
+      spill[pass] = nullptr;
+      std::filesystem::remove(spill_path(pass));
+    }
+
+    // Write this pass's share, sorted, as one table file per column family.
+    const std::string suffix = absl::StrCat("-", pass, ".sst");
+    std::vector<const std::pair<const std::string, Timeline*>*> timelines;
+    timelines.reserve(projector.changed_timelines().size());
+    for (const auto& row : projector.changed_timelines()) {
+      timelines.push_back(&row);
+    }
+    std::sort(timelines.begin(), timelines.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    std::string value;
+    RETURN_IF_ERROR(WriteTableFile(
+        timeline_options, scratch.path() + "/timelines" + suffix,
+        timelines.size(),
+        [&](size_t i, rocksdb::SstFileWriter* w) {
+          value.clear();
+          timelines[i]->second->SerializeToString(&value);
+          return w->Put(timelines[i]->first, value);
+        },
+        &timeline_files));
+    std::vector<const std::string*> index_keys;
+    index_keys.reserve(projector.new_index_keys().size());
+    for (const std::string& key : projector.new_index_keys()) {
+      index_keys.push_back(&key);
+    }
+    std::sort(index_keys.begin(), index_keys.end(),
+              [](const auto* a, const auto* b) { return *a < *b; });
+    index_keys.erase(
+        std::unique(index_keys.begin(), index_keys.end(),
+                    [](const auto* a, const auto* b) { return *a == *b; }),
+        index_keys.end());
+    RETURN_IF_ERROR(WriteTableFile(
+        index_options, scratch.path() + "/indexes" + suffix, index_keys.size(),
+        [&](size_t i, rocksdb::SstFileWriter* w) {
+          return w->Put(*index_keys[i], rocksdb::Slice());
+        },
+        &index_files));
+  }
+
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;
+  for (auto [cf, files] : {std::pair{cf_timelines_, &timeline_files},
+                           std::pair{cf_indexes_, &index_files}}) {
+    if (files->empty()) continue;
+    RETURN_IF_ERROR(FromRocks(db_->IngestExternalFile(cf, *files, ingest),
+                              "load rebuilt projections"));
+  }
+  if (progress) progress(total, total);
+  rocksdb::WriteBatch finish;
+  finish.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
+  finish.Delete(cf_default_, kMetaRebuilding);
+  return FromRocks(db_->Write(sync, &finish), "finish rebuild");
 }
 
 }  // namespace provledger

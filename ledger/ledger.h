@@ -49,6 +49,12 @@ struct LedgerOptions {
   // Open even if the projections are stale or a rebuild was interrupted;
   // only for running Rebuild(). Default: false.
   bool skip_projection_check = false;
+  // Memory for the projections Rebuild() holds while replaying, in MiB. A
+  // log whose projections need more is replayed in several passes, each
+  // building a share of the relationships. Default: 512.
+  size_t rebuild_memory_mb = 512;
+  // Passes for Rebuild(); 0 chooses them from rebuild_memory_mb.
+  uint32_t rebuild_passes = 0;
 };
 
 // Optimistic concurrency on one NPI's stream.
@@ -202,8 +208,10 @@ class Ledger {
   // differing key otherwise.
   absl::Status VerifyProjections() const;
 
-  // Drops every projection and rebuilds it by replaying the log.
-  // `progress(done, total)` is called now and then. Appends wait meanwhile.
+  // Drops every projection and rebuilds it by replaying the log into memory
+  // (in passes, see LedgerOptions::rebuild_memory_mb) and loading the result
+  // as sorted table files. `progress(done, total)` is called now and then
+  // with events replayed over all passes. Appends wait meanwhile.
   absl::Status Rebuild(
       const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "absl/strings/match.h"
 #include "ledger/coding.h"
 #include "ledger/testing.h"
@@ -17,10 +19,11 @@ class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
 
-  void Reopen() {
+  void Reopen(uint32_t rebuild_passes = 0) {
     ledger_.reset();
     LedgerOptions options;
     options.create_if_missing = true;
+    options.rebuild_passes = rebuild_passes;
     options.clock = [this] { return now_; };
     auto l = Ledger::Open(options, dir_.Sub("db"));
     ASSERT_TRUE(l.ok()) << l.status();
@@ -334,6 +337,29 @@ TEST_F(LedgerTest, RebuildIsByteIdenticalToIncremental) {
   auto after = ledger_->DumpProjections();
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*before, *after);
+  EXPECT_TRUE(ledger_->VerifyProjections().ok());
+}
+
+TEST_F(LedgerTest, RebuildInPassesEqualsOnePassAndLeavesNoScratchFiles) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(EnrolledOrg("e2", "2015-01-01", kGroupY));
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
+  Must(Reassigned("r2", "2024-01-01", kDrB, kGroupX));
+  Must(Reassigned("r3", "2024-02-01", kDrC, kGroupY));
+  Must(Revoked("x1", "2024-06-01", kDrA, kGroupX));
+  Must(Voided("v1", "2024-06-01", 4));   // r2, in whatever pass it falls
+  Must(Voided("v2", "2024-06-02", 6));   // x1
+  Must(Reassigned("r4", "2024-07-01", kDrB, kGroupY));
+  auto incremental = ledger_->DumpProjections();
+  ASSERT_TRUE(incremental.ok());
+  for (uint32_t passes : {1u, 2u, 5u, 64u}) {
+    Reopen(passes);
+    ASSERT_TRUE(ledger_->Rebuild().ok()) << passes << " passes";
+    auto rebuilt = ledger_->DumpProjections();
+    ASSERT_TRUE(rebuilt.ok());
+    EXPECT_EQ(*rebuilt, *incremental) << passes << " passes";
+    EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/rebuild.tmp"));
+  }
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
 }
 

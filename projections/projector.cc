@@ -1,5 +1,7 @@
 #include "projections/projector.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
@@ -32,7 +34,7 @@ std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
 
 absl::StatusOr<Timeline*> Projector::Load(const std::string& key) {
   auto it = dirty_.find(key);
-  if (it != dirty_.end()) return &it->second;
+  if (it != dirty_.end()) return it->second;
   ASSIGN_OR_RETURN(std::optional<Timeline> stored, source_->LoadTimeline(key));
   if (!stored.has_value()) {
     // A new relationship: index associations and reassignments.
@@ -43,7 +45,10 @@ absl::StatusOr<Timeline*> Projector::Load(const std::string& key) {
       new_index_keys_.push_back(PayerIndexKey(r, p.payer, p.provider, p.org));
     }
   }
-  return &dirty_.emplace(key, stored.value_or(Timeline())).first->second;
+  Timeline* t = google::protobuf::Arena::CreateMessage<Timeline>(arena_.get());
+  if (stored.has_value()) t->CopyFrom(*stored);
+  dirty_.emplace(key, t);
+  return t;
 }
 
 absl::Status Projector::Apply(const Event& event) {
@@ -72,7 +77,7 @@ absl::Status Projector::Apply(const Event& event) {
     }
   }
   InsertEntry(timeline, entry);
-  if (ref.kind != TimelineEntry::POINT) {
+  if (check_ && ref.kind != TimelineEntry::POINT) {
     auto& [noun, touches] = touched_[ref.key];
     noun = ref.noun;
     touches.push_back(Touch{entry.day(), event.seq(), event.seq(), false,
@@ -109,7 +114,7 @@ absl::Status Projector::ApplyVoid(const Event& event) {
                      " was already voided by seq ", entry->voided_by()));
   }
   entry->set_voided_by(event.seq());
-  if (ref.kind != TimelineEntry::POINT) {
+  if (check_ && ref.kind != TimelineEntry::POINT) {
     auto& [noun, touches] = touched_[ref.key];
     noun = ref.noun;
     touches.push_back(Touch{entry->day(), event.seq(), target_seq, true,
@@ -123,7 +128,7 @@ absl::Status Projector::CheckTimelines(uint64_t* blamed_seq) const {
   uint64_t first_blamed = 0;
   for (const auto& [key, noun_touches] : touched_) {
     const auto& [noun, touches] = noun_touches;
-    const Timeline& timeline = dirty_.at(key);
+    const Timeline& timeline = *dirty_.at(key);
     uint64_t failing = 0;
     if (CheckCoherent(timeline, noun, 0, &failing).ok()) continue;
     // Where the breaking entry sits on the timeline.
@@ -223,19 +228,32 @@ absl::StatusOr<std::vector<std::string>> Projector::StreamNpis(
 void Projector::WriteTo(rocksdb::WriteBatch* batch,
                         rocksdb::ColumnFamilyHandle* timelines,
                         rocksdb::ColumnFamilyHandle* indexes) const {
+  // Sorted: consecutive memtable inserts then share most of their skiplist
+  // search path.
+  std::vector<const std::pair<const std::string, storage::Timeline*>*> order;
+  order.reserve(dirty_.size());
+  for (const auto& entry : dirty_) order.push_back(&entry);
+  std::sort(order.begin(), order.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
   std::string value;
-  for (const auto& [key, timeline] : dirty_) {
+  for (const auto* entry : order) {
     value.clear();
-    timeline.SerializeToString(&value);
-    batch->Put(timelines, key, value);
+    entry->second->SerializeToString(&value);
+    batch->Put(timelines, entry->first, value);
   }
-  for (const std::string& key : new_index_keys_) {
-    batch->Put(indexes, key, rocksdb::Slice());
+  std::vector<const std::string*> index_keys;
+  index_keys.reserve(new_index_keys_.size());
+  for (const std::string& key : new_index_keys_) index_keys.push_back(&key);
+  std::sort(index_keys.begin(), index_keys.end(),
+            [](const auto* a, const auto* b) { return *a < *b; });
+  for (const std::string* key : index_keys) {
+    batch->Put(indexes, *key, rocksdb::Slice());
   }
 }
 
 void Projector::Clear() {
   dirty_.clear();
+  arena_ = std::make_unique<google::protobuf::Arena>();
   touched_.clear();
   new_index_keys_.clear();
 }

@@ -6,6 +6,7 @@
 #define PROVLEDGER_PROJECTIONS_PROJECTOR_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -13,6 +14,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "google/protobuf/arena.h"
 #include "projections/timeline.h"
 #include "provledger/v1/events.pb.h"
 #include "provledger/v1/storage.pb.h"
@@ -56,6 +58,18 @@ class Projector {
  public:
   // `source` must outlive the projector.
   explicit Projector(ProjectionSource* source) : source_(source) {}
+  // For replaying a log that was judged when appended: CheckTimelines()
+  // then has nothing to judge, and nothing is kept for it.
+  void SkipChecks() { check_ = false; }
+  // What changed since the last Clear(): timelines by key, and new index
+  // keys (unsorted; an index key may repeat).
+  const absl::flat_hash_map<std::string, storage::Timeline*>&
+  changed_timelines() const {
+    return dirty_;
+  }
+  const std::vector<std::string>& new_index_keys() const {
+    return new_index_keys_;
+  }
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
 
@@ -91,6 +105,7 @@ class Projector {
   absl::Status ApplyVoid(const v1::Event& event);
 
   ProjectionSource* const source_;
+  bool check_ = true;
   // A batch event placed on a timeline (for blame in CheckTimelines).
   struct Touch {
     int32_t day;
@@ -101,7 +116,11 @@ class Projector {
     std::string date;    // effective date as written
     bool start;
   };
-  absl::flat_hash_map<std::string, storage::Timeline> dirty_;
+  // Changed timelines live on an arena: one allocation block for many
+  // entries and payloads, freed at once by Clear().
+  std::unique_ptr<google::protobuf::Arena> arena_ =
+      std::make_unique<google::protobuf::Arena>();
+  absl::flat_hash_map<std::string, storage::Timeline*> dirty_;
   // Per touched timeline key, in apply order; with its noun.
   absl::flat_hash_map<std::string, std::pair<const char*, std::vector<Touch>>>
       touched_;
