@@ -88,6 +88,45 @@ absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
 }
 
+// Bytes of a key that the prefix bloom filters cover: a timeline key's
+// relation and first NPI; a stream key's NPI.
+constexpr size_t kTimelinePrefix = 11;
+constexpr size_t kStreamPrefix = 10;
+
+// Read options for a scan of the keys that start with `prefix`, in a column
+// family whose prefix extractor takes `extractor` bytes (0: it has none).
+// The upper bound stops the scan at the prefix's end without touching the
+// next key's blocks; a prefix that covers the extractor's lets the bloom
+// filters skip table files that hold none of its keys.
+class PrefixScan {
+ public:
+  PrefixScan(absl::string_view prefix, size_t extractor) : upper_(prefix) {
+    while (!upper_.empty() && static_cast<unsigned char>(upper_.back()) == 0xff) {
+      upper_.pop_back();
+    }
+    if (!upper_.empty()) {
+      upper_.back() = static_cast<char>(upper_.back() + 1);
+      upper_slice_ = rocksdb::Slice(upper_);
+      options_.iterate_upper_bound = &upper_slice_;
+    }
+    if (extractor > 0) {
+      if (prefix.size() >= extractor) {
+        options_.prefix_same_as_start = true;
+      } else {
+        options_.total_order_seek = true;
+      }
+    }
+  }
+  PrefixScan(const PrefixScan&) = delete;
+  PrefixScan& operator=(const PrefixScan&) = delete;
+  const rocksdb::ReadOptions& options() const { return options_; }
+
+ private:
+  std::string upper_;
+  rocksdb::Slice upper_slice_;
+  rocksdb::ReadOptions options_;
+};
+
 }  // namespace
 
 std::optional<size_t> FailedEventIndex(const absl::Status& status) {
@@ -229,12 +268,19 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   // Memtable inserts dominate ingest CPU. Append puts the keys of each
   // column family in sorted order, so consecutive inserts share most of the
   // skiplist's search path (its sequential-insert splice).
+  // Queries scan one NPI's timelines and stream: prefix bloom filters let
+  // such a scan skip every table file without that NPI.
+  auto with_prefix = [&](size_t bytes) {
+    rocksdb::ColumnFamilyOptions o = cf_options;
+    o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(bytes));
+    return o;
+  };
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {"events", cf_options},
       {"event_ids", cf_options},
-      {"streams", cf_options},
-      {"timelines", cf_options},
+      {"streams", with_prefix(kStreamPrefix)},
+      {"timelines", with_prefix(kTimelinePrefix)},
       {"indexes", cf_options},
   };
   rocksdb::DB* raw = nullptr;
@@ -389,7 +435,8 @@ absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
   std::string lower(npi), upper(npi);
   PutBigEndian64(&lower, 0);
   PutBigEndian64(&upper, known_seq);
-  rocksdb::ReadOptions ro;
+  PrefixScan scan(npi, kStreamPrefix);
+  rocksdb::ReadOptions ro = scan.options();
   rocksdb::Slice lower_slice(lower);
   ro.iterate_lower_bound = &lower_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_streams_));
@@ -405,8 +452,9 @@ absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
 absl::StatusOr<std::vector<uint64_t>> Ledger::StreamSeqs(
     absl::string_view npi) const {
   std::vector<uint64_t> seqs;
+  PrefixScan scan(npi, kStreamPrefix);
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_streams_));
+      db_->NewIterator(scan.options(), cf_streams_));
   rocksdb::Slice prefix(npi.data(), npi.size());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {
@@ -452,8 +500,9 @@ absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
 absl::Status Ledger::ScanTimelines(
     absl::string_view prefix,
     const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
+  PrefixScan scan(prefix, kTimelinePrefix);
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_timelines_));
+      db_->NewIterator(scan.options(), cf_timelines_));
   rocksdb::Slice p(prefix.data(), prefix.size());
   Timeline t;
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
@@ -469,8 +518,9 @@ absl::Status Ledger::ScanTimelines(
 absl::Status Ledger::ScanIndex(
     absl::string_view prefix,
     const std::function<bool(absl::string_view)>& fn) const {
+  PrefixScan scan(prefix, 0);
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cf_indexes_));
+      db_->NewIterator(scan.options(), cf_indexes_));
   rocksdb::Slice p(prefix.data(), prefix.size());
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     if (!fn(ToView(it->key()))) break;
@@ -796,8 +846,9 @@ Ledger::DumpProjections() const {
   std::vector<std::pair<std::string, std::string>> out;
   for (auto [cf, name] : {std::pair{cf_timelines_, "timelines/"},
                           std::pair{cf_indexes_, "indexes/"}}) {
-    std::unique_ptr<rocksdb::Iterator> it(
-        db_->NewIterator(rocksdb::ReadOptions(), cf));
+    rocksdb::ReadOptions all;
+    all.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(all, cf));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       out.emplace_back(name + it->key().ToString(), it->value().ToString());
     }
