@@ -363,5 +363,43 @@ TEST_F(LedgerTest, RebuildInPassesEqualsOnePassAndLeavesNoScratchFiles) {
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
 }
 
+TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuilt) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
+  auto good = ledger_->DumpProjections();
+  ASSERT_TRUE(good.ok());
+  const std::string path = dir_.Sub("db");
+  for (auto [meta, value, message] :
+       {std::tuple{"projection_version", "1",
+                   "ledger '" + path +
+                       "' has projections of version 1; run: provledger --db " +
+                       path + " rebuild"},
+        std::tuple{"rebuild_in_progress", "1",
+                   "an interrupted rebuild left the projections of '" + path +
+                       "' incomplete; run: provledger --db " + path +
+                       " rebuild"}}) {
+    ASSERT_TRUE(ledger_->raw_db()
+                    ->Put(rocksdb::WriteOptions(),
+                          ledger_->raw_db()->DefaultColumnFamily(), meta, value)
+                    .ok());
+    ledger_.reset();
+    LedgerOptions options;
+    auto refused = Ledger::Open(options, path);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(refused.status().message(), message);
+
+    options.skip_projection_check = true;
+    auto l = Ledger::Open(options, path);
+    ASSERT_TRUE(l.ok()) << l.status();
+    ASSERT_TRUE((*l)->Rebuild().ok());
+    l->reset();
+    Reopen();  // opens normally again
+    auto rebuilt = ledger_->DumpProjections();
+    ASSERT_TRUE(rebuilt.ok());
+    EXPECT_EQ(*rebuilt, *good);
+  }
+}
+
 }  // namespace
 }  // namespace provledger

@@ -63,6 +63,8 @@ absl::Status Projector::Apply(const Event& event) {
   // Bodies that queries read often ride along in the timeline entry.
   if (event.has_contract_signed()) {
     event.contract_signed().SerializeToString(entry.mutable_payload());
+  } else if (event.has_demographics_changed()) {
+    event.demographics_changed().SerializeToString(entry.mutable_payload());
   } else if (event.has_reassigned()) {
     event.reassigned().SerializeToString(entry.mutable_payload());
   } else if (event.has_enrolled()) {

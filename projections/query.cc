@@ -265,8 +265,8 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     for (const TimelineEntry& entry : demographics->entries()) {
       if (entry.day() > day) break;
       if (!Visible(entry, known_seq)) continue;
-      ASSIGN_OR_RETURN(Event change, ledger_->Lookup(entry.seq()));
-      const v1::DemographicsChanged& c = change.demographics_changed();
+      v1::DemographicsChanged c;
+      c.ParseFromString(entry.payload());
       if (!c.tin().empty()) id.tin = c.tin();
       if (!c.legal_name().empty()) id.legal_name = c.legal_name();
       if (!c.state().empty()) id.state = c.state();

@@ -21,6 +21,8 @@
 #include "projections/query.h"
 #include "projections/reconcile.h"
 #include "rocksdb/db.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 #include "tools/generator.h"
@@ -48,6 +50,7 @@ struct Flags {
   uint64_t samples = 20000;
   uint64_t roster_rows = 3500000;
   bool keep = false;
+  bool reuse = false;
 };
 
 struct Result {
@@ -244,29 +247,48 @@ int Run(const Flags& f) {
   Result res;
   res.Add("providers", g.providers);
 
-  // Ingest with fsync per batch (a prefix of the stream) vs raw puts.
-  uint64_t n = 0, bytes = 0;
-  {
-    auto ledger = OpenFresh(dir + "/sync");
-    double t = Ingest(*ledger, g, sync_limit, /*sync=*/true, &n, &bytes);
-    double base = Baseline(dir + "/raw-sync", n, bytes / n, /*sync=*/true);
-    res.Add("sync_events", n);
-    res.Add("ingest_sync_events_per_s", n / t);
-    res.Add("baseline_sync_puts_per_s", n / base);
-    res.Add("ingest_sync_ratio", base / t);
+  std::unique_ptr<Ledger> ledger;
+  uint64_t events = 0;
+  if (f.reuse && f.dir.empty()) {
+    std::cerr << "bench: --reuse needs the --dir of an earlier run\n";
+    return 2;
   }
-  std::filesystem::remove_all(dir + "/sync");
+  if (f.reuse) {
+    // Queries, reconcile and rebuild on a ledger a previous run kept.
+    LedgerOptions options;
+    auto l = Ledger::Open(options, dir + "/main");
+    if (!l.ok()) {
+      std::cerr << "bench: --reuse: " << l.status() << "\n";
+      return 1;
+    }
+    ledger = std::move(*l);
+    events = ledger->head().seq;
+    res.Add("events", events);
+  } else {
+    // Ingest with fsync per batch (a prefix of the stream) vs raw puts.
+    uint64_t n = 0, bytes = 0;
+    {
+      auto sync_ledger = OpenFresh(dir + "/sync");
+      double t = Ingest(*sync_ledger, g, sync_limit, /*sync=*/true, &n, &bytes);
+      double base = Baseline(dir + "/raw-sync", n, bytes / n, /*sync=*/true);
+      res.Add("sync_events", n);
+      res.Add("ingest_sync_events_per_s", n / t);
+      res.Add("baseline_sync_puts_per_s", n / base);
+      res.Add("ingest_sync_ratio", base / t);
+    }
+    std::filesystem::remove_all(dir + "/sync");
 
-  // Bulk ingest of everything (no fsync) vs raw puts.
-  auto ledger = OpenFresh(dir + "/main");
-  double t = Ingest(*ledger, g, UINT64_MAX, /*sync=*/false, &n, &bytes);
-  const uint64_t events = n;
-  double base = Baseline(dir + "/raw-bulk", n, bytes / n, /*sync=*/false);
-  res.Add("events", events);
-  res.Add("avg_event_bytes", static_cast<double>(bytes) / n);
-  res.Add("ingest_bulk_events_per_s", n / t);
-  res.Add("baseline_bulk_puts_per_s", n / base);
-  res.Add("ingest_bulk_ratio", base / t);
+    // Bulk ingest of everything (no fsync) vs raw puts.
+    ledger = OpenFresh(dir + "/main");
+    double t = Ingest(*ledger, g, UINT64_MAX, /*sync=*/false, &n, &bytes);
+    events = n;
+    double base = Baseline(dir + "/raw-bulk", n, bytes / n, /*sync=*/false);
+    res.Add("events", events);
+    res.Add("avg_event_bytes", static_cast<double>(bytes) / n);
+    res.Add("ingest_bulk_events_per_s", n / t);
+    res.Add("baseline_bulk_puts_per_s", n / base);
+    res.Add("ingest_bulk_ratio", base / t);
+  }
 
   // Queries are measured on a settled store, as after any bulk load: wait
   // (up to 10 minutes) for the flushes and compactions the load queued.
@@ -304,13 +326,20 @@ int Run(const Flags& f) {
   };
   const uint64_t head = ledger->head().seq;
   std::vector<double> head_us, known_us, claim_us;
+  // Data blocks read from files (not found in the block cache), counted by
+  // RocksDB's per-thread perf context: what a query's tail is made of.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  uint64_t head_blocks = 0, claim_blocks = 0;
+  auto blocks_read = [] { return rocksdb::get_perf_context()->block_read_count; };
   std::vector<std::pair<std::string, std::string>> pairs;
   for (uint64_t i = 0; i < samples; ++i) {
     const std::string p = rand_provider();
     const DayNumber d = rand_day();
+    const uint64_t blocks_before = blocks_read();
     auto start = Clock::now();
     auto rows = q.ReassignmentsOn(d, kHeadSeq, {p, "", ""});
     head_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    head_blocks += blocks_read() - blocks_before;
     if (rows.ok() && !rows->empty()) pairs.emplace_back(p, (*rows)[0].org);
     const uint64_t k = std::uniform_int_distribution<uint64_t>(1, head)(rng);
     start = Clock::now();
@@ -320,6 +349,7 @@ int Run(const Flags& f) {
   res.Add("asof_provider_p50_us", Percentile(head_us, 0.5));
   res.Add("asof_provider_p99_us", Percentile(head_us, 0.99));
   res.Add("asof_known_p99_us", Percentile(known_us, 0.99));
+  res.Add("asof_provider_blocks_read", static_cast<double>(head_blocks) / samples);
   PayerRules rules;
   for (uint64_t i = 0; i < samples; ++i) {
     std::string p, org;
@@ -331,13 +361,17 @@ int Run(const Flags& f) {
           0, gen.orgs() - 1)(rng));
     }
     const DayNumber d = rand_day();
+    const uint64_t blocks_before = blocks_read();
     auto start = Clock::now();
     auto r = q.ClaimCheck(p, org, "medicare", d, kHeadSeq, rules);
     claim_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    claim_blocks += blocks_read() - blocks_before;
     if (!r.ok()) std::cerr << "bench: claim check failed: " << r.status() << "\n";
   }
   res.Add("claim_check_p50_us", Percentile(claim_us, 0.5));
   res.Add("claim_check_p99_us", Percentile(claim_us, 0.99));
+  res.Add("claim_check_blocks_read", static_cast<double>(claim_blocks) / samples);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 
   const DayNumber snapshot_day = gen.last_day() - 200;
   auto start = Clock::now();
@@ -422,6 +456,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dir", f.dir, "work directory (default: a temporary one)");
   app.add_flag("--keep", f.keep, "keep the work directory");
+  app.add_flag("--reuse", f.reuse,
+               "skip generation and ingest: measure on the ledger an earlier run "
+               "with --dir D left in D/main (give the same --dir and generator "
+               "flags)");
   app.add_flag("--quick", f.quick,
                "a small scale that runs in seconds (CI): 2000 providers");
   app.add_flag("--json", f.json, "print one JSON object as the last line");
