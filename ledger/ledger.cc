@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/cleanup/cleanup.h"
@@ -92,6 +93,9 @@ absl::string_view ToView(const rocksdb::Slice& s) {
 // relation and first NPI; a stream key's NPI.
 constexpr size_t kTimelinePrefix = 11;
 constexpr size_t kStreamPrefix = 10;
+// Positions of the projection column families in the descriptors.
+constexpr size_t kTimelinesCf = 4;
+constexpr size_t kIndexesCf = 5;
 
 // Read options for a scan of the keys that start with `prefix`, in a column
 // family whose prefix extractor takes `extractor` bytes (0: it has none).
@@ -283,6 +287,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
       {"timelines", with_prefix(kTimelinePrefix)},
       {"indexes", cf_options},
   };
+  ledger->descriptors_ = cfs;
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(
       rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw),
@@ -292,8 +297,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->cf_events_ = ledger->handles_[1];
   ledger->cf_event_ids_ = ledger->handles_[2];
   ledger->cf_streams_ = ledger->handles_[3];
-  ledger->cf_timelines_ = ledger->handles_[4];
-  ledger->cf_indexes_ = ledger->handles_[5];
+  ledger->cf_timelines_ = ledger->handles_[kTimelinesCf];
+  ledger->cf_indexes_ = ledger->handles_[kIndexesCf];
 
   rocksdb::DB* db = ledger->db_.get();
   std::string value;
@@ -340,7 +345,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
 
 Ledger::~Ledger() {
   if (db_ == nullptr) return;
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : handles_) {
+    if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
+  }
   db_->Close();
 }
 
@@ -918,6 +925,51 @@ absl::Status WriteTableFile(
   return absl::OkStatus();
 }
 
+// Writes a rebuild pass's projections, sorted, as one table file per column
+// family in `dir`, and adds the files' paths.
+absl::Status WritePass(const Projector& projector, const std::string& dir,
+                     uint32_t pass, const rocksdb::Options& timeline_options,
+                     const rocksdb::Options& index_options,
+                     std::vector<std::string>* timeline_files,
+                     std::vector<std::string>* index_files) {
+  const std::string suffix = absl::StrCat("-", pass, ".sst");
+  std::vector<const std::pair<const std::string, Timeline*>*> timelines;
+  timelines.reserve(projector.changed_timelines().size());
+  for (const auto& row : projector.changed_timelines()) {
+    timelines.push_back(&row);
+  }
+  std::sort(timelines.begin(), timelines.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::string value;
+  RETURN_IF_ERROR(WriteTableFile(
+      timeline_options, dir + "/timelines" + suffix,
+      timelines.size(),
+      [&](size_t i, rocksdb::SstFileWriter* w) {
+        value.clear();
+        timelines[i]->second->SerializeToString(&value);
+        return w->Put(timelines[i]->first, value);
+      },
+      timeline_files));
+  std::vector<const std::string*> index_keys;
+  index_keys.reserve(projector.new_index_keys().size());
+  for (const std::string& key : projector.new_index_keys()) {
+    index_keys.push_back(&key);
+  }
+  std::sort(index_keys.begin(), index_keys.end(),
+            [](const auto* a, const auto* b) { return *a < *b; });
+  index_keys.erase(
+      std::unique(index_keys.begin(), index_keys.end(),
+                  [](const auto* a, const auto* b) { return *a == *b; }),
+      index_keys.end());
+  RETURN_IF_ERROR(WriteTableFile(
+      index_options, dir + "/indexes" + suffix, index_keys.size(),
+      [&](size_t i, rocksdb::SstFileWriter* w) {
+        return w->Put(*index_keys[i], rocksdb::Slice());
+      },
+      index_files));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status Ledger::Rebuild(
@@ -927,22 +979,21 @@ absl::Status Ledger::Rebuild(
   sync.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
                             "mark rebuild"));
-  // Every projection key starts with a byte below 0xff.
-  const std::string end(1, '\xff');
-  for (auto* cf : {cf_timelines_, cf_indexes_}) {
-    // Whole table files go at once; what is left (memtables, level 0) by a
-    // range deletion compacted away.
+  // Drop the projection column families and create them empty: instant,
+  // whatever their size (no deletion to compact away). A crash in between
+  // leaves the rebuild mark, and Open recreates a missing family.
+  for (size_t i : {kTimelinesCf, kIndexesCf}) {
+    RETURN_IF_ERROR(
+        FromRocks(db_->DropColumnFamily(handles_[i]), "drop projections"));
+    db_->DestroyColumnFamilyHandle(handles_[i]);
+    handles_[i] = nullptr;
     RETURN_IF_ERROR(FromRocks(
-        rocksdb::DeleteFilesInRange(db_.get(), cf, nullptr, nullptr),
-        "drop projections"));
-    RETURN_IF_ERROR(FromRocks(db_->DeleteRange(sync, cf, "", end),
-                              "drop projections"));
-    rocksdb::Slice begin_slice(""), end_slice(end);
-    RETURN_IF_ERROR(FromRocks(
-        db_->CompactRange(rocksdb::CompactRangeOptions(), cf, &begin_slice,
-                          &end_slice),
-        "compact projections"));
+        db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
+                                &handles_[i]),
+        "recreate projections"));
   }
+  cf_timelines_ = handles_[kTimelinesCf];
+  cf_indexes_ = handles_[kIndexesCf];
 
   // Replay the log into memory, never reading the (dropped) projections
   // back. A large log goes in passes: pass p builds the relationships whose
@@ -952,12 +1003,14 @@ absl::Status Ledger::Rebuild(
   // that are loaded into the column families at the end: no memtable
   // inserts, no write-ahead log.
   const uint64_t total = head().seq;
-  const uint64_t budget = std::max<uint64_t>(1, options_.rebuild_memory_mb) << 20;
+  // Two passes may be in memory at once: one replaying, one being written.
+  const uint64_t budget =
+      (std::max<uint64_t>(2, options_.rebuild_memory_mb) << 20) / 2;
   const uint32_t passes =
       options_.rebuild_passes > 0
           ? std::min<uint32_t>(64, options_.rebuild_passes)
           : static_cast<uint32_t>(std::min<uint64_t>(
-                255, total * kRebuildBytesPerEvent / budget + 1));
+                64, total * kRebuildBytesPerEvent / budget + 1));
   std::vector<uint8_t> pass_of(passes > 1 ? total + 1 : 0);
   ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
   std::vector<std::string> timeline_files, index_files;
@@ -995,11 +1048,19 @@ absl::Status Ledger::Rebuild(
     }
   };
 
+  std::thread writer;
+  absl::Status writer_status;
+  auto join_writer = [&] {
+    if (writer.joinable()) writer.join();
+    return writer_status;
+  };
+  auto join_on_exit = absl::MakeCleanup([&] { join_writer().IgnoreError(); });
+
   for (uint32_t pass = 0; pass < passes; ++pass) {
     // Nothing is stored: every timeline of this pass stays in the projector.
-    EventSource source(this);
-    Projector projector(&source);
-    projector.SkipChecks();
+    auto source = std::make_unique<EventSource>(this);
+    auto projector = std::make_unique<Projector>(source.get());
+    projector->SkipChecks();
     Event e;
     auto parse = [&](absl::string_view bytes, uint64_t seq) -> absl::Status {
       if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -1038,7 +1099,7 @@ absl::Status Ledger::Rebuild(
             continue;
           }
         }
-        RETURN_IF_ERROR(projector.Apply(e));
+        RETURN_IF_ERROR(projector->Apply(e));
       }
       RETURN_IF_ERROR(FromRocks(it->status(), "read the log"));
     } else {
@@ -1051,7 +1112,7 @@ absl::Status Ledger::Rebuild(
         if (std::fread(bytes.data(), 1, size, f) != size) break;
         tick();
         RETURN_IF_ERROR(parse(bytes, 0));
-        RETURN_IF_ERROR(projector.Apply(e));
+        RETURN_IF_ERROR(projector->Apply(e));
       }
       if (std::ferror(f)) {
         return absl::InternalError(
@@ -1062,43 +1123,18 @@ absl::Status Ledger::Rebuild(
       std::filesystem::remove(spill_path(pass));
     }
 
-    // Write this pass's share, sorted, as one table file per column family.
-    const std::string suffix = absl::StrCat("-", pass, ".sst");
-    std::vector<const std::pair<const std::string, Timeline*>*> timelines;
-    timelines.reserve(projector.changed_timelines().size());
-    for (const auto& row : projector.changed_timelines()) {
-      timelines.push_back(&row);
-    }
-    std::sort(timelines.begin(), timelines.end(),
-              [](const auto* a, const auto* b) { return a->first < b->first; });
-    std::string value;
-    RETURN_IF_ERROR(WriteTableFile(
-        timeline_options, scratch.path() + "/timelines" + suffix,
-        timelines.size(),
-        [&](size_t i, rocksdb::SstFileWriter* w) {
-          value.clear();
-          timelines[i]->second->SerializeToString(&value);
-          return w->Put(timelines[i]->first, value);
-        },
-        &timeline_files));
-    std::vector<const std::string*> index_keys;
-    index_keys.reserve(projector.new_index_keys().size());
-    for (const std::string& key : projector.new_index_keys()) {
-      index_keys.push_back(&key);
-    }
-    std::sort(index_keys.begin(), index_keys.end(),
-              [](const auto* a, const auto* b) { return *a < *b; });
-    index_keys.erase(
-        std::unique(index_keys.begin(), index_keys.end(),
-                    [](const auto* a, const auto* b) { return *a == *b; }),
-        index_keys.end());
-    RETURN_IF_ERROR(WriteTableFile(
-        index_options, scratch.path() + "/indexes" + suffix, index_keys.size(),
-        [&](size_t i, rocksdb::SstFileWriter* w) {
-          return w->Put(*index_keys[i], rocksdb::Slice());
-        },
-        &index_files));
+    // Write this pass's share on a second thread while the next pass
+    // replays (at most one pass waits to be written).
+    RETURN_IF_ERROR(join_writer());
+    writer = std::thread(
+        [&, pass, done_projector = std::move(projector),
+         done_source = std::move(source)]() {
+          writer_status = WritePass(*done_projector, scratch.path(), pass,
+                                    timeline_options, index_options,
+                                    &timeline_files, &index_files);
+        });
   }
+  RETURN_IF_ERROR(join_writer());
 
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;

@@ -16,12 +16,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ledger/hash.h"
@@ -31,6 +31,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+struct ColumnFamilyDescriptor;
 class Iterator;
 }  // namespace rocksdb
 
@@ -211,7 +212,8 @@ class Ledger {
   // Drops every projection and rebuilds it by replaying the log into memory
   // (in passes, see LedgerOptions::rebuild_memory_mb) and loading the result
   // as sorted table files. `progress(done, total)` is called now and then
-  // with events replayed over all passes. Appends wait meanwhile.
+  // with events replayed over all passes. Appends wait meanwhile; no query
+  // may run meanwhile (the projection column families are replaced).
   absl::Status Rebuild(
       const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 
@@ -243,6 +245,7 @@ class Ledger {
   rocksdb::ColumnFamilyHandle* cf_timelines_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_indexes_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
 
   // Serializes appends and rebuilds.
   absl::Mutex write_mu_;
