@@ -742,112 +742,6 @@ absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
   return report;
 }
 
-namespace {
-
-// Replays the log through a Projector in chunks; after each chunk calls
-// flush(projector) and clears it.
-absl::Status Replay(const Ledger& ledger, ProjectionSource* source,
-                    Projector* projector,
-                    const std::function<absl::Status(Projector*)>& flush,
-                    const std::function<void(uint64_t, uint64_t)>& progress) {
-  const uint64_t total = ledger.head().seq;
-  uint64_t done = 0;
-  auto it = ledger.Read(1);
-  for (; it->Valid(); it->Next()) {
-    RETURN_IF_ERROR(projector->Apply(it->event()));
-    if (++done % kReplayChunk == 0) {
-      RETURN_IF_ERROR(flush(projector));
-      projector->Clear();
-      if (progress) progress(done, total);
-    }
-  }
-  RETURN_IF_ERROR(it->status());
-  RETURN_IF_ERROR(flush(projector));
-  projector->Clear();
-  if (progress) progress(done, total);
-  return absl::OkStatus();
-}
-
-// Reads events from the ledger and timelines from a map filled by replay.
-class MemorySource : public ProjectionSource {
- public:
-  explicit MemorySource(const Ledger* ledger) : ledger_(ledger) {}
-  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
-      const std::string& key) override {
-    auto it = timelines.find(key);
-    if (it == timelines.end()) return std::nullopt;
-    Timeline t;
-    t.ParseFromString(it->second);
-    return t;
-  }
-  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
-    auto e = ledger_->Lookup(seq);  // the projector needs no prev_hash
-    if (absl::IsNotFound(e.status())) return std::nullopt;
-    if (!e.ok()) return e.status();
-    return *e;
-  }
-  absl::flat_hash_map<std::string, std::string> timelines;
-  absl::flat_hash_map<std::string, std::string> indexes;
-
- private:
-  const Ledger* ledger_;
-};
-
-// Collects a Projector's writes into the MemorySource's maps.
-class CollectHandler : public rocksdb::WriteBatch::Handler {
- public:
-  CollectHandler(MemorySource* out, uint32_t timelines_id)
-      : out_(out), timelines_id_(timelines_id) {}
-  rocksdb::Status PutCF(uint32_t cf, const rocksdb::Slice& key,
-                        const rocksdb::Slice& value) override {
-    (cf == timelines_id_ ? out_->timelines : out_->indexes)[key.ToString()] =
-        value.ToString();
-    return rocksdb::Status::OK();
-  }
-
- private:
-  MemorySource* out_;
-  uint32_t timelines_id_;
-};
-
-}  // namespace
-
-absl::Status Ledger::VerifyProjections() const {
-  MemorySource source(this);
-  Projector projector(&source);
-  auto flush = [&](Projector* p) {
-    rocksdb::WriteBatch wb;
-    p->WriteTo(&wb, cf_timelines_, cf_indexes_);
-    CollectHandler handler(&source, cf_timelines_->GetID());
-    return FromRocks(wb.Iterate(&handler), "collect projections");
-  };
-  RETURN_IF_ERROR(Replay(*this, &source, &projector, flush, nullptr));
-  ASSIGN_OR_RETURN(auto stored, DumpProjections());
-  std::vector<std::pair<std::string, std::string>> replayed;
-  // In DumpProjections' order: timelines, then indexes, each sorted.
-  for (const auto& [k, v] : source.timelines) replayed.emplace_back("timelines/" + k, v);
-  std::sort(replayed.begin(), replayed.end());
-  const size_t timeline_count = replayed.size();
-  for (const auto& [k, v] : source.indexes) replayed.emplace_back("indexes/" + k, v);
-  std::sort(replayed.begin() + timeline_count, replayed.end());
-  size_t n = std::min(stored.size(), replayed.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (stored[i] != replayed[i]) {
-      return absl::DataLossError(absl::StrCat(
-          "projection entry '", absl::CHexEscape(std::min(stored[i].first,
-                                                          replayed[i].first)),
-          "' differs from a replay of the log (run: provledger rebuild)"));
-    }
-  }
-  if (stored.size() != replayed.size()) {
-    return absl::DataLossError(absl::StrCat(
-        "the stored projections hold ", stored.size(),
-        " entries, a replay of the log ", replayed.size(),
-        " (run: provledger rebuild)"));
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 Ledger::DumpProjections() const {
   std::vector<std::pair<std::string, std::string>> out;
@@ -972,51 +866,24 @@ absl::Status WritePass(const Projector& projector, const std::string& dir,
 
 }  // namespace
 
-absl::Status Ledger::Rebuild(
-    const std::function<void(uint64_t, uint64_t)>& progress) {
-  absl::MutexLock lock(&write_mu_);
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
-                            "mark rebuild"));
-  // Drop the projection column families and create them empty: instant,
-  // whatever their size (no deletion to compact away). A crash in between
-  // leaves the rebuild mark, and Open recreates a missing family.
-  for (size_t i : {kTimelinesCf, kIndexesCf}) {
-    RETURN_IF_ERROR(
-        FromRocks(db_->DropColumnFamily(handles_[i]), "drop projections"));
-    db_->DestroyColumnFamilyHandle(handles_[i]);
-    handles_[i] = nullptr;
-    RETURN_IF_ERROR(FromRocks(
-        db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
-                                &handles_[i]),
-        "recreate projections"));
-  }
-  cf_timelines_ = handles_[kTimelinesCf];
-  cf_indexes_ = handles_[kIndexesCf];
-
-  // Replay the log into memory, never reading the (dropped) projections
-  // back. A large log goes in passes: pass p builds the relationships whose
-  // timeline key hashes to p, and the events of the other passes are skipped
-  // unparsed (the first pass notes each event's pass; a void goes with its
-  // target). Each pass's projections are written, sorted, as table files
-  // that are loaded into the column families at the end: no memtable
-  // inserts, no write-ahead log.
-  const uint64_t total = head().seq;
-  // Two passes may be in memory at once: one replaying, one being written.
+uint32_t Ledger::ReplayPasses(uint64_t events, uint64_t shares) const {
+  if (options_.rebuild_passes > 0) return std::min<uint32_t>(64, options_.rebuild_passes);
   const uint64_t budget =
-      (std::max<uint64_t>(2, options_.rebuild_memory_mb) << 20) / 2;
-  const uint32_t passes =
-      options_.rebuild_passes > 0
-          ? std::min<uint32_t>(64, options_.rebuild_passes)
-          : static_cast<uint32_t>(std::min<uint64_t>(
-                64, total * kRebuildBytesPerEvent / budget + 1));
-  std::vector<uint8_t> pass_of(passes > 1 ? total + 1 : 0);
-  ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
-  std::vector<std::string> timeline_files, index_files;
-  const rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
-  const rocksdb::Options index_options = db_->GetOptions(cf_indexes_);
+      (std::max<uint64_t>(shares, options_.rebuild_memory_mb) << 20) / shares;
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(64, events * kRebuildBytesPerEvent / budget + 1));
+}
 
+absl::Status Ledger::ReplayInPasses(
+    uint64_t total, uint32_t passes, const std::string& scratch_dir,
+    const std::function<void(uint64_t, uint64_t)>& progress,
+    const std::function<absl::Status(std::unique_ptr<Projector>, uint32_t)>&
+        on_pass) const {
+  // Replays into memory, never reading stored projections. A large log goes
+  // in passes: pass p builds the relationships whose timeline key hashes to
+  // p (a void goes with its target).
+  EventSource source(this);
+  std::vector<uint8_t> pass_of(passes > 1 ? total + 1 : 0);
   // Pass 0 reads the log; the events of later passes are spilled, as
   // length-prefixed stored bytes, to one scratch file per pass and read back
   // from there (the log is scanned once).
@@ -1027,7 +894,7 @@ absl::Status Ledger::Rebuild(
     }
   });
   auto spill_path = [&](uint32_t pass) {
-    return absl::StrCat(scratch.path(), "/events-", pass);
+    return absl::StrCat(scratch_dir, "/events-", pass);
   };
   for (uint32_t pass = 1; pass < passes; ++pass) {
     spill[pass] = std::fopen(spill_path(pass).c_str(), "w+b");
@@ -1048,18 +915,10 @@ absl::Status Ledger::Rebuild(
     }
   };
 
-  std::thread writer;
-  absl::Status writer_status;
-  auto join_writer = [&] {
-    if (writer.joinable()) writer.join();
-    return writer_status;
-  };
-  auto join_on_exit = absl::MakeCleanup([&] { join_writer().IgnoreError(); });
-
   for (uint32_t pass = 0; pass < passes; ++pass) {
-    // Nothing is stored: every timeline of this pass stays in the projector.
-    auto source = std::make_unique<EventSource>(this);
-    auto projector = std::make_unique<Projector>(source.get());
+    // Nothing is read back: every timeline of this pass stays in the
+    // projector.
+    auto projector = std::make_unique<Projector>(&source);
     projector->SkipChecks();
     Event e;
     auto parse = [&](absl::string_view bytes, uint64_t seq) -> absl::Status {
@@ -1123,17 +982,62 @@ absl::Status Ledger::Rebuild(
       std::filesystem::remove(spill_path(pass));
     }
 
-    // Write this pass's share on a second thread while the next pass
-    // replays (at most one pass waits to be written).
-    RETURN_IF_ERROR(join_writer());
-    writer = std::thread(
-        [&, pass, done_projector = std::move(projector),
-         done_source = std::move(source)]() {
-          writer_status = WritePass(*done_projector, scratch.path(), pass,
-                                    timeline_options, index_options,
-                                    &timeline_files, &index_files);
-        });
+    RETURN_IF_ERROR(on_pass(std::move(projector), pass));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Ledger::Rebuild(
+    const std::function<void(uint64_t, uint64_t)>& progress) {
+  absl::MutexLock lock(&write_mu_);
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
+                            "mark rebuild"));
+  // Drop the projection column families and create them empty: instant,
+  // whatever their size (no deletion to compact away). A crash in between
+  // leaves the rebuild mark, and Open recreates a missing family.
+  for (size_t i : {kTimelinesCf, kIndexesCf}) {
+    RETURN_IF_ERROR(
+        FromRocks(db_->DropColumnFamily(handles_[i]), "drop projections"));
+    db_->DestroyColumnFamilyHandle(handles_[i]);
+    handles_[i] = nullptr;
+    RETURN_IF_ERROR(FromRocks(
+        db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
+                                &handles_[i]),
+        "recreate projections"));
+  }
+  cf_timelines_ = handles_[kTimelinesCf];
+  cf_indexes_ = handles_[kIndexesCf];
+
+  // Replay the log into memory (see ReplayInPasses) and write each pass's
+  // projections, sorted, as table files that are then loaded into the
+  // column families: no memtable inserts, no write-ahead log. Each pass is
+  // written on a second thread while the next one replays.
+  const uint64_t total = head().seq;
+  const uint32_t passes = ReplayPasses(total, /*shares=*/2);
+  ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
+  std::vector<std::string> timeline_files, index_files;
+  const rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
+  const rocksdb::Options index_options = db_->GetOptions(cf_indexes_);
+  std::thread writer;
+  absl::Status writer_status;
+  auto join_writer = [&] {
+    if (writer.joinable()) writer.join();
+    return writer_status;
+  };
+  auto join_on_exit = absl::MakeCleanup([&] { join_writer().IgnoreError(); });
+  RETURN_IF_ERROR(ReplayInPasses(
+      total, passes, scratch.path(), progress,
+      [&](std::unique_ptr<Projector> projector, uint32_t pass) {
+        RETURN_IF_ERROR(join_writer());
+        writer = std::thread([&, pass, done = std::move(projector)]() {
+          writer_status =
+              WritePass(*done, scratch.path(), pass, timeline_options,
+                        index_options, &timeline_files, &index_files);
+        });
+        return absl::OkStatus();
+      }));
   RETURN_IF_ERROR(join_writer());
 
   rocksdb::IngestExternalFileOptions ingest;
@@ -1149,6 +1053,66 @@ absl::Status Ledger::Rebuild(
   finish.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
   finish.Delete(cf_default_, kMetaRebuilding);
   return FromRocks(db_->Write(sync, &finish), "finish rebuild");
+}
+
+
+absl::Status Ledger::VerifyProjections() const {
+  // Replay in passes (bounded memory) and look every replayed entry up in
+  // the stored projections; then the stored ones must be no more.
+  const uint64_t total = head().seq;
+  ScratchDir scratch(absl::StrCat(db_->GetName(), "/verify.tmp"));
+  uint64_t replayed = 0;
+  std::optional<std::string> first_bad;  // smallest differing entry
+  auto check = [&](const std::string& name, rocksdb::ColumnFamilyHandle* cf,
+                   const std::string& key,
+                   const std::string& want) -> absl::Status {
+    ++replayed;
+    std::string have;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &have);
+    if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read projections");
+    if (s.IsNotFound() || have != want) {
+      std::string entry = name + key;
+      if (!first_bad.has_value() || entry < *first_bad) first_bad = entry;
+    }
+    return absl::OkStatus();
+  };
+  std::string value;
+  RETURN_IF_ERROR(ReplayInPasses(
+      total, ReplayPasses(total, /*shares=*/1), scratch.path(), nullptr,
+      [&](std::unique_ptr<Projector> p, uint32_t) -> absl::Status {
+        for (const auto& [key, timeline] : p->changed_timelines()) {
+          value.clear();
+          timeline->SerializeToString(&value);
+          RETURN_IF_ERROR(check("timelines/", cf_timelines_, key, value));
+        }
+        std::vector<std::string> keys = p->new_index_keys();
+        std::sort(keys.begin(), keys.end());
+        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+        for (const std::string& key : keys) {
+          RETURN_IF_ERROR(check("indexes/", cf_indexes_, key, ""));
+        }
+        return absl::OkStatus();
+      }));
+  if (first_bad.has_value()) {
+    return absl::DataLossError(absl::StrCat(
+        "projection entry '", absl::CHexEscape(*first_bad),
+        "' differs from a replay of the log (run: provledger rebuild)"));
+  }
+  uint64_t stored = 0;
+  for (auto* cf : {cf_timelines_, cf_indexes_}) {
+    rocksdb::ReadOptions all;
+    all.total_order_seek = true;
+    all.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(all, cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++stored;
+    RETURN_IF_ERROR(FromRocks(it->status(), "read projections"));
+  }
+  if (stored != replayed) {
+    return absl::DataLossError(absl::StrCat(
+        "the stored projections hold ", stored, " entries, a replay of the log ",
+        replayed, " (run: provledger rebuild)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace provledger

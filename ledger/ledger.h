@@ -37,6 +37,8 @@ class Iterator;
 
 namespace provledger {
 
+class Projector;
+
 struct LedgerOptions {
   // Create the ledger if `path` holds none. Default: false.
   bool create_if_missing = false;
@@ -225,6 +227,7 @@ class Ledger {
   // For tests and tools that need raw access (tamper tests, benchmarks).
   rocksdb::DB* raw_db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() const { return cf_events_; }
+  rocksdb::ColumnFamilyHandle* timelines_cf() const { return cf_timelines_; }
 
  private:
   class BatchSource;
@@ -234,6 +237,18 @@ class Ledger {
   Ledger() = default;
   absl::Status LoadHead();
   absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(uint64_t seq) const;
+  // Passes for replaying `events` events when `shares` passes may be held
+  // in memory at once.
+  uint32_t ReplayPasses(uint64_t events, uint64_t shares) const;
+  // Replays events 1..total into in-memory projectors, one hash share of the
+  // relationships per pass (events of later passes are spilled to
+  // `scratch_dir`, so the log is read once), and hands each pass's
+  // projector to `on_pass`.
+  absl::Status ReplayInPasses(
+      uint64_t total, uint32_t passes, const std::string& scratch_dir,
+      const std::function<void(uint64_t, uint64_t)>& progress,
+      const std::function<absl::Status(std::unique_ptr<Projector>, uint32_t)>&
+          on_pass) const;
 
   // Constant after construction.
   LedgerOptions options_;

@@ -4,9 +4,12 @@
 
 #include <filesystem>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "ledger/coding.h"
 #include "ledger/testing.h"
+#include "projections/timeline.h"
 #include "rocksdb/db.h"
 
 namespace provledger {
@@ -399,6 +402,60 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
     ASSERT_TRUE(rebuilt.ok());
     EXPECT_EQ(*rebuilt, *good);
   }
+}
+
+TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
+  Must(Reassigned("r2", "2024-01-01", kDrB, kGroupX));
+  ASSERT_TRUE(ledger_->VerifyProjections().ok());
+  rocksdb::DB* db = ledger_->raw_db();
+  const std::string key = PairKey(Relation::kReassignment, kDrB, kGroupX,
+                                  "medicare");
+  auto timelines = ledger_->DumpProjections();
+  ASSERT_TRUE(timelines.ok());
+  std::string original;
+  for (const auto& [k, v] : *timelines) {
+    if (k == "timelines/" + key) original = v;
+  }
+  ASSERT_FALSE(original.empty());
+  const std::string expected_message =
+      "projection entry 'timelines/" + absl::CHexEscape(key) +
+      "' differs from a replay of the log (run: provledger rebuild)";
+
+  // An altered timeline.
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ledger_->timelines_cf(), key,
+                      original + "x")
+                  .ok());
+  absl::Status altered = ledger_->VerifyProjections();
+  EXPECT_EQ(altered.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(altered.message(), expected_message);
+
+  // A missing one.
+  ASSERT_TRUE(
+      db->Delete(rocksdb::WriteOptions(), ledger_->timelines_cf(), key).ok());
+  absl::Status missing = ledger_->VerifyProjections();
+  EXPECT_EQ(missing.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(missing.message(), expected_message);
+
+  // Restored, plus an entry no event explains.
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ledger_->timelines_cf(), key,
+                      original)
+                  .ok());
+  ASSERT_TRUE(ledger_->VerifyProjections().ok());
+  const size_t entries = timelines->size();
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ledger_->timelines_cf(),
+                      PairKey(Relation::kReassignment, kDrC, kGroupX,
+                              "medicare"),
+                      original)
+                  .ok());
+  absl::Status extra = ledger_->VerifyProjections();
+  EXPECT_EQ(extra.code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(extra.message(),
+            absl::StrCat("the stored projections hold ", entries + 1,
+                         " entries, a replay of the log ", entries,
+                         " (run: provledger rebuild)"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/verify.tmp"));
 }
 
 }  // namespace
