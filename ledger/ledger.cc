@@ -867,7 +867,9 @@ absl::Status WritePass(const Projector& projector, const std::string& dir,
 }  // namespace
 
 uint32_t Ledger::ReplayPasses(uint64_t events, uint64_t shares) const {
-  if (options_.rebuild_passes > 0) return std::min<uint32_t>(64, options_.rebuild_passes);
+  if (options_.rebuild_passes > 0) {
+    return std::min<uint32_t>(64, options_.rebuild_passes);
+  }
   const uint64_t budget =
       (std::max<uint64_t>(shares, options_.rebuild_memory_mb) << 20) / shares;
   return static_cast<uint32_t>(
@@ -921,9 +923,13 @@ absl::Status Ledger::ReplayInPasses(
     auto projector = std::make_unique<Projector>(&source);
     projector->SkipChecks();
     Event e;
+    // `seq` 0: an event read back from a spill file.
     auto parse = [&](absl::string_view bytes, uint64_t seq) -> absl::Status {
       if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
+        return seq == 0 ? absl::InternalError("rebuild: a spilled event is "
+                                              "corrupt (disk error?)")
+                        : absl::DataLossError(
+                              absl::StrCat("event ", seq, " is corrupt"));
       }
       return absl::OkStatus();
     };
@@ -968,7 +974,10 @@ absl::Status Ledger::ReplayInPasses(
       uint32_t size = 0;
       while (std::fread(&size, sizeof size, 1, f) == 1) {
         bytes.resize(size);
-        if (std::fread(bytes.data(), 1, size, f) != size) break;
+        if (std::fread(bytes.data(), 1, size, f) != size) {
+          return absl::InternalError(absl::StrCat(
+              "rebuild: ", spill_path(pass), " ends inside a record"));
+        }
         tick();
         RETURN_IF_ERROR(parse(bytes, 0));
         RETURN_IF_ERROR(projector->Apply(e));

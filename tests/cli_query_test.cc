@@ -177,6 +177,20 @@ TEST_F(CliQueryTest, RebuildReproducesTheProjectionsByteForByte) {
   }
   EXPECT_FALSE(before.empty());
   EXPECT_EQ(before, after);
+
+  // With the least memory allowed (the same result), and with too little.
+  RunResult small = Run("rebuild --memory-mb 16");
+  EXPECT_EQ(small.exit_code, 0) << small.err;
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    EXPECT_EQ(*(*ledger)->DumpProjections(), before);
+  }
+  RunResult bad = Run("rebuild --memory-mb 1");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "--memory-mb")) << bad.err;
+  RunResult verify = Run("verify --memory-mb 16");
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 
 TEST_F(CliQueryTest, StatsCountsTheDemo) {

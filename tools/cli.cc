@@ -88,6 +88,14 @@ void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
                   "answer with the events up to this seq");
 }
 
+void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb) {
+  cmd->add_option("--memory-mb", *memory_mb,
+                  "memory for replaying the log, in MiB; a larger log is "
+                  "replayed in several passes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{16}, size_t{1} << 20));
+}
+
 Progress::Progress(std::string label, uint64_t total)
     : label_(std::move(label)),
       total_(total),

@@ -69,6 +69,9 @@ class Progress {
 // The value of $USER, or "" if unset.
 std::string DefaultActor();
 
+// Registers --memory-mb: memory for replaying the log (rebuild, verify).
+void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb);
+
 // Parses the command line and runs the command; returns the exit code.
 int RunCommandLine(int argc, const char* const* argv);
 // The same, with the arguments after the program name.

@@ -259,6 +259,7 @@ int RunExport(const Context& ctx, const ExportFlags& f) {
 struct VerifyFlags {
   bool chain_only = false;
   std::string digest;
+  size_t memory_mb = LedgerOptions().rebuild_memory_mb;
 };
 
 // Parses "<seq>:<64 hex>".
@@ -281,7 +282,9 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
     if (!parsed.ok()) return ReportError(parsed);
   }
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
+  LedgerOptions options;
+  options.rebuild_memory_mb = f.memory_mb;
+  auto ledger = OpenLedger(ctx, &rc, options);
   if (!ledger) return rc;
   auto report = ledger->VerifyChain();
   if (!report.ok()) return ReportError(report.status());
@@ -530,6 +533,7 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
   verify->add_option("--digest", verify_flags->digest,
                      "also confirm the log still holds exactly the prefix "
                      "this digest (<seq>:<hash> from `digest`) names");
+  AddReplayMemoryFlag(verify, &verify_flags->memory_mb);
 
   auto* digest = app.add_subcommand(
       "digest",

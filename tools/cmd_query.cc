@@ -321,9 +321,10 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
   return result->payable ? kExitOk : kExitDenied;
 }
 
-int RunRebuild(const Context& ctx) {
+int RunRebuild(const Context& ctx, size_t memory_mb) {
   LedgerOptions options;
   options.skip_projection_check = true;
+  options.rebuild_memory_mb = memory_mb;
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc, options);
   if (!ledger) return rc;
@@ -480,7 +481,10 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
   {
     auto* cmd = app.add_subcommand(
         "rebuild", "Drop every projection and rebuild it by replaying the log");
-    cmd->callback([&ctx] { ctx.exit_code = RunRebuild(ctx); });
+    auto memory_mb = std::make_shared<size_t>(LedgerOptions().rebuild_memory_mb);
+    AddReplayMemoryFlag(cmd, memory_mb.get());
+    cmd->callback(
+        [&ctx, memory_mb] { ctx.exit_code = RunRebuild(ctx, *memory_mb); });
   }
   {
     auto f = std::make_shared<QueryFlags>();
