@@ -59,7 +59,7 @@ struct Result {
   std::vector<std::pair<std::string, double>> figures;
   void Add(const std::string& name, double value) {
     figures.emplace_back(name, value);
-    std::fprintf(stderr, "  %-28s %14.3f\n", name.c_str(), value);
+    std::fprintf(stderr, "  %-34s %14.3f\n", name.c_str(), value);
   }
 };
 
@@ -226,11 +226,78 @@ std::string WriteRoster(const std::string& path, const Ledger& ledger,
   return path;
 }
 
+// Times single-provider point-in-time queries (head knowledge and a random
+// earlier knowledge point) and claim checks on random providers, dates and
+// organizations; figure names start with `prefix`.
+void MeasureQueries(const Ledger& ledger, const Generator& gen,
+                    uint64_t samples, uint64_t seed, const std::string& prefix,
+                    Result* res) {
+  Queries q(&ledger);
+  std::mt19937_64 rng(seed);
+  auto rand_day = [&] {
+    return std::uniform_int_distribution<DayNumber>(gen.first_day(),
+                                                    gen.last_day())(rng);
+  };
+  auto rand_provider = [&] {
+    return gen.ProviderNpi(
+        std::uniform_int_distribution<uint64_t>(0, gen.providers() - 1)(rng));
+  };
+  const uint64_t head = ledger.head().seq;
+  std::vector<double> head_us, known_us, claim_us;
+  // Data blocks read from files (not found in the block cache), counted by
+  // RocksDB's per-thread perf context: what a query's tail is made of.
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  uint64_t head_blocks = 0, claim_blocks = 0;
+  auto blocks_read = [] { return rocksdb::get_perf_context()->block_read_count; };
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (uint64_t i = 0; i < samples; ++i) {
+    const std::string p = rand_provider();
+    const DayNumber d = rand_day();
+    const uint64_t blocks_before = blocks_read();
+    auto start = Clock::now();
+    auto rows = q.ReassignmentsOn(d, kHeadSeq, {p, "", ""});
+    head_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    head_blocks += blocks_read() - blocks_before;
+    if (rows.ok() && !rows->empty()) pairs.emplace_back(p, (*rows)[0].org);
+    const uint64_t k = std::uniform_int_distribution<uint64_t>(1, head)(rng);
+    start = Clock::now();
+    auto known = q.ReassignmentsOn(d, k, {p, "", ""});
+    known_us.push_back(Seconds(Clock::now() - start) * 1e6);
+  }
+  res->Add(prefix + "asof_provider_p50_us", Percentile(head_us, 0.5));
+  res->Add(prefix + "asof_provider_p99_us", Percentile(head_us, 0.99));
+  res->Add(prefix + "asof_known_p99_us", Percentile(known_us, 0.99));
+  res->Add(prefix + "asof_provider_blocks_read", static_cast<double>(head_blocks) / samples);
+  PayerRules rules;
+  for (uint64_t i = 0; i < samples; ++i) {
+    std::string p, org;
+    if (!pairs.empty() && i % 2 == 0) {
+      std::tie(p, org) = pairs[i % pairs.size()];
+    } else {
+      p = rand_provider();
+      org = gen.OrgNpi(std::uniform_int_distribution<uint64_t>(
+          0, gen.orgs() - 1)(rng));
+    }
+    const DayNumber d = rand_day();
+    const uint64_t blocks_before = blocks_read();
+    auto start = Clock::now();
+    auto r = q.ClaimCheck(p, org, "medicare", d, kHeadSeq, rules);
+    claim_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    claim_blocks += blocks_read() - blocks_before;
+    if (!r.ok()) std::cerr << "bench: claim check failed: " << r.status() << "\n";
+  }
+  res->Add(prefix + "claim_check_p50_us", Percentile(claim_us, 0.5));
+  res->Add(prefix + "claim_check_p99_us", Percentile(claim_us, 0.99));
+  res->Add(prefix + "claim_check_blocks_read", static_cast<double>(claim_blocks) / samples);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+
+}
+
 // Prints the figures as a table, and with `json` one JSON object last.
 int Report(const Result& res, bool json_line) {
-  std::cout << absl::StrFormat("%-28s %16s\n", "figure", "value");
+  std::cout << absl::StrFormat("%-34s %16s\n", "figure", "value");
   for (const auto& [name, value] : res.figures) {
-    std::cout << absl::StrFormat("%-28s %16.3f\n", name, value);
+    std::cout << absl::StrFormat("%-34s %16.3f\n", name, value);
   }
   if (json_line) {
     std::string json = "{";
@@ -336,65 +403,8 @@ int Run(const Flags& f) {
 
   // Point-in-time queries.
   Generator gen(g);  // for NPIs and dates only
+  MeasureQueries(*ledger, gen, samples, f.seed * 31 + 7, "", &res);
   Queries q(ledger.get());
-  std::mt19937_64 rng(f.seed * 31 + 7);
-  auto rand_day = [&] {
-    return std::uniform_int_distribution<DayNumber>(gen.first_day(),
-                                                    gen.last_day())(rng);
-  };
-  auto rand_provider = [&] {
-    return gen.ProviderNpi(
-        std::uniform_int_distribution<uint64_t>(0, g.providers - 1)(rng));
-  };
-  const uint64_t head = ledger->head().seq;
-  std::vector<double> head_us, known_us, claim_us;
-  // Data blocks read from files (not found in the block cache), counted by
-  // RocksDB's per-thread perf context: what a query's tail is made of.
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
-  uint64_t head_blocks = 0, claim_blocks = 0;
-  auto blocks_read = [] { return rocksdb::get_perf_context()->block_read_count; };
-  std::vector<std::pair<std::string, std::string>> pairs;
-  for (uint64_t i = 0; i < samples; ++i) {
-    const std::string p = rand_provider();
-    const DayNumber d = rand_day();
-    const uint64_t blocks_before = blocks_read();
-    auto start = Clock::now();
-    auto rows = q.ReassignmentsOn(d, kHeadSeq, {p, "", ""});
-    head_us.push_back(Seconds(Clock::now() - start) * 1e6);
-    head_blocks += blocks_read() - blocks_before;
-    if (rows.ok() && !rows->empty()) pairs.emplace_back(p, (*rows)[0].org);
-    const uint64_t k = std::uniform_int_distribution<uint64_t>(1, head)(rng);
-    start = Clock::now();
-    auto known = q.ReassignmentsOn(d, k, {p, "", ""});
-    known_us.push_back(Seconds(Clock::now() - start) * 1e6);
-  }
-  res.Add("asof_provider_p50_us", Percentile(head_us, 0.5));
-  res.Add("asof_provider_p99_us", Percentile(head_us, 0.99));
-  res.Add("asof_known_p99_us", Percentile(known_us, 0.99));
-  res.Add("asof_provider_blocks_read", static_cast<double>(head_blocks) / samples);
-  PayerRules rules;
-  for (uint64_t i = 0; i < samples; ++i) {
-    std::string p, org;
-    if (!pairs.empty() && i % 2 == 0) {
-      std::tie(p, org) = pairs[i % pairs.size()];
-    } else {
-      p = rand_provider();
-      org = gen.OrgNpi(std::uniform_int_distribution<uint64_t>(
-          0, gen.orgs() - 1)(rng));
-    }
-    const DayNumber d = rand_day();
-    const uint64_t blocks_before = blocks_read();
-    auto start = Clock::now();
-    auto r = q.ClaimCheck(p, org, "medicare", d, kHeadSeq, rules);
-    claim_us.push_back(Seconds(Clock::now() - start) * 1e6);
-    claim_blocks += blocks_read() - blocks_before;
-    if (!r.ok()) std::cerr << "bench: claim check failed: " << r.status() << "\n";
-  }
-  res.Add("claim_check_p50_us", Percentile(claim_us, 0.5));
-  res.Add("claim_check_p99_us", Percentile(claim_us, 0.99));
-  res.Add("claim_check_blocks_read", static_cast<double>(claim_blocks) / samples);
-  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-
   const DayNumber snapshot_day = gen.last_day() - 200;
   auto start = Clock::now();
   auto roster = q.ReassignmentsOn(snapshot_day, kHeadSeq,
@@ -436,6 +446,9 @@ int Run(const Flags& f) {
     res.Add("rebuild_events_per_s", events / rebuild_s);
     res.Add("baseline_scan_puts_per_s", events / scan_s);
     res.Add("rebuild_ratio", scan_s / rebuild_s);
+    // The same queries on the rebuilt layout: one sorted run per pass
+    // instead of the levels an incremental load leaves behind.
+    MeasureQueries(*ledger, gen, samples, f.seed * 31 + 8, "rebuilt_", &res);
   }
   res.Add("peak_rss_mb", PeakRssMb());
 
