@@ -909,6 +909,7 @@ absl::Status Ledger::ReplayInPasses(
           "rebuild: cannot create ", spill_path(pass), ": ",
           std::strerror(errno)));
     }
+    std::setvbuf(spill[pass], nullptr, _IOFBF, 1 << 20);  // fewer syscalls
   }
   // Units of progress: every event read from the log, then every spilled
   // event read back.

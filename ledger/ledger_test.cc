@@ -402,6 +402,25 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
     ASSERT_TRUE(rebuilt.ok());
     EXPECT_EQ(*rebuilt, *good);
   }
+
+  // A rebuild that died between dropping a projection column family and
+  // creating it again: the family comes back empty, the mark refuses it.
+  ASSERT_TRUE(ledger_->raw_db()
+                  ->Put(rocksdb::WriteOptions(),
+                        ledger_->raw_db()->DefaultColumnFamily(),
+                        "rebuild_in_progress", "1")
+                  .ok());
+  ASSERT_TRUE(ledger_->raw_db()->DropColumnFamily(ledger_->timelines_cf()).ok());
+  ledger_.reset();
+  auto refused = Ledger::Open(LedgerOptions(), path);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  LedgerOptions skip;
+  skip.skip_projection_check = true;
+  auto l = Ledger::Open(skip, path);
+  ASSERT_TRUE(l.ok()) << l.status();
+  ASSERT_TRUE((*l)->Rebuild().ok());
+  EXPECT_EQ(*(*l)->DumpProjections(), *good);
 }
 
 TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
