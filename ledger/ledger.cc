@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -23,7 +22,6 @@
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/projector.h"
-#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/filter_policy.h"
@@ -43,7 +41,7 @@ constexpr char kMetaFormat[] = "format_version";
 constexpr char kMetaProjection[] = "projection_version";
 constexpr char kMetaRebuilding[] = "rebuild_in_progress";
 constexpr int kFormatVersion = 1;
-// Events per WriteBatch while rebuilding or verifying projections.
+// Events between progress reports while replaying the log.
 constexpr uint64_t kReplayChunk = 100000;
 
 absl::Status WithIndex(absl::Status s, size_t index) {
@@ -576,7 +574,8 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   Head head = start;
   const absl::Time now = options_.clock();
   std::string bytes, value;
-  // Keys of the random-order column families, put sorted (see SortedPuts).
+  // Keys of the random-order column families, put sorted at the end (so
+  // consecutive memtable inserts share their skiplist search path).
   std::vector<std::pair<std::string, std::string>> ids;
   std::vector<std::string> streams;
 
@@ -761,8 +760,8 @@ Ledger::DumpProjections() const {
 namespace {
 
 // Bytes of memory one event's share of the projections takes while a
-// rebuild holds them (measured: serialized timelines and index keys in hash
-// maps, with their overhead), to size the passes.
+// replay holds them (measured: arena timelines and index keys in hash maps,
+// with their overhead), to size the passes.
 constexpr uint64_t kRebuildBytesPerEvent = 280;
 
 // A scratch directory for table files, removed when it goes out of scope.
@@ -781,25 +780,6 @@ class ScratchDir {
 
  private:
   std::string path_;
-};
-
-// Reads events from the ledger; knows no stored timeline.
-class EventSource : public ProjectionSource {
- public:
-  explicit EventSource(const Ledger* ledger) : ledger_(ledger) {}
-  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
-      const std::string&) override {
-    return std::nullopt;
-  }
-  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
-    auto e = ledger_->Lookup(seq);
-    if (absl::IsNotFound(e.status())) return std::nullopt;
-    if (!e.ok()) return e.status();
-    return *e;
-  }
-
- private:
-  const Ledger* ledger_;
 };
 
 // Writes `rows` sorted rows, produced by put(i, writer), to a table file at
@@ -826,39 +806,22 @@ absl::Status WriteTableFile(
 // Writes a rebuild pass's projections, sorted, as one table file per column
 // family in `dir`, and adds the files' paths.
 absl::Status WritePass(const Projector& projector, const std::string& dir,
-                     uint32_t pass, const rocksdb::Options& timeline_options,
-                     const rocksdb::Options& index_options,
-                     std::vector<std::string>* timeline_files,
-                     std::vector<std::string>* index_files) {
+                       uint32_t pass, const rocksdb::Options& timeline_options,
+                       const rocksdb::Options& index_options,
+                       std::vector<std::string>* timeline_files,
+                       std::vector<std::string>* index_files) {
   const std::string suffix = absl::StrCat("-", pass, ".sst");
-  std::vector<const std::pair<const std::string, Timeline*>*> timelines;
-  timelines.reserve(projector.changed_timelines().size());
-  for (const auto& row : projector.changed_timelines()) {
-    timelines.push_back(&row);
-  }
-  std::sort(timelines.begin(), timelines.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
+  const auto timelines = projector.SortedTimelines();
   std::string value;
   RETURN_IF_ERROR(WriteTableFile(
-      timeline_options, dir + "/timelines" + suffix,
-      timelines.size(),
+      timeline_options, dir + "/timelines" + suffix, timelines.size(),
       [&](size_t i, rocksdb::SstFileWriter* w) {
         value.clear();
-        timelines[i]->second->SerializeToString(&value);
-        return w->Put(timelines[i]->first, value);
+        timelines[i].second->SerializeToString(&value);
+        return w->Put(*timelines[i].first, value);
       },
       timeline_files));
-  std::vector<const std::string*> index_keys;
-  index_keys.reserve(projector.new_index_keys().size());
-  for (const std::string& key : projector.new_index_keys()) {
-    index_keys.push_back(&key);
-  }
-  std::sort(index_keys.begin(), index_keys.end(),
-            [](const auto* a, const auto* b) { return *a < *b; });
-  index_keys.erase(
-      std::unique(index_keys.begin(), index_keys.end(),
-                  [](const auto* a, const auto* b) { return *a == *b; }),
-      index_keys.end());
+  const auto index_keys = projector.SortedIndexKeys();
   RETURN_IF_ERROR(WriteTableFile(
       index_options, dir + "/indexes" + suffix, index_keys.size(),
       [&](size_t i, rocksdb::SstFileWriter* w) {
@@ -869,6 +832,23 @@ absl::Status WritePass(const Projector& projector, const std::string& dir,
 }
 
 }  // namespace
+
+// Reads events from the ledger; knows no stored timeline (a replay builds
+// every timeline itself).
+class Ledger::ReplaySource : public ProjectionSource {
+ public:
+  explicit ReplaySource(const Ledger* ledger) : ledger_(ledger) {}
+  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
+      const std::string&) override {
+    return std::nullopt;
+  }
+  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
+    return ledger_->LoadStoredEvent(seq);
+  }
+
+ private:
+  const Ledger* ledger_;
+};
 
 uint32_t Ledger::ReplayPasses(uint64_t events, uint64_t shares) const {
   if (options_.rebuild_passes > 0) {
@@ -888,7 +868,7 @@ absl::Status Ledger::ReplayInPasses(
   // Replays into memory, never reading stored projections. A large log goes
   // in passes: pass p builds the relationships whose timeline key hashes to
   // p (a void goes with its target).
-  EventSource source(this);
+  ReplaySource source(this);
   std::vector<uint8_t> pass_of(passes > 1 ? total + 1 : 0);
   // Pass 0 reads the log; the events of later passes are spilled, as
   // length-prefixed stored bytes, to one scratch file per pass and read back
@@ -1099,11 +1079,8 @@ absl::Status Ledger::VerifyProjections() const {
           timeline->SerializeToString(&value);
           RETURN_IF_ERROR(check("timelines/", cf_timelines_, key, value));
         }
-        std::vector<std::string> keys = p->new_index_keys();
-        std::sort(keys.begin(), keys.end());
-        keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-        for (const std::string& key : keys) {
-          RETURN_IF_ERROR(check("indexes/", cf_indexes_, key, ""));
+        for (const std::string* key : p->SortedIndexKeys()) {
+          RETURN_IF_ERROR(check("indexes/", cf_indexes_, *key, ""));
         }
         return absl::OkStatus();
       }));

@@ -231,6 +231,7 @@ class Ledger {
 
  private:
   class BatchSource;
+  class ReplaySource;
   class IteratorImpl;
   friend class IteratorImpl;
 

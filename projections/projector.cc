@@ -227,28 +227,40 @@ absl::StatusOr<std::vector<std::string>> Projector::StreamNpis(
   return std::vector<std::string>{};
 }
 
+std::vector<std::pair<const std::string*, const Timeline*>>
+Projector::SortedTimelines() const {
+  std::vector<std::pair<const std::string*, const Timeline*>> out;
+  out.reserve(dirty_.size());
+  for (const auto& [key, timeline] : dirty_) out.emplace_back(&key, timeline);
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  return out;
+}
+
+std::vector<const std::string*> Projector::SortedIndexKeys() const {
+  std::vector<const std::string*> out;
+  out.reserve(new_index_keys_.size());
+  for (const std::string& key : new_index_keys_) out.push_back(&key);
+  std::sort(out.begin(), out.end(),
+            [](const auto* a, const auto* b) { return *a < *b; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const auto* a, const auto* b) { return *a == *b; }),
+            out.end());
+  return out;
+}
+
 void Projector::WriteTo(rocksdb::WriteBatch* batch,
                         rocksdb::ColumnFamilyHandle* timelines,
                         rocksdb::ColumnFamilyHandle* indexes) const {
   // Sorted: consecutive memtable inserts then share most of their skiplist
   // search path.
-  std::vector<const std::pair<const std::string, storage::Timeline*>*> order;
-  order.reserve(dirty_.size());
-  for (const auto& entry : dirty_) order.push_back(&entry);
-  std::sort(order.begin(), order.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
   std::string value;
-  for (const auto* entry : order) {
+  for (const auto& [key, timeline] : SortedTimelines()) {
     value.clear();
-    entry->second->SerializeToString(&value);
-    batch->Put(timelines, entry->first, value);
+    timeline->SerializeToString(&value);
+    batch->Put(timelines, *key, value);
   }
-  std::vector<const std::string*> index_keys;
-  index_keys.reserve(new_index_keys_.size());
-  for (const std::string& key : new_index_keys_) index_keys.push_back(&key);
-  std::sort(index_keys.begin(), index_keys.end(),
-            [](const auto* a, const auto* b) { return *a < *b; });
-  for (const std::string* key : index_keys) {
+  for (const std::string* key : SortedIndexKeys()) {
     batch->Put(indexes, *key, rocksdb::Slice());
   }
 }

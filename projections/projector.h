@@ -61,15 +61,16 @@ class Projector {
   // For replaying a log that was judged when appended: CheckTimelines()
   // then has nothing to judge, and nothing is kept for it.
   void SkipChecks() { check_ = false; }
-  // What changed since the last Clear(): timelines by key, and new index
-  // keys (unsorted; an index key may repeat).
+  // The timelines changed since the last Clear(), by key (unordered).
   const absl::flat_hash_map<std::string, storage::Timeline*>&
   changed_timelines() const {
     return dirty_;
   }
-  const std::vector<std::string>& new_index_keys() const {
-    return new_index_keys_;
-  }
+  // The same in key order, and the new index keys in key order, each once:
+  // what WriteTo() puts, and what a rebuild writes as table files.
+  std::vector<std::pair<const std::string*, const storage::Timeline*>>
+  SortedTimelines() const;
+  std::vector<const std::string*> SortedIndexKeys() const;
   Projector(const Projector&) = delete;
   Projector& operator=(const Projector&) = delete;
 
