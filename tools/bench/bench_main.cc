@@ -248,7 +248,9 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
   // RocksDB's per-thread perf context: what a query's tail is made of.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   uint64_t head_blocks = 0, claim_blocks = 0;
-  auto blocks_read = [] { return rocksdb::get_perf_context()->block_read_count; };
+  auto blocks_read = [] {
+    return rocksdb::get_perf_context()->block_read_count;
+  };
   std::vector<std::pair<std::string, std::string>> pairs;
   for (uint64_t i = 0; i < samples; ++i) {
     const std::string p = rand_provider();
@@ -267,7 +269,8 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
   res->Add(prefix + "asof_provider_p50_us", Percentile(head_us, 0.5));
   res->Add(prefix + "asof_provider_p99_us", Percentile(head_us, 0.99));
   res->Add(prefix + "asof_known_p99_us", Percentile(known_us, 0.99));
-  res->Add(prefix + "asof_provider_blocks_read", static_cast<double>(head_blocks) / samples);
+  res->Add(prefix + "asof_provider_blocks_read",
+           static_cast<double>(head_blocks) / samples);
   PayerRules rules;
   for (uint64_t i = 0; i < samples; ++i) {
     std::string p, org;
@@ -288,7 +291,8 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
   }
   res->Add(prefix + "claim_check_p50_us", Percentile(claim_us, 0.5));
   res->Add(prefix + "claim_check_p99_us", Percentile(claim_us, 0.99));
-  res->Add(prefix + "claim_check_blocks_read", static_cast<double>(claim_blocks) / samples);
+  res->Add(prefix + "claim_check_blocks_read",
+           static_cast<double>(claim_blocks) / samples);
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 
 }
@@ -321,6 +325,10 @@ int Run(const Flags& f) {
   const uint64_t sync_limit = f.quick ? 20000 : f.sync_events;
   const uint64_t roster_rows = f.quick ? 20000 : f.roster_rows;
 
+  if (f.reuse && f.dir.empty()) {
+    std::cerr << "bench: --reuse needs the --dir of an earlier run\n";
+    return 2;
+  }
   std::string dir = f.dir;
   if (dir.empty()) {
     char tmpl[] = "/tmp/provledger-bench-XXXXXX";
@@ -337,10 +345,6 @@ int Run(const Flags& f) {
 
   std::unique_ptr<Ledger> ledger;
   uint64_t events = 0;
-  if (f.reuse && f.dir.empty()) {
-    std::cerr << "bench: --reuse needs the --dir of an earlier run\n";
-    return 2;
-  }
   if (f.reuse) {
     // Queries, reconcile and rebuild on a ledger a previous run kept.
     LedgerOptions options;
