@@ -49,6 +49,10 @@ struct LedgerOptions {
   std::function<absl::Time()> clock;
   // RocksDB block cache size in MiB. Default: 256.
   size_t block_cache_mb = 256;
+  // A cache of the projections' compressed blocks, in MiB (0: none). Queries
+  // read only the projections; this holds them in the process's memory, so a
+  // query does not depend on the OS page cache. Default: 0.
+  size_t projection_cache_mb = 0;
   // Open even if the projections are stale or a rebuild was interrupted;
   // only for running Rebuild(). Default: false.
   bool skip_projection_check = false;
@@ -211,6 +215,11 @@ class Ledger {
   // differing key otherwise.
   absl::Status VerifyProjections() const;
 
+  // Reads every projection block once, so queries find them in the caches
+  // (with projection_cache_mb large enough, all of them). Returns the bytes
+  // of projection data read.
+  absl::StatusOr<uint64_t> WarmProjections() const;
+
   // Drops every projection and rebuilds it by replaying the log into memory
   // (in passes, see LedgerOptions::rebuild_memory_mb) and loading the result
   // as sorted table files. `progress(done, total)` is called now and then
@@ -223,6 +232,12 @@ class Ledger {
   // and verification).
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   DumpProjections() const;
+
+  // Calls fn(column family name + "/", key, value) for every entry of the
+  // projection column families, in order.
+  absl::Status ScanProjections(
+      const std::function<void(absl::string_view, absl::string_view,
+                               absl::string_view)>& fn) const;
 
   // For tests and tools that need raw access (tamper tests, benchmarks).
   rocksdb::DB* raw_db() const { return db_.get(); }

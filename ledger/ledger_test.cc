@@ -10,7 +10,9 @@
 #include "ledger/coding.h"
 #include "ledger/testing.h"
 #include "projections/timeline.h"
+#include "ledger/validation.h"
 #include "rocksdb/db.h"
+#include "rocksdb/perf_context.h"
 
 namespace provledger {
 namespace {
@@ -22,9 +24,8 @@ class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
 
-  void Reopen(uint32_t rebuild_passes = 0) {
+  void Reopen(uint32_t rebuild_passes = 0, LedgerOptions options = {}) {
     ledger_.reset();
-    LedgerOptions options;
     options.create_if_missing = true;
     options.rebuild_passes = rebuild_passes;
     options.clock = [this] { return now_; };
@@ -364,6 +365,55 @@ TEST_F(LedgerTest, RebuildInPassesEqualsOnePassAndLeavesNoScratchFiles) {
     EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/rebuild.tmp"));
   }
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
+}
+
+TEST_F(LedgerTest, WarmedProjectionCacheServesQueriesWithoutReadingFiles) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  std::vector<std::string> doctors;
+  for (int i = 0; i < 400; ++i) {
+    std::string base = absl::StrCat(100000000 + i * 7919);
+    doctors.push_back(base + NpiCheckDigit(base));
+    Must(Reassigned(absl::StrCat("r", i), "2024-01-01", doctors.back(),
+                    kGroupX));
+  }
+  // Reopening flushes the projections into table files. A block cache of
+  // nothing leaves the projection cache as the only place blocks are kept.
+  LedgerOptions options;
+  options.block_cache_mb = 0;
+  options.projection_cache_mb = 4;
+  Reopen(0, options);
+  auto dump = ledger_->DumpProjections();  // keys named "<cf>/<key>"
+  ASSERT_TRUE(dump.ok());
+  uint64_t expected = 0;
+  for (const auto& [k, v] : *dump) {
+    expected += k.size() - k.find('/') - 1 + v.size();
+  }
+
+  auto warmed = ledger_->WarmProjections();
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_EQ(*warmed, expected);
+
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  for (const std::string& npi : doctors) {
+    auto t = ledger_->GetTimeline(
+        PairKey(Relation::kReassignment, npi, kGroupX, "medicare"));
+    ASSERT_TRUE(t.ok());
+    ASSERT_TRUE(t->has_value()) << npi;
+    EXPECT_EQ((*t)->entries_size(), 1);
+  }
+  EXPECT_EQ(rocksdb::get_perf_context()->block_read_count, 0u);
+
+  // Without the projection cache the same reads go to the files.
+  options.projection_cache_mb = 0;
+  Reopen(0, options);
+  ASSERT_TRUE(ledger_->WarmProjections().ok());
+  rocksdb::get_perf_context()->Reset();
+  ASSERT_TRUE(ledger_->GetTimeline(PairKey(Relation::kReassignment,
+                                           doctors[0], kGroupX, "medicare"))
+                  .ok());
+  EXPECT_GT(rocksdb::get_perf_context()->block_read_count, 0u);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
 
 TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuilt) {
