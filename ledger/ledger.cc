@@ -22,6 +22,7 @@
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/projector.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/filter_policy.h"
@@ -271,18 +272,19 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   // column family in sorted order, so consecutive inserts share most of the
   // skiplist's search path (its sequential-insert splice).
   //
-  // The projections are all that queries read. With projection_cache_mb
-  // they get a second cache holding their compressed blocks, so a query
-  // finds its block in the process's own memory rather than relying on the
-  // OS page cache (which some hosts reclaim from idle files within a
-  // minute; then a query waits on the disk).
-  rocksdb::ColumnFamilyOptions projection_options = cf_options;
-  if (options.projection_cache_mb > 0) {
-    rocksdb::BlockBasedTableOptions projection_table = table;
-    projection_table.block_cache_compressed =
-        rocksdb::NewLRUCache(options.projection_cache_mb << 20);
-    projection_options.table_factory.reset(
-        rocksdb::NewBlockBasedTableFactory(projection_table));
+  // Point-in-time queries read only timelines. With timeline_cache_mb they
+  // get a second cache holding their compressed blocks, so a query finds
+  // its block in the process's own memory rather than relying on the OS
+  // page cache (which some hosts reclaim from files left idle for a minute;
+  // then a query waits on the disk).
+  rocksdb::ColumnFamilyOptions timeline_options = cf_options;
+  if (options.timeline_cache_mb > 0) {
+    ledger->timeline_cache_ =
+        rocksdb::NewLRUCache(options.timeline_cache_mb << 20);
+    rocksdb::BlockBasedTableOptions timeline_table = table;
+    timeline_table.block_cache_compressed = ledger->timeline_cache_;
+    timeline_options.table_factory.reset(
+        rocksdb::NewBlockBasedTableFactory(timeline_table));
   }
   // Queries scan one NPI's timelines and stream: prefix bloom filters let
   // such a scan skip every table file without that NPI.
@@ -295,8 +297,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
       {"events", cf_options},
       {"event_ids", cf_options},
       {"streams", with_prefix(cf_options, kStreamPrefix)},
-      {"timelines", with_prefix(projection_options, kTimelinePrefix)},
-      {"indexes", projection_options},
+      {"timelines", with_prefix(timeline_options, kTimelinePrefix)},
+      {"indexes", cf_options},
   };
   ledger->descriptors_ = cfs;
   rocksdb::DB* raw = nullptr;
@@ -546,30 +548,31 @@ absl::Status Ledger::ScanIndex(
   return FromRocks(it->status(), "scan index");
 }
 
-absl::Status Ledger::ScanProjections(
-    const std::function<void(absl::string_view, absl::string_view,
-                             absl::string_view)>& fn) const {
-  for (auto [cf, name] : {std::pair{cf_timelines_, "timelines/"},
-                          std::pair{cf_indexes_, "indexes/"}}) {
-    rocksdb::ReadOptions ro;
-    ro.total_order_seek = true;   // every key, not one prefix
-    ro.readahead_size = 2 << 20;  // the files are read front to back
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      fn(name, ToView(it->key()), ToView(it->value()));
-    }
-    RETURN_IF_ERROR(FromRocks(it->status(), "scan projections"));
+absl::Status Ledger::ScanColumnFamily(
+    rocksdb::ColumnFamilyHandle* cf,
+    const std::function<void(absl::string_view, absl::string_view)>& fn)
+    const {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;   // every key, not one prefix
+  ro.readahead_size = 2 << 20;  // the files are read front to back
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    fn(ToView(it->key()), ToView(it->value()));
   }
-  return absl::OkStatus();
+  return FromRocks(it->status(), "scan column family");
 }
 
-absl::StatusOr<uint64_t> Ledger::WarmProjections() const {
+absl::StatusOr<uint64_t> Ledger::WarmTimelines() const {
   uint64_t bytes = 0;
-  RETURN_IF_ERROR(ScanProjections(
-      [&](absl::string_view, absl::string_view k, absl::string_view v) {
+  RETURN_IF_ERROR(ScanColumnFamily(
+      cf_timelines_, [&](absl::string_view k, absl::string_view v) {
         bytes += k.size() + v.size();
       }));
   return bytes;
+}
+
+size_t Ledger::timeline_cache_usage() const {
+  return timeline_cache_ ? timeline_cache_->GetUsage() : 0;
 }
 
 std::unique_ptr<EventIterator> Ledger::Read(uint64_t from_seq) const {
@@ -783,10 +786,13 @@ absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 Ledger::DumpProjections() const {
   std::vector<std::pair<std::string, std::string>> out;
-  RETURN_IF_ERROR(ScanProjections(
-      [&](absl::string_view name, absl::string_view k, absl::string_view v) {
-        out.emplace_back(absl::StrCat(name, k), std::string(v));
-      }));
+  for (auto [cf, name] : {std::pair{cf_timelines_, "timelines/"},
+                          std::pair{cf_indexes_, "indexes/"}}) {
+    RETURN_IF_ERROR(
+        ScanColumnFamily(cf, [&](absl::string_view k, absl::string_view v) {
+          out.emplace_back(absl::StrCat(name, k), std::string(v));
+        }));
+  }
   return out;
 }
 
@@ -1036,6 +1042,8 @@ absl::Status Ledger::Rebuild(
   }
   cf_timelines_ = handles_[kTimelinesCf];
   cf_indexes_ = handles_[kIndexesCf];
+  // The cached blocks of the dropped timelines will never be read again.
+  if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
 
   // Replay the log into memory (see ReplayInPasses) and write each pass's
   // projections, sorted, as table files that are then loaded into the

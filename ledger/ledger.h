@@ -33,6 +33,7 @@ class DB;
 class ColumnFamilyHandle;
 struct ColumnFamilyDescriptor;
 class Iterator;
+class Cache;
 }  // namespace rocksdb
 
 namespace provledger {
@@ -49,10 +50,11 @@ struct LedgerOptions {
   std::function<absl::Time()> clock;
   // RocksDB block cache size in MiB. Default: 256.
   size_t block_cache_mb = 256;
-  // A cache of the projections' compressed blocks, in MiB (0: none). Queries
-  // read only the projections; this holds them in the process's memory, so a
-  // query does not depend on the OS page cache. Default: 0.
-  size_t projection_cache_mb = 0;
+  // A cache of the timelines' compressed blocks, in MiB (0: none). Point-in-
+  // time queries and claim checks read only timelines; this keeps them in
+  // the process's memory, so such a query does not depend on the OS page
+  // cache. Default: 0.
+  size_t timeline_cache_mb = 0;
   // Open even if the projections are stale or a rebuild was interrupted;
   // only for running Rebuild(). Default: false.
   bool skip_projection_check = false;
@@ -215,10 +217,13 @@ class Ledger {
   // differing key otherwise.
   absl::Status VerifyProjections() const;
 
-  // Reads every projection block once, so queries find them in the caches
-  // (with projection_cache_mb large enough, all of them). Returns the bytes
-  // of projection data read.
-  absl::StatusOr<uint64_t> WarmProjections() const;
+  // Reads every timeline block once, so queries find them in the caches
+  // (with timeline_cache_mb large enough, all of them), as a query service
+  // does when it starts. Returns the bytes of timeline data read.
+  absl::StatusOr<uint64_t> WarmTimelines() const;
+
+  // Bytes the timeline cache holds (0 without one).
+  size_t timeline_cache_usage() const;
 
   // Drops every projection and rebuilds it by replaying the log into memory
   // (in passes, see LedgerOptions::rebuild_memory_mb) and loading the result
@@ -233,18 +238,17 @@ class Ledger {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   DumpProjections() const;
 
-  // Calls fn(column family name + "/", key, value) for every entry of the
-  // projection column families, in order.
-  absl::Status ScanProjections(
-      const std::function<void(absl::string_view, absl::string_view,
-                               absl::string_view)>& fn) const;
-
   // For tests and tools that need raw access (tamper tests, benchmarks).
   rocksdb::DB* raw_db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events_cf() const { return cf_events_; }
   rocksdb::ColumnFamilyHandle* timelines_cf() const { return cf_timelines_; }
 
  private:
+  // Calls fn(key, value) for every entry of `cf`, in order.
+  absl::Status ScanColumnFamily(
+      rocksdb::ColumnFamilyHandle* cf,
+      const std::function<void(absl::string_view, absl::string_view)>& fn)
+      const;
   class BatchSource;
   class ReplaySource;
   class IteratorImpl;
@@ -277,6 +281,8 @@ class Ledger {
   rocksdb::ColumnFamilyHandle* cf_indexes_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
+  // The timelines' compressed-block cache (null without one).
+  std::shared_ptr<rocksdb::Cache> timeline_cache_;
 
   // Serializes appends and rebuilds.
   absl::Mutex write_mu_;

@@ -367,7 +367,7 @@ TEST_F(LedgerTest, RebuildInPassesEqualsOnePassAndLeavesNoScratchFiles) {
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
 }
 
-TEST_F(LedgerTest, WarmedProjectionCacheServesQueriesWithoutReadingFiles) {
+TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
   Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
   std::vector<std::string> doctors;
   for (int i = 0; i < 400; ++i) {
@@ -380,18 +380,19 @@ TEST_F(LedgerTest, WarmedProjectionCacheServesQueriesWithoutReadingFiles) {
   // nothing leaves the projection cache as the only place blocks are kept.
   LedgerOptions options;
   options.block_cache_mb = 0;
-  options.projection_cache_mb = 4;
+  options.timeline_cache_mb = 4;
   Reopen(0, options);
   auto dump = ledger_->DumpProjections();  // keys named "<cf>/<key>"
   ASSERT_TRUE(dump.ok());
   uint64_t expected = 0;
   for (const auto& [k, v] : *dump) {
-    expected += k.size() - k.find('/') - 1 + v.size();
+    if (absl::StartsWith(k, "timelines/")) expected += k.size() - 10 + v.size();
   }
 
-  auto warmed = ledger_->WarmProjections();
+  auto warmed = ledger_->WarmTimelines();
   ASSERT_TRUE(warmed.ok()) << warmed.status();
   EXPECT_EQ(*warmed, expected);
+  EXPECT_GT(ledger_->timeline_cache_usage(), 0u);
 
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   rocksdb::get_perf_context()->Reset();
@@ -404,10 +405,20 @@ TEST_F(LedgerTest, WarmedProjectionCacheServesQueriesWithoutReadingFiles) {
   }
   EXPECT_EQ(rocksdb::get_perf_context()->block_read_count, 0u);
 
+  // A rebuild drops the timelines and lets their cached blocks go: warmed
+  // again, the cache holds the rebuilt blocks only (kept, the old blocks
+  // would double it).
+  const size_t warm_usage = ledger_->timeline_cache_usage();
+  ASSERT_TRUE(ledger_->Rebuild().ok());
+  ASSERT_TRUE(ledger_->WarmTimelines().ok());
+  EXPECT_GT(ledger_->timeline_cache_usage(), warm_usage / 2);
+  EXPECT_LT(ledger_->timeline_cache_usage(), warm_usage * 3 / 2);
+
   // Without the projection cache the same reads go to the files.
-  options.projection_cache_mb = 0;
+  options.timeline_cache_mb = 0;
   Reopen(0, options);
-  ASSERT_TRUE(ledger_->WarmProjections().ok());
+  ASSERT_TRUE(ledger_->WarmTimelines().ok());
+  EXPECT_EQ(ledger_->timeline_cache_usage(), 0u);
   rocksdb::get_perf_context()->Reset();
   ASSERT_TRUE(ledger_->GetTimeline(PairKey(Relation::kReassignment,
                                            doctors[0], kGroupX, "medicare"))

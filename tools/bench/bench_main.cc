@@ -3,6 +3,7 @@
 // and is reported as a ratio to it. Prints a table, and with --json one JSON
 // object on the last line.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -53,8 +54,8 @@ struct Flags {
   bool reuse = false;
   bool skip_rebuild = false;
   size_t block_cache_mb = LedgerOptions().block_cache_mb;
-  // Holds all projections' compressed blocks at 1M providers (about 560 MB).
-  size_t projection_cache_mb = 640;
+  // Holds all timelines' compressed blocks at 1M providers (about 430 MB).
+  size_t timeline_cache_mb = 512;
 };
 
 struct Result {
@@ -64,6 +65,14 @@ struct Result {
     std::fprintf(stderr, "  %-34s %14.3f\n", name.c_str(), value);
   }
 };
+
+// Resident memory now (peak_rss_mb is the whole run's high-water mark).
+double RssMb() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * sysconf(_SC_PAGESIZE) / (1 << 20);
+}
 
 double PeakRssMb() {
   rusage u{};
@@ -89,7 +98,7 @@ double Percentile(std::vector<double> v, double p) {
 LedgerOptions OptionsFrom(const Flags& f) {
   LedgerOptions options;
   options.block_cache_mb = f.block_cache_mb;
-  options.projection_cache_mb = f.projection_cache_mb;
+  options.timeline_cache_mb = f.timeline_cache_mb;
   return options;
 }
 
@@ -236,17 +245,19 @@ std::string WriteRoster(const std::string& path, const Ledger& ledger,
 // Times single-provider point-in-time queries (head knowledge and a random
 // earlier knowledge point) and claim checks on random providers, dates and
 // organizations; figure names start with `prefix`.
-// Reads the projections into the projection cache, as a query service does
-// when it starts.
+// Reads the timelines into the timeline cache, as a query service does when
+// it starts.
 void Warm(const Ledger& ledger, const std::string& prefix, Result* res) {
   auto start = Clock::now();
-  auto warmed = ledger.WarmProjections();
+  auto warmed = ledger.WarmTimelines();
   if (!warmed.ok()) {
-    std::cerr << "bench: warming the projections failed: " << warmed.status()
+    std::cerr << "bench: warming the timelines failed: " << warmed.status()
               << "\n";
   }
   res->Add(prefix + "warm_s", Seconds(Clock::now() - start));
   res->Add(prefix + "warm_mb", warmed.ok() ? *warmed / 1e6 : 0);
+  res->Add(prefix + "timeline_cache_used_mb",
+           ledger.timeline_cache_usage() / 1e6);
 }
 
 void MeasureQueries(const Ledger& ledger, const Generator& gen,
@@ -400,6 +411,7 @@ int Run(const Flags& f) {
     res.Add("baseline_bulk_puts_per_s", n / base);
     res.Add("ingest_bulk_ratio", base / t);
   }
+  res.Add("rss_after_ingest_mb", RssMb());
 
   // Queries are measured on a settled store, as after any bulk load: wait
   // (up to 10 minutes) for the flushes and compactions the load queued.
@@ -432,6 +444,7 @@ int Run(const Flags& f) {
   MeasureQueries(*ledger, gen, samples, f.seed * 31 + 6, "cold_", &res);
   Warm(*ledger, "", &res);
   MeasureQueries(*ledger, gen, samples, f.seed * 31 + 7, "", &res);
+  res.Add("rss_after_queries_mb", RssMb());
   Queries q(ledger.get());
   const DayNumber snapshot_day = gen.last_day() - 200;
   auto start = Clock::now();
@@ -474,6 +487,7 @@ int Run(const Flags& f) {
     res.Add("rebuild_events_per_s", events / rebuild_s);
     res.Add("baseline_scan_puts_per_s", events / scan_s);
     res.Add("rebuild_ratio", scan_s / rebuild_s);
+    res.Add("rss_after_rebuild_mb", RssMb());
     // The same queries on the rebuilt layout: one sorted run per pass
     // instead of the levels an incremental load leaves behind.
     Warm(*ledger, "rebuilt_", &res);
@@ -515,8 +529,8 @@ int main(int argc, char** argv) {
   app.add_option("--block-cache-mb", f.block_cache_mb,
                  "the ledger's block cache, MiB")
       ->capture_default_str();
-  app.add_option("--projection-cache-mb", f.projection_cache_mb,
-                 "cache of the projections' compressed blocks (0: none)")
+  app.add_option("--timeline-cache-mb", f.timeline_cache_mb,
+                 "cache of the timelines' compressed blocks (0: none)")
       ->capture_default_str();
   app.add_flag("--reuse", f.reuse,
                "skip generation and ingest: measure on the ledger an earlier run "
