@@ -1,5 +1,7 @@
 #include "ledger/ledger.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -798,6 +800,15 @@ Ledger::DumpProjections() const {
 
 namespace {
 
+// Hands memory the process has freed back to the system. glibc keeps freed
+// memory for reuse, so without this the memory a rebuild frees (or the
+// cache it empties) stays resident for the rest of the process.
+void ReleaseFreeMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 // Bytes of memory one event's share of the projections takes while a
 // replay holds them (measured: arena timelines and index keys in hash maps,
 // with their overhead), to size the passes.
@@ -1042,8 +1053,10 @@ absl::Status Ledger::Rebuild(
   }
   cf_timelines_ = handles_[kTimelinesCf];
   cf_indexes_ = handles_[kIndexesCf];
-  // The cached blocks of the dropped timelines will never be read again.
+  // The cached blocks of the dropped timelines will never be read again;
+  // their memory goes back to the system before the replay takes its own.
   if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
+  ReleaseFreeMemory();
 
   // Replay the log into memory (see ReplayInPasses) and write each pass's
   // projections, sorted, as table files that are then loaded into the
@@ -1087,7 +1100,9 @@ absl::Status Ledger::Rebuild(
   rocksdb::WriteBatch finish;
   finish.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
   finish.Delete(cf_default_, kMetaRebuilding);
-  return FromRocks(db_->Write(sync, &finish), "finish rebuild");
+  RETURN_IF_ERROR(FromRocks(db_->Write(sync, &finish), "finish rebuild"));
+  ReleaseFreeMemory();  // the replay's
+  return absl::OkStatus();
 }
 
 
