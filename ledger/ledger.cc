@@ -257,7 +257,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   db_options.bytes_per_sync = 1 << 20;
 
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+  ledger->block_cache_ = rocksdb::NewLRUCache(options.block_cache_mb << 20);
+  table.block_cache = ledger->block_cache_;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
   // Keep every bloom filter and index in memory (about 1.3 bytes per key).
   // Cached in the block cache instead, they thrash once the ledger outgrows
@@ -1053,8 +1054,10 @@ absl::Status Ledger::Rebuild(
   }
   cf_timelines_ = handles_[kTimelinesCf];
   cf_indexes_ = handles_[kIndexesCf];
-  // The cached blocks of the dropped timelines will never be read again;
-  // their memory goes back to the system before the replay takes its own.
+  // The cached blocks of the dropped projections will never be read again,
+  // and the replay reads the log past the caches: empty them, and give
+  // their memory back to the system before the replay takes its own.
+  block_cache_->EraseUnRefEntries();
   if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
   ReleaseFreeMemory();
 

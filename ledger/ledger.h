@@ -281,6 +281,7 @@ class Ledger {
   rocksdb::ColumnFamilyHandle* cf_indexes_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
   // The timelines' compressed-block cache (null without one).
   std::shared_ptr<rocksdb::Cache> timeline_cache_;
 
