@@ -279,7 +279,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   // get a second cache holding their compressed blocks, so a query finds
   // its block in the process's own memory rather than relying on the OS
   // page cache (which some hosts reclaim from files left idle for a minute;
-  // then a query waits on the disk).
+  // then a query waits on the disk). This is RocksDB 7.8's compressed block
+  // cache; later releases replace it with a compressed secondary cache.
   rocksdb::ColumnFamilyOptions timeline_options = cf_options;
   if (options.timeline_cache_mb > 0) {
     ledger->timeline_cache_ =
