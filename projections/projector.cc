@@ -32,6 +32,37 @@ std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
   return absl::StrCat(std::string(1, kind), id, npi, payer);
 }
 
+namespace {
+
+// The first 8 bytes of `s` as a big-endian number, zero-padded: a < b
+// between two of them implies the same between the strings.
+uint64_t Prefix8(const std::string& s) {
+  uint64_t p = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    p = (p << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+  }
+  return p;
+}
+
+// Sorts items by key_of(item) (a const std::string&), prefixes first.
+template <typename T, typename KeyOf>
+void SortByKey(std::vector<T>* items, KeyOf key_of) {
+  std::vector<std::pair<uint64_t, T>> keyed;
+  keyed.reserve(items->size());
+  for (T& item : *items) keyed.emplace_back(Prefix8(key_of(item)), item);
+  std::sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return key_of(a.second) < key_of(b.second);
+  });
+  for (size_t i = 0; i < keyed.size(); ++i) (*items)[i] = keyed[i].second;
+}
+
+}  // namespace
+
+void SortKeys(std::vector<const std::string*>* keys) {
+  SortByKey(keys, [](const std::string* k) -> const std::string& { return *k; });
+}
+
 absl::StatusOr<Timeline*> Projector::Load(const std::string& key) {
   auto it = dirty_.find(key);
   if (it != dirty_.end()) return it->second;
@@ -232,8 +263,9 @@ Projector::SortedTimelines() const {
   std::vector<std::pair<const std::string*, const Timeline*>> out;
   out.reserve(dirty_.size());
   for (const auto& [key, timeline] : dirty_) out.emplace_back(&key, timeline);
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  SortByKey(&out, [](const auto& item) -> const std::string& {
+    return *item.first;
+  });
   return out;
 }
 
@@ -241,8 +273,7 @@ std::vector<const std::string*> Projector::SortedIndexKeys() const {
   std::vector<const std::string*> out;
   out.reserve(new_index_keys_.size());
   for (const std::string& key : new_index_keys_) out.push_back(&key);
-  std::sort(out.begin(), out.end(),
-            [](const auto* a, const auto* b) { return *a < *b; });
+  SortKeys(&out);
   out.erase(std::unique(out.begin(), out.end(),
                         [](const auto* a, const auto* b) { return *a == *b; }),
             out.end());
