@@ -9,8 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/coding.h"
 #include "ledger/testing.h"
-#include "projections/timeline.h"
 #include "ledger/validation.h"
+#include "projections/timeline.h"
 #include "rocksdb/db.h"
 #include "rocksdb/perf_context.h"
 
@@ -377,7 +377,7 @@ TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
                     kGroupX));
   }
   // Reopening flushes the projections into table files. A block cache of
-  // nothing leaves the projection cache as the only place blocks are kept.
+  // nothing leaves the timeline cache as the only place blocks are kept.
   LedgerOptions options;
   options.block_cache_mb = 0;
   options.timeline_cache_mb = 4;
@@ -414,7 +414,7 @@ TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
   EXPECT_GT(ledger_->timeline_cache_usage(), warm_usage / 2);
   EXPECT_LT(ledger_->timeline_cache_usage(), warm_usage * 3 / 2);
 
-  // Without the projection cache the same reads go to the files.
+  // Without the timeline cache the same reads go to the files.
   options.timeline_cache_mb = 0;
   Reopen(0, options);
   ASSERT_TRUE(ledger_->WarmTimelines().ok());

@@ -53,12 +53,12 @@ class ProjectionSource {
   virtual absl::StatusOr<std::optional<v1::Event>> LoadEvent(uint64_t seq) = 0;
 };
 
-// Accumulates projection changes for a run of events. Not thread-safe.
 // Sorts `keys` by the strings they point at. The strings lie scattered on
 // the heap; comparing a copy of their first 8 bytes first settles most
 // comparisons without touching them (a rebuild sorts millions of keys).
 void SortKeys(std::vector<const std::string*>* keys);
 
+// Accumulates projection changes for a run of events. Not thread-safe.
 class Projector {
  public:
   // `source` must outlive the projector.
