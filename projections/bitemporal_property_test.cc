@@ -143,13 +143,13 @@ class BruteForce {
   const std::set<uint64_t>& batch_ends_;
 };
 
+// Kept in the query's order: it must already be the sorted one.
 std::vector<Row> ToRows(const std::vector<ReassignmentRow>& rows) {
   std::vector<Row> out;
   for (const auto& r : rows) {
     out.emplace_back(r.provider, r.org, r.payer, r.interval.start,
                      r.interval.end, r.interval.start_seq, r.interval.end_seq);
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

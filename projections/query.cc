@@ -57,11 +57,6 @@ absl::Status Queries::ForEachReassignment(
     const RelationFilter& f,
     const std::function<void(absl::string_view, const Timeline&)>& fn) const {
   const std::string r(1, static_cast<char>(Relation::kReassignment));
-  auto visit_key = [&](const std::string& key) -> absl::Status {
-    ASSIGN_OR_RETURN(std::optional<Timeline> t, ledger_->GetTimeline(key));
-    if (t.has_value()) fn(key, *t);
-    return absl::OkStatus();
-  };
   if (!f.provider.empty() || (f.org.empty() && f.payer.empty())) {
     return ledger_->ScanTimelines(
         r + f.provider, [&](absl::string_view key, const Timeline& t) {
@@ -70,46 +65,63 @@ absl::Status Queries::ForEachReassignment(
           return true;
         });
   }
-  std::vector<std::string> keys;
+  // Through an index, each key's timeline is read as the scan reaches it
+  // (nothing is collected: a payer's index lists millions of keys). Both
+  // indexes list providers in order, so rows come in key order too.
+  absl::Status read;
+  auto visit = [&](const std::string& key) {
+    absl::StatusOr<std::optional<Timeline>> t = ledger_->GetTimeline(key);
+    if (!t.ok()) {
+      read = t.status();
+      return false;
+    }
+    if (t->has_value()) fn(key, **t);
+    return true;
+  };
   if (!f.org.empty()) {
     const std::string prefix = "o" + r + f.org;
     RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view k) {
       absl::string_view rest = k.substr(prefix.size());
-      std::string provider(rest.substr(0, 10));
       absl::string_view payer = rest.substr(10);
-      if (Matches(f.payer, payer)) {
-        keys.push_back(PairKey(Relation::kReassignment, provider, f.org, payer));
-      }
-      return true;
+      if (!Matches(f.payer, payer)) return true;
+      return visit(
+          PairKey(Relation::kReassignment, rest.substr(0, 10), f.org, payer));
     }));
   } else {
     std::string prefix = "p" + r + f.payer;
     prefix.push_back('\0');
     RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view k) {
       absl::string_view rest = k.substr(prefix.size());
-      keys.push_back(PairKey(Relation::kReassignment, rest.substr(0, 10),
-                             rest.substr(10, 10), f.payer));
-      return true;
+      return visit(PairKey(Relation::kReassignment, rest.substr(0, 10),
+                           rest.substr(10, 10), f.payer));
     }));
   }
-  for (const std::string& key : keys) RETURN_IF_ERROR(visit_key(key));
-  return absl::OkStatus();
+  return read;
+}
+
+absl::Status Queries::ForEachReassignmentOn(
+    DayNumber day, uint64_t known_seq, const RelationFilter& filter,
+    const std::function<void(const ReassignmentRow&)>& fn) const {
+  ReassignmentRow row;
+  return ForEachReassignment(
+      filter, [&](absl::string_view key, const Timeline& t) {
+        std::optional<Interval> i = IntervalOn(t, day, known_seq);
+        if (!i.has_value()) return;
+        PairParts p = DecodePairKey(key);
+        row.provider = std::move(p.provider);
+        row.org = std::move(p.org);
+        row.payer = std::move(p.payer);
+        row.interval = *std::move(i);
+        fn(row);
+      });
 }
 
 absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentsOn(
     DayNumber day, uint64_t known_seq, const RelationFilter& filter) const {
   std::vector<ReassignmentRow> rows;
-  RETURN_IF_ERROR(ForEachReassignment(
-      filter, [&](absl::string_view key, const Timeline& t) {
-        std::optional<Interval> i = IntervalOn(t, day, known_seq);
-        if (!i.has_value()) return;
-        PairParts p = DecodePairKey(key);
-        rows.push_back({p.provider, p.org, p.payer, *i});
-      }));
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.provider, a.org, a.payer) <
-           std::tie(b.provider, b.org, b.payer);
-  });
+  RETURN_IF_ERROR(ForEachReassignmentOn(
+      day, known_seq, filter,
+      [&](const ReassignmentRow& row) { rows.push_back(row); }));
   return rows;
 }
 

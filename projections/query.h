@@ -5,6 +5,7 @@
 #define PROVLEDGER_PROJECTIONS_QUERY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -97,6 +98,13 @@ class Queries {
   absl::StatusOr<std::vector<ReassignmentRow>> ReassignmentsOn(
       DayNumber day, uint64_t known_seq, const RelationFilter& filter) const;
 
+  // The same rows, in the same order, handed to `fn` one at a time and held
+  // nowhere: a national snapshot (millions of rows) in constant memory.
+  // `row` is valid only during the call.
+  absl::Status ForEachReassignmentOn(
+      DayNumber day, uint64_t known_seq, const RelationFilter& filter,
+      const std::function<void(const ReassignmentRow& row)>& fn) const;
+
   // Every reassignment period (all dates) as known at `known_seq`.
   absl::StatusOr<std::vector<ReassignmentRow>> ReassignmentPeriods(
       uint64_t known_seq, const RelationFilter& filter) const;
@@ -164,7 +172,8 @@ class Queries {
       uint64_t known_seq) const;
 
  private:
-  // Calls fn(key, timeline) for each reassignment timeline matching filter.
+  // Calls fn(key, timeline) for each reassignment timeline matching filter,
+  // in key order: (provider, org, payer).
   absl::Status ForEachReassignment(
       const RelationFilter& filter,
       const std::function<void(absl::string_view, const storage::Timeline&)>&

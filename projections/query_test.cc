@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 #include "ledger/testing.h"
 
 namespace provledger {
@@ -103,6 +105,49 @@ TEST_F(QueryTest, DepartureNeverTerminatedStaysInEffect) {
   EXPECT_EQ((*rows)[0].provider, kDrA);
   EXPECT_EQ((*rows)[0].interval.end, std::nullopt);
   EXPECT_TRUE(Check(kDrA, kGroupX, "2026-06-01").payable);
+}
+
+TEST_F(QueryTest, StreamedRowsComeInProviderOrgPayerOrder) {
+  // Appended out of order, read back through each path: a provider's
+  // timelines, the organization index and the payer index.
+  Add({Reassigned("r1", "2023-01-01", kDrB, kGroupY),
+       Reassigned("r2", "2023-01-01", kDrB, kGroupX, "cigna"),
+       Reassigned("r3", "2023-01-01", kDrA, kGroupY),
+       Reassigned("r4", "2023-01-01", kDrB, kGroupX),
+       Reassigned("r5", "2023-01-01", kDrA, kGroupX, "cigna")});
+  auto streamed = [&](const RelationFilter& f) {
+    std::vector<std::string> out;
+    absl::Status s = queries_->ForEachReassignmentOn(
+        D("2024-01-01"), kHeadSeq, f, [&](const ReassignmentRow& r) {
+          out.push_back(absl::StrCat(r.provider, " ", r.org, " ", r.payer, " ",
+                                     r.interval.start_seq));
+        });
+    EXPECT_TRUE(s.ok()) << s;
+    return out;
+  };
+  EXPECT_EQ(streamed({}),
+            (std::vector<std::string>{"1234567893 1245319599 cigna 5",
+                                      "1234567893 1407201544 medicare 3",
+                                      "1526374859 1245319599 cigna 2",
+                                      "1526374859 1245319599 medicare 4",
+                                      "1526374859 1407201544 medicare 1"}));
+  EXPECT_EQ(streamed({"", kGroupX, ""}),
+            (std::vector<std::string>{"1234567893 1245319599 cigna 5",
+                                      "1526374859 1245319599 cigna 2",
+                                      "1526374859 1245319599 medicare 4"}));
+  EXPECT_EQ(streamed({"", "", "medicare"}),
+            (std::vector<std::string>{"1234567893 1407201544 medicare 3",
+                                      "1526374859 1245319599 medicare 4",
+                                      "1526374859 1407201544 medicare 1"}));
+  EXPECT_EQ(streamed({kDrB, "", "medicare"}),
+            (std::vector<std::string>{"1526374859 1245319599 medicare 4",
+                                      "1526374859 1407201544 medicare 1"}));
+  // The collected form holds the same rows.
+  auto rows = queries_->ReassignmentsOn(D("2024-01-01"), kHeadSeq, {});
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 5u);
+  EXPECT_EQ((*rows)[2].provider, kDrB);
+  EXPECT_EQ((*rows)[2].payer, "cigna");
 }
 
 TEST_F(QueryTest, LateBackdatedDepartureChangesAnswersOnlyFromItsRecord) {

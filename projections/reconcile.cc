@@ -1,5 +1,6 @@
 #include "projections/reconcile.h"
 
+#include <cassert>
 #include <set>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ledger/status_macros.h"
@@ -390,7 +392,7 @@ class Reconciler {
     if (t.has_value()) periods = FoldIntervals(*t, options_.known_seq);
     for (const Interval& i : periods) {
       if (i.Contains(options_.as_of)) {
-        matched_.insert(key);
+        matched_.insert(PairIdOf(row->provider, org, row->payer));
         ++summary_.matched;
         return absl::OkStatus();
       }
@@ -426,22 +428,37 @@ class Reconciler {
       payers.insert(options_.payer);
     }
     if (!options_.org.empty() && org_filter_npi_.empty()) return absl::OkStatus();
+    // Streamed: a payer's reassignments in effect are millions of rows.
     for (const std::string& payer : payers) {
-      ASSIGN_OR_RETURN(auto rows,
-                       q_.ReassignmentsOn(options_.as_of, options_.known_seq,
-                                          {"", org_filter_npi_, payer}));
-      for (const ReassignmentRow& r : rows) {
-        const std::string key =
-            PairKey(Relation::kReassignment, r.provider, r.org, r.payer);
-        if (matched_.contains(key)) continue;
-        Emit("MISSING_AT_PAYER", 0, r.provider, r.org,
-             absl::StrCat("in effect in the ledger since ",
-                          FormatDate(r.interval.start), " (seq ",
-                          r.interval.start_seq, ") but absent from the ",
-                          payer, " roster: claims will deny"));
-      }
+      RETURN_IF_ERROR(q_.ForEachReassignmentOn(
+          options_.as_of, options_.known_seq, {"", org_filter_npi_, payer},
+          [&](const ReassignmentRow& r) {
+            if (matched_.contains(PairIdOf(r.provider, r.org, r.payer))) {
+              return;
+            }
+            Emit("MISSING_AT_PAYER", 0, r.provider, r.org,
+                 absl::StrCat("in effect in the ledger since ",
+                              FormatDate(r.interval.start), " (seq ",
+                              r.interval.start_seq, ") but absent from the ",
+                              payer, " roster: claims will deny"));
+          }));
     }
     return absl::OkStatus();
+  }
+
+  // A (provider, org, payer) in 16 bytes (a national roster matches
+  // millions of them): the NPIs' digits as numbers, the payer as a small
+  // number of its own. REQUIRES: provider and org are valid NPIs.
+  using PairId = std::pair<uint64_t, uint64_t>;
+  PairId PairIdOf(absl::string_view provider, absl::string_view org,
+                  absl::string_view payer) {
+    uint64_t p = 0, o = 0;
+    const bool digits = absl::SimpleAtoi(provider, &p) && absl::SimpleAtoi(org, &o);
+    assert(digits);
+    (void)digits;
+    auto [it, added] =
+        payer_ids_.try_emplace(std::string(payer), payer_ids_.size());
+    return {p, o << 24 | it->second};  // an NPI < 2^34
   }
 
   const Ledger& ledger_;
@@ -451,7 +468,8 @@ class Reconciler {
   Columns columns_;
   ReconcileSummary summary_;
   std::string org_filter_npi_;
-  absl::flat_hash_set<std::string> matched_;
+  absl::flat_hash_set<PairId> matched_;
+  absl::flat_hash_map<std::string, uint64_t> payer_ids_;
   absl::flat_hash_set<size_t> seen_;
   absl::flat_hash_map<std::string, std::string> org_cache_;
   std::set<std::string> payers_;

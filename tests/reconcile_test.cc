@@ -145,6 +145,34 @@ TEST_F(ReconcileTest, GenericCsvRoster) {
             "effective_date: 'not-a-date' is not a date of the form YYYY-MM-DD");
 }
 
+TEST_F(ReconcileTest, MatchesArePerPayer) {
+  // Alvarez reassigns to Riverbend at cigna as well as at medicare; the
+  // roster lists the cigna one only, so the medicare one is missing.
+  auto added = ledger_->Append(
+      {EnrolledOrg("enr-riverbend-cigna", "2021-01-01", kGroupX, "cigna"),
+       Reassigned("rea-alvarez-riverbend-cigna", "2023-01-01", kDrA, kGroupX,
+                  "cigna")});
+  ASSERT_TRUE(added.ok()) << added.status();
+  std::istringstream roster(
+      "provider_npi,org_npi,payer,effective_date,end_date\n"
+      "1234567893,1245319599,cigna,2023-01-01,\n"
+      "1234567893,1407201544,medicare,2023-06-01,\n"
+      "1637485966,1407201544,medicare,2024-01-15,\n");
+  ReconcileOptions o = AsOf("2024-06-01");
+  o.format = RosterFormat::kGeneric;
+  std::vector<std::string> got;
+  auto summary = Reconcile(*ledger_, roster, o, [&](const Discrepancy& d) {
+    got.push_back(absl::StrCat(d.code, " ", d.line, " ", d.provider_npi, " ",
+                               d.org, " ", d.detail));
+  });
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_EQ(summary->matched, 3u);
+  EXPECT_EQ(got, std::vector<std::string>{
+                     "MISSING_AT_PAYER 0 1234567893 1245319599 in effect in "
+                     "the ledger since 2023-01-01 (seq 12) but absent from "
+                     "the medicare roster: claims will deny"});
+}
+
 TEST_F(ReconcileTest, AsKnownBeforeTheLateTerminationChenIsNotStale) {
   ReconcileOptions o = AsOf("2024-06-01");
   o.known_seq = 24;
