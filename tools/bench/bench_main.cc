@@ -26,6 +26,7 @@
 #include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "tools/cli.h"
 #include "tools/generator.h"
 
 namespace provledger {
@@ -503,6 +504,7 @@ int Run(const Flags& f) {
     // instead of the levels an incremental load leaves behind.
     Warm(*ledger, "rebuilt_", &res);
     MeasureQueries(*ledger, gen, samples, f.seed * 31 + 8, "rebuilt_", &res);
+    res.Add("rss_after_rebuilt_queries_mb", RssMb());
   }
   res.Add("peak_rss_mb", PeakRssMb());
 
@@ -516,6 +518,7 @@ int Run(const Flags& f) {
 }  // namespace provledger
 
 int main(int argc, char** argv) {
+  provledger::TuneAllocator();
   provledger::Flags f;
   CLI::App app{
       "provledger-bench: ingest, query, reconcile and rebuild figures, each "

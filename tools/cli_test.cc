@@ -1,0 +1,41 @@
+#include "tools/cli.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+namespace provledger {
+namespace {
+
+// Sanitizers replace the allocator: nothing to observe there.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+// Bytes held in the allocator's own mappings (returned to the system on
+// free), as opposed to its heap.
+size_t MappedBytes() { return mallinfo2().hblkhd; }
+
+TEST(TuneAllocatorTest, LargeBlocksStayMappedAfterALargerOneIsFreed) {
+  TuneAllocator();
+  // Untuned, freeing this 8 MiB block would raise glibc's threshold to
+  // 8 MiB, and the 2 MiB block below would come from the heap.
+  void* big = std::malloc(8 << 20);
+  ASSERT_NE(big, nullptr);
+  std::memset(big, 1, 8 << 20);
+  std::free(big);
+  const size_t before = MappedBytes();
+  void* block = std::malloc(2 << 20);
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, 2 << 20);
+  EXPECT_GE(MappedBytes(), before + (2 << 20));
+  std::free(block);
+  EXPECT_EQ(MappedBytes(), before);
+}
+#endif
+
+}  // namespace
+}  // namespace provledger
