@@ -146,20 +146,19 @@ absl::StatusOr<std::vector<ChangeRow>> Queries::Changes(
     DayNumber from, DayNumber to, uint64_t known_seq,
     const RelationFilter& filter) const {
   std::vector<ChangeRow> rows;
-  RETURN_IF_ERROR(ForEachReassignment(
-      filter, [&](absl::string_view key, const Timeline& t) {
-        PairParts p = DecodePairKey(key);
-        for (const Interval& i : FoldIntervals(t, known_seq)) {
-          if (from <= i.start && i.start <= to) {
-            rows.push_back({i.start, true, p.provider, p.org, p.payer,
-                            i.start_seq});
-          }
-          if (i.end.has_value() && from <= *i.end && *i.end <= to) {
-            rows.push_back({*i.end, false, p.provider, p.org, p.payer,
-                            i.end_seq});
-          }
-        }
-      }));
+  RETURN_IF_ERROR(ForEachReassignment(filter, [&](absl::string_view key,
+                                                  const Timeline& t) {
+    PairParts p = DecodePairKey(key);
+    for (const Interval& i : FoldIntervals(t, known_seq)) {
+      if (from <= i.start && i.start <= to) {
+        rows.push_back(
+            {i.start, true, p.provider, p.org, p.payer, i.start_seq});
+      }
+      if (i.end.has_value() && from <= *i.end && *i.end <= to) {
+        rows.push_back({*i.end, false, p.provider, p.org, p.payer, i.end_seq});
+      }
+    }
+  }));
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return std::tie(a.day, a.seq) < std::tie(b.day, b.seq);
   });
@@ -232,8 +231,8 @@ absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
   std::string prefix = absl::StrCat("K", holder, payer);
   prefix.push_back('\0');
   std::vector<v1::ContractSigned> contracts;
-  RETURN_IF_ERROR(ledger_->ScanTimelines(
-      prefix, [&](absl::string_view, const Timeline& t) {
+  RETURN_IF_ERROR(
+      ledger_->ScanTimelines(prefix, [&](absl::string_view, const Timeline& t) {
         if (auto i = IntervalOn(t, day, known_seq)) {
           v1::ContractSigned c;
           c.ParseFromString(PayloadOf(t, i->start_seq));
@@ -377,38 +376,38 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   const std::string d = FormatDate(dos);
   auto& out = result.findings;
 
-  ASSIGN_OR_RETURN(auto rendering_enrolled,
-                   InEffect(NpiPayerKey(Relation::kEnrollment, rendering, payer),
-                            dos, known_seq));
+  ASSIGN_OR_RETURN(
+      auto rendering_enrolled,
+      InEffect(NpiPayerKey(Relation::kEnrollment, rendering, payer), dos,
+               known_seq));
   if (!rendering_enrolled.has_value()) {
-    out.push_back(Find("RENDERING_NOT_ENROLLED",
-                       absl::StrCat("rendering provider ", rendering,
-                                    " is not enrolled with ", payer, " on ",
-                                    d)));
+    out.push_back(
+        Find("RENDERING_NOT_ENROLLED",
+             absl::StrCat("rendering provider ", rendering,
+                          " is not enrolled with ", payer, " on ", d)));
   }
   ASSIGN_OR_RETURN(bool credentialed,
                    Credentialed(rendering, payer, dos, known_seq));
   if (!credentialed) {
-    out.push_back(Find("NOT_CREDENTIALED",
-                       absl::StrCat("rendering provider ", rendering,
-                                    " has no credentialing with ", payer,
-                                    " in effect on ", d)));
+    out.push_back(
+        Find("NOT_CREDENTIALED", absl::StrCat("rendering provider ", rendering,
+                                              " has no credentialing with ",
+                                              payer, " in effect on ", d)));
   }
 
   if (rendering == billing) {
     // Self-billing: the individual's own contract; no reassignment needed.
     ASSIGN_OR_RETURN(auto contracts,
                      ContractsOn(rendering, payer, dos, known_seq));
-    bool individual = std::any_of(contracts.begin(), contracts.end(),
-                                  [](const v1::ContractSigned& c) {
-                                    return c.kind() ==
-                                           v1::ContractSigned::INDIVIDUAL;
-                                  });
+    bool individual = std::any_of(
+        contracts.begin(), contracts.end(), [](const v1::ContractSigned& c) {
+          return c.kind() == v1::ContractSigned::INDIVIDUAL;
+        });
     if (!individual) {
-      out.push_back(Find("NO_CONTRACT",
-                         absl::StrCat("no individual contract held by ",
-                                      rendering, " with ", payer,
-                                      " is in force on ", d)));
+      out.push_back(
+          Find("NO_CONTRACT",
+               absl::StrCat("no individual contract held by ", rendering,
+                            " with ", payer, " is in force on ", d)));
     }
     result.payable = out.empty();
     return result;
@@ -416,15 +415,14 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
 
   ASSIGN_OR_RETURN(Identity group, IdentityOn(billing, payer, dos, known_seq));
   if (!group.enrolled) {
-    out.push_back(Find("BILLING_NOT_ENROLLED",
-                       absl::StrCat("billing organization ", billing,
-                                    " is not enrolled with ", payer, " on ",
-                                    d)));
+    out.push_back(
+        Find("BILLING_NOT_ENROLLED",
+             absl::StrCat("billing organization ", billing,
+                          " is not enrolled with ", payer, " on ", d)));
   }
-  ASSIGN_OR_RETURN(
-      auto associated,
-      InEffect(PairKey(Relation::kAssociation, rendering, billing, payer), dos,
-               known_seq));
+  ASSIGN_OR_RETURN(auto associated, InEffect(PairKey(Relation::kAssociation,
+                                                     rendering, billing, payer),
+                                             dos, known_seq));
   if (!associated.has_value()) {
     out.push_back(Find("NOT_ASSOCIATED",
                        absl::StrCat(rendering, " is not associated with ",
@@ -435,31 +433,32 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
                    ledger_->GetTimeline(PairKey(Relation::kReassignment,
                                                 rendering, billing, payer)));
   std::vector<Interval> periods;
-  if (reassignment.has_value()) periods = FoldIntervals(*reassignment, known_seq);
+  if (reassignment.has_value())
+    periods = FoldIntervals(*reassignment, known_seq);
   std::optional<Interval> current, latest_before;
   for (const Interval& i : periods) {
     if (i.Contains(dos)) current = i;
     if (i.start <= dos) latest_before = i;
   }
   if (periods.empty()) {
-    out.push_back(Find("NO_REASSIGNMENT",
-                       absl::StrCat(rendering,
-                                    " has no reassignment of benefits to ",
-                                    billing, " at ", payer)));
+    out.push_back(
+        Find("NO_REASSIGNMENT",
+             absl::StrCat(rendering, " has no reassignment of benefits to ",
+                          billing, " at ", payer)));
   } else if (!current.has_value() && !latest_before.has_value()) {
-    out.push_back(Find(
-        "DOS_BEFORE_REASSIGNMENT_EFFECTIVE",
-        absl::StrCat("the date of service ", d,
-                     " is before the reassignment's effective date ",
-                     FormatDate(periods.front().start), " (seq ",
-                     periods.front().start_seq, ")")));
+    out.push_back(
+        Find("DOS_BEFORE_REASSIGNMENT_EFFECTIVE",
+             absl::StrCat("the date of service ", d,
+                          " is before the reassignment's effective date ",
+                          FormatDate(periods.front().start), " (seq ",
+                          periods.front().start_seq, ")")));
   } else if (!current.has_value()) {
-    out.push_back(Find(
-        "REASSIGNMENT_ENDED",
-        absl::StrCat("the reassignment of ", rendering, " to ", billing,
-                     " ended on ", FormatDate(*latest_before->end), " (seq ",
-                     latest_before->end_seq, "), before the date of service ",
-                     d)));
+    out.push_back(
+        Find("REASSIGNMENT_ENDED",
+             absl::StrCat("the reassignment of ", rendering, " to ", billing,
+                          " ended on ", FormatDate(*latest_before->end),
+                          " (seq ", latest_before->end_seq,
+                          "), before the date of service ", d)));
   }
 
   // The group's contract must cover the rendering provider, or the provider
@@ -481,8 +480,8 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   if (!covered) {
     out.push_back(Find(
         "NO_CONTRACT",
-        absl::StrCat("no contract with ", payer, " in force on ", d,
-                     " covers ", rendering, " billed by ", billing,
+        absl::StrCat("no contract with ", payer, " in force on ", d, " covers ",
+                     rendering, " billed by ", billing,
                      " (no group contract of ", billing,
                      " lists them, and they hold no individual contract)")));
   }
@@ -492,23 +491,22 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   if (current.has_value() && group.enrolled) {
     v1::Reassigned r;
     r.ParseFromString(PayloadOf(*reassignment, current->start_seq));
-    if (!r.org_tin().empty() && !group.tin.empty() && r.org_tin() != group.tin) {
-      out.push_back(Find("GROUP_DATA_MISMATCH",
-                         absl::StrCat("the reassignment (seq ",
-                                      current->start_seq, ") names TIN ",
-                                      r.org_tin(), " but ", billing,
-                                      "'s enrollment record on ", d,
-                                      " has TIN ", group.tin)));
+    if (!r.org_tin().empty() && !group.tin.empty() &&
+        r.org_tin() != group.tin) {
+      out.push_back(Find(
+          "GROUP_DATA_MISMATCH",
+          absl::StrCat("the reassignment (seq ", current->start_seq,
+                       ") names TIN ", r.org_tin(), " but ", billing,
+                       "'s enrollment record on ", d, " has TIN ", group.tin)));
     }
     if (!r.org_legal_name().empty() && !group.legal_name.empty() &&
         NormalizeName(r.org_legal_name()) != NormalizeName(group.legal_name)) {
-      out.push_back(Find("GROUP_DATA_MISMATCH",
-                         absl::StrCat("the reassignment (seq ",
-                                      current->start_seq, ") names '",
-                                      r.org_legal_name(), "' but ", billing,
-                                      "'s enrollment record on ", d,
-                                      " has legal name '", group.legal_name,
-                                      "'")));
+      out.push_back(
+          Find("GROUP_DATA_MISMATCH",
+               absl::StrCat("the reassignment (seq ", current->start_seq,
+                            ") names '", r.org_legal_name(), "' but ", billing,
+                            "'s enrollment record on ", d, " has legal name '",
+                            group.legal_name, "'")));
     }
   }
 
@@ -518,12 +516,12 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
                      GroupMinimumFlags(billing, payer, dos, known_seq, rules));
   }
   for (const GroupMinimumFlag& f : flags) {
-    result.warnings.push_back(Find(
-        "GROUP_BELOW_MINIMUM",
-        absl::StrCat("group contract ", f.contract_id, " of ", f.holder,
-                     " covers ", f.covered_on_day,
-                     " reassigned provider(s) on ", d, "; ", f.payer,
-                     " requires at least ", f.minimum)));
+    result.warnings.push_back(
+        Find("GROUP_BELOW_MINIMUM",
+             absl::StrCat("group contract ", f.contract_id, " of ", f.holder,
+                          " covers ", f.covered_on_day,
+                          " reassigned provider(s) on ", d, "; ", f.payer,
+                          " requires at least ", f.minimum)));
   }
   result.payable = out.empty();
   return result;

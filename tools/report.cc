@@ -25,12 +25,23 @@ std::string Html(absl::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -272,7 +283,8 @@ class Builder {
       absl::StrAppendFormat(
           &svg,
           "<g class=\"tick\" data-date=\"%s\"><line x1=\"%.1f\" y1=\"%.0f\" "
-          "x2=\"%.1f\" y2=\"%.0f\"/><text x=\"%.1f\" y=\"%.0f\">%s</text></g>\n",
+          "x2=\"%.1f\" y2=\"%.0f\"/><text x=\"%.1f\" "
+          "y=\"%.0f\">%s</text></g>\n",
           FormatDate(d), X(d), kTop - 12, X(d), height - 10, X(d), kTop - 18,
           label);
     }
@@ -283,7 +295,8 @@ class Builder {
           &svg,
           "<g class=\"row %s\" data-relationship=\"%s\">\n"
           "<rect class=\"band\" x=\"0\" y=\"%.0f\" width=\"%.0f\" "
-          "height=\"%.0f\"/>\n<text class=\"label\" x=\"8\" y=\"%.0f\">%s</text>\n",
+          "height=\"%.0f\"/>\n<text class=\"label\" x=\"8\" "
+          "y=\"%.0f\">%s</text>\n",
           row.kind, Html(absl::CHexEscape(row.key)), y, kWidth, kRowH, y + 22,
           Html(row.label));
       for (const Bar& b : row.bars) {
@@ -293,7 +306,8 @@ class Builder {
             &svg,
             "<rect class=\"bar %s%s\" data-kind=\"%s\" data-start=\"%s\" "
             "data-end=\"%s\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" "
-            "height=\"14\" rx=\"3\"><title>%s: %s to %s (seq %d%s)</title></rect>\n",
+            "height=\"14\" rx=\"3\"><title>%s: %s to %s (seq "
+            "%d%s)</title></rect>\n",
             row.kind, b.end ? "" : " open", row.kind, FormatDate(b.start),
             until, X(b.start), y + 11, std::max(2.0, X(end) - X(b.start)),
             Html(row.label), FormatDate(b.start),
@@ -310,7 +324,8 @@ class Builder {
             google::protobuf::util::TimeUtil::ToString(e.recorded_at()),
             e.filed_on().empty() ? "" : " · filed " + e.filed_on(), " · actor ",
             e.actor().empty() ? "(none)" : e.actor(), " · source ", e.source());
-        if (info.voided) absl::StrAppend(&title, " · VOIDED by seq ", info.voided_by);
+        if (info.voided)
+          absl::StrAppend(&title, " · VOIDED by seq ", info.voided_by);
         if (info.backdated) {
           absl::StrAppend(&title, " · backdated: reached us ", info.lag_days,
                           " days after its effective date");
@@ -322,10 +337,11 @@ class Builder {
             info.voided ? " voided" : "", info.backdated ? " backdated" : "",
             seq, e.effective_date(), cx, cy);
         if (info.voided) {
-          absl::StrAppendFormat(&svg,
-                                "<line class=\"strike\" x1=\"%.1f\" y1=\"%.0f\" "
-                                "x2=\"%.1f\" y2=\"%.0f\"/>",
-                                cx - 8, cy + 6, cx + 8, cy - 6);
+          absl::StrAppendFormat(
+              &svg,
+              "<line class=\"strike\" x1=\"%.1f\" y1=\"%.0f\" "
+              "x2=\"%.1f\" y2=\"%.0f\"/>",
+              cx - 8, cy + 6, cx + 8, cy - 6);
         }
         if (info.backdated) {
           absl::StrAppendFormat(&svg,
@@ -348,7 +364,8 @@ class Builder {
       const Event& e = info.event;
       std::string status;
       if (info.voided) status = absl::StrCat("VOIDED by seq ", info.voided_by);
-      if (e.has_voided()) status = absl::StrCat("voids seq ", e.voided().target_seq());
+      if (e.has_voided())
+        status = absl::StrCat("voids seq ", e.voided().target_seq());
       if (info.backdated) {
         absl::StrAppend(&status, status.empty() ? "" : "; ", "backdated (",
                         info.lag_days, " days)");
@@ -374,12 +391,14 @@ class Builder {
             ? absl::StrCat("as known now (seq ", known_, ")")
             : absl::StrCat("as known at seq ", known_);
     std::string html = absl::StrCat(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<title>provledger timeline: ", Html(who), "</title>\n<style>\n", kCss,
-        "</style>\n</head>\n<body>\n<h1>", Html(who), "</h1>\n<p class=\"sub\">",
-        Html(knowledge), req_.payer.empty() ? "" : " · payer " + Html(req_.payer),
-        " · ", rows_.size(), " relationships · ", events_.size(),
-        " events</p>\n", svg,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
+        "charset=\"utf-8\">\n"
+        "<title>provledger timeline: ",
+        Html(who), "</title>\n<style>\n", kCss,
+        "</style>\n</head>\n<body>\n<h1>", Html(who),
+        "</h1>\n<p class=\"sub\">", Html(knowledge),
+        req_.payer.empty() ? "" : " · payer " + Html(req_.payer), " · ",
+        rows_.size(), " relationships · ", events_.size(), " events</p>\n", svg,
         "<p class=\"legend\"><span class=\"key enrollment\"></span>enrollment "
         "<span class=\"key credential\"></span>credentialing "
         "<span class=\"key association\"></span>association "
@@ -389,7 +408,8 @@ class Builder {
         "● event (hover for seq, actor, source) · struck ● voided · "
         "<em>backdated</em>: paperwork reached us more than ",
         kBackdatedDays,
-        " days after its effective date · open bars run to the right edge</p>\n",
+        " days after its effective date · open bars run to the right "
+        "edge</p>\n",
         "<h2>Events</h2>\n", table, "</body>\n</html>\n");
     return html;
   }
@@ -417,7 +437,8 @@ class Builder {
       ".legend{color:#57606a}.key{display:inline-block;width:12px;height:10px;"
       "margin:0 4px 0 10px;border-radius:2px}\n"
       ".key.enrollment{background:#2f81f7}.key.credential{background:#8250df}"
-      ".key.association{background:#1f883d}.key.reassignment{background:#bf8700}"
+      ".key.association{background:#1f883d}.key.reassignment{background:#"
+      "bf8700}"
       ".key.contract{background:#cf222e}.key.revalidation{background:#6e7781}\n"
       "table{border-collapse:collapse;width:100%;font-size:12px}\n"
       "th,td{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left;"
@@ -427,7 +448,8 @@ class Builder {
       "td.hash{font-family:ui-monospace,monospace;color:#57606a}\n"
       "td:nth-child(-n+4){white-space:nowrap}\n"
       "@media print{body{margin:0}svg.timeline{border:none}"
-      ".key,.bar,.band{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+      ".key,.bar,.band{-webkit-print-color-adjust:exact;print-color-adjust:"
+      "exact}"
       "tr{break-inside:avoid}}\n";
 
   const Ledger& ledger_;
