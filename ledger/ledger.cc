@@ -91,7 +91,7 @@ absl::string_view ToView(const rocksdb::Slice& s) {
 }
 
 // Bytes of a key that the prefix bloom filters cover: a timeline key's
-// relation and first NPI; a stream key's NPI.
+// first NPI and relation (see Relation); a stream key's NPI.
 constexpr size_t kTimelinePrefix = 11;
 constexpr size_t kStreamPrefix = 10;
 // Positions of the projection column families in the descriptors.
@@ -507,18 +507,45 @@ absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
   return lo;
 }
 
-absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
-    absl::string_view key) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_timelines_,
-                               rocksdb::Slice(key.data(), key.size()), &value);
+namespace {
+// A stored timeline's value, parsed; nullopt for NotFound.
+absl::StatusOr<std::optional<Timeline>> ParseTimeline(
+    const rocksdb::Status& s, const rocksdb::Slice& value) {
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocks(s, "read timeline"));
   Timeline t;
-  if (!t.ParseFromString(value)) {
+  if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
     return absl::DataLossError("a stored timeline is corrupt (run rebuild)");
   }
   return t;
+}
+}  // namespace
+
+absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
+    absl::string_view key) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_timelines_,
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  return ParseTimeline(s, value);
+}
+
+absl::StatusOr<std::vector<std::optional<Timeline>>> Ledger::GetTimelines(
+    const std::vector<std::string>& keys) const {
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  if (!keys.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), cf_timelines_, keys.size(),
+                  slices.data(), values.data(), statuses.data());
+  }
+  std::vector<std::optional<Timeline>> timelines;
+  timelines.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    ASSIGN_OR_RETURN(std::optional<Timeline> t,
+                     ParseTimeline(statuses[i], values[i]));
+    timelines.push_back(std::move(t));
+  }
+  return timelines;
 }
 
 absl::Status Ledger::ScanTimelines(

@@ -193,6 +193,11 @@ class Ledger {
   // The stored timeline at `key`, or nullopt.
   absl::StatusOr<std::optional<storage::Timeline>> GetTimeline(
       absl::string_view key) const;
+  // The stored timelines at `keys` (nullopt where none), read together:
+  // cheaper than one GetTimeline per key, and keys that share a block read
+  // it once.
+  absl::StatusOr<std::vector<std::optional<storage::Timeline>>> GetTimelines(
+      const std::vector<std::string>& keys) const;
 
   // Calls fn(key, timeline) for every stored timeline whose key starts with
   // `prefix`, in key order; stops early if fn returns false.

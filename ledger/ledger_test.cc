@@ -427,6 +427,66 @@ TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
 
+TEST_F(LedgerTest, GetTimelinesAnswersInTheCallersOrderAndReadsAnNpisBlockOnce) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(EnrolledIndividual("e2", "2016-01-01", kDrA));
+  Must(EnrolledIndividual("e3", "2016-01-01", kDrA, "cigna"));
+  Must(Credentialed("c1", "2016-02-01", kDrA));
+  Must(Associated("a1", "2016-03-01", kDrA, kGroupX));
+  Must(Reassigned("r1", "2016-03-01", kDrA, kGroupX));
+  Must(Revoked("x1", "2019-03-01", kDrA, kGroupX));
+  for (int i = 0; i < 300; ++i) {  // other NPIs' keys, many blocks of them
+    std::string base = absl::StrCat(100000000 + i * 7919);
+    const std::string npi = base + NpiCheckDigit(base);
+    Must(EnrolledIndividual(absl::StrCat("oe", i), "2017-01-01", npi));
+    Must(Credentialed(absl::StrCat("oc", i), "2017-01-01", npi));
+  }
+  const std::vector<std::string> keys = {
+      PairKey(Relation::kReassignment, kDrA, kGroupX, "medicare"),
+      NpiPayerKey(Relation::kEnrollment, kDrA, "medicare"),
+      NpiPayerKey(Relation::kEnrollment, kDrB, "medicare"),  // none
+      PairKey(Relation::kAssociation, kDrA, kGroupX, "medicare"),
+      NpiPayerKey(Relation::kCredential, kDrA, "medicare"),
+      NpiPayerKey(Relation::kEnrollment, kDrA, "medicare"),  // again
+  };
+  auto check = [&] {
+    auto got = ledger_->GetTimelines(keys);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      auto one = ledger_->GetTimeline(keys[i]);
+      ASSERT_TRUE(one.ok());
+      ASSERT_EQ((*got)[i].has_value(), one->has_value()) << i;
+      if (one->has_value()) {
+        EXPECT_EQ((*got)[i]->SerializeAsString(), (*one)->SerializeAsString())
+            << i;
+      }
+    }
+    EXPECT_FALSE((*got)[2].has_value());
+    ASSERT_TRUE((*got)[0].has_value());
+    EXPECT_EQ((*got)[0]->entries_size(), 2);  // reassigned, revoked
+  };
+  check();  // from the memtable
+  // From a table file, with no block cache: dr A's enrollment,
+  // credentialing and association share one data block, read once.
+  LedgerOptions options;
+  options.block_cache_mb = 0;
+  options.timeline_cache_mb = 0;
+  Reopen(0, options);
+  check();
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  ASSERT_TRUE(ledger_
+                  ->GetTimelines(
+                      {NpiPayerKey(Relation::kEnrollment, kDrA, "medicare"),
+                       NpiPayerKey(Relation::kCredential, kDrA, "medicare"),
+                       PairKey(Relation::kAssociation, kDrA, kGroupX,
+                               "medicare")})
+                  .ok());
+  EXPECT_EQ(rocksdb::get_perf_context()->block_read_count, 1u);
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+}
+
 TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuilt) {
   Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
   Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));

@@ -69,7 +69,7 @@ absl::StatusOr<Timeline*> Projector::Load(const std::string& key) {
   ASSIGN_OR_RETURN(std::optional<Timeline> stored, source_->LoadTimeline(key));
   if (!stored.has_value()) {
     // A new relationship: index associations and reassignments.
-    Relation r = static_cast<Relation>(key[0]);
+    Relation r = RelationOfKey(key);
     if (r == Relation::kAssociation || r == Relation::kReassignment) {
       PairParts p = DecodePairKey(key);
       new_index_keys_.push_back(OrgIndexKey(r, p.org, p.provider, p.payer));

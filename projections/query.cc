@@ -35,6 +35,24 @@ Finding Find(std::string code, std::string message) {
   return Finding{std::move(code), std::move(message)};
 }
 
+// Whether a credentialing timeline has a visible entry in effect on `day`.
+bool CredentialedOn(const std::optional<Timeline>& t, DayNumber day,
+                    uint64_t known_seq) {
+  if (!t.has_value()) return false;
+  for (const TimelineEntry& e : t->entries()) {
+    if (e.day() > day) break;
+    if (Visible(e, known_seq) && (!e.has_until_day() || day < e.until_day())) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::optional<Interval> IntervalIn(const std::optional<Timeline>& t,
+                                   DayNumber day, uint64_t known_seq) {
+  return t.has_value() ? IntervalOn(*t, day, known_seq) : std::nullopt;
+}
+
 }  // namespace
 
 std::string NormalizeName(absl::string_view name) {
@@ -59,7 +77,8 @@ absl::Status Queries::ForEachReassignment(
   const std::string r(1, static_cast<char>(Relation::kReassignment));
   if (!f.provider.empty() || (f.org.empty() && f.payer.empty())) {
     return ledger_->ScanTimelines(
-        r + f.provider, [&](absl::string_view key, const Timeline& t) {
+        TimelinePrefix(Relation::kReassignment, f.provider),
+        [&](absl::string_view key, const Timeline& t) {
           PairParts p = DecodePairKey(key);
           if (Matches(f.org, p.org) && Matches(f.payer, p.payer)) fn(key, t);
           return true;
@@ -208,31 +227,12 @@ absl::StatusOr<std::optional<Interval>> Queries::InEffect(
   return IntervalOn(*t, day, known_seq);
 }
 
-absl::StatusOr<bool> Queries::Credentialed(const std::string& npi,
-                                           const std::string& payer,
-                                           DayNumber day,
-                                           uint64_t known_seq) const {
-  ASSIGN_OR_RETURN(
-      std::optional<Timeline> t,
-      ledger_->GetTimeline(NpiPayerKey(Relation::kCredential, npi, payer)));
-  if (!t.has_value()) return false;
-  for (const TimelineEntry& e : t->entries()) {
-    if (e.day() > day) break;
-    if (Visible(e, known_seq) && (!e.has_until_day() || day < e.until_day())) {
-      return true;
-    }
-  }
-  return false;
-}
-
 absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
     const std::string& holder, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
-  std::string prefix = absl::StrCat("K", holder, payer);
-  prefix.push_back('\0');
   std::vector<v1::ContractSigned> contracts;
-  RETURN_IF_ERROR(
-      ledger_->ScanTimelines(prefix, [&](absl::string_view, const Timeline& t) {
+  RETURN_IF_ERROR(ledger_->ScanTimelines(
+      ContractPrefix(holder, payer), [&](absl::string_view, const Timeline& t) {
         if (auto i = IntervalOn(t, day, known_seq)) {
           v1::ContractSigned c;
           c.ParseFromString(PayloadOf(t, i->start_seq));
@@ -246,10 +246,18 @@ absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
 absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     const std::string& npi, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
+  ASSIGN_OR_RETURN(auto t,
+                   ledger_->GetTimelines(
+                       {NpiPayerKey(Relation::kEnrollment, npi, payer),
+                        DemographicsKey(npi)}));
+  return IdentityFrom(t[0], t[1], day, known_seq);
+}
+
+Queries::Identity Queries::IdentityFrom(
+    const std::optional<Timeline>& enrollment,
+    const std::optional<Timeline>& demographics, DayNumber day,
+    uint64_t known_seq) {
   Identity id;
-  ASSIGN_OR_RETURN(
-      std::optional<Timeline> enrollment,
-      ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
   if (!enrollment.has_value()) return id;
   std::optional<Interval> in_effect;
   for (const Interval& i : FoldIntervals(*enrollment, known_seq)) {
@@ -258,9 +266,7 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
   }
   if (!in_effect.has_value()) return id;
   v1::Enrolled b;
-  for (const TimelineEntry& e : enrollment->entries()) {
-    if (e.seq() == in_effect->start_seq) b.ParseFromString(e.payload());
-  }
+  b.ParseFromString(PayloadOf(*enrollment, in_effect->start_seq));
   id.enrolled = true;
   id.tin = b.tin();
   id.legal_name = b.legal_name();
@@ -270,8 +276,6 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
   id.enrollment_id = b.enrollment_id();
   id.pac_id = b.pac_id();
   id.entity = b.entity();
-  ASSIGN_OR_RETURN(std::optional<Timeline> demographics,
-                   ledger_->GetTimeline(DemographicsKey(npi)));
   if (demographics.has_value()) {
     for (const TimelineEntry& entry : demographics->entries()) {
       if (entry.day() > day) break;
@@ -334,7 +338,8 @@ absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
     uint64_t known_seq, const PayerRules& rules) const {
   std::vector<v1::ContractSigned> contracts;
   RETURN_IF_ERROR(ledger_->ScanTimelines(
-      absl::StrCat("K", org), [&](absl::string_view, const Timeline& t) {
+      TimelinePrefix(Relation::kContract, org),
+      [&](absl::string_view, const Timeline& t) {
         if (auto i = IntervalOn(t, day, known_seq)) {
           contracts.emplace_back();
           contracts.back().ParseFromString(PayloadOf(t, i->start_seq));
@@ -376,26 +381,43 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   const std::string d = FormatDate(dos);
   auto& out = result.findings;
 
-  ASSIGN_OR_RETURN(
-      auto rendering_enrolled,
-      InEffect(NpiPayerKey(Relation::kEnrollment, rendering, payer), dos,
-               known_seq));
-  if (!rendering_enrolled.has_value()) {
+  // Every timeline of the chain but the contracts, in one batched read: the
+  // rendering provider's lie in one block, the group's in another.
+  const bool self_billing = rendering == billing;
+  enum : size_t {
+    kRenderingEnrollment,
+    kCredentialing,
+    kGroupEnrollment,
+    kGroupDemographics,
+    kAssociation,
+    kReassignment,
+  };
+  std::vector<std::string> keys = {
+      NpiPayerKey(Relation::kEnrollment, rendering, payer),
+      NpiPayerKey(Relation::kCredential, rendering, payer)};
+  if (!self_billing) {
+    keys.push_back(NpiPayerKey(Relation::kEnrollment, billing, payer));
+    keys.push_back(DemographicsKey(billing));
+    keys.push_back(PairKey(Relation::kAssociation, rendering, billing, payer));
+    keys.push_back(PairKey(Relation::kReassignment, rendering, billing, payer));
+  }
+  ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> chain,
+                   ledger_->GetTimelines(keys));
+
+  if (!IntervalIn(chain[kRenderingEnrollment], dos, known_seq).has_value()) {
     out.push_back(
         Find("RENDERING_NOT_ENROLLED",
              absl::StrCat("rendering provider ", rendering,
                           " is not enrolled with ", payer, " on ", d)));
   }
-  ASSIGN_OR_RETURN(bool credentialed,
-                   Credentialed(rendering, payer, dos, known_seq));
-  if (!credentialed) {
+  if (!CredentialedOn(chain[kCredentialing], dos, known_seq)) {
     out.push_back(
         Find("NOT_CREDENTIALED", absl::StrCat("rendering provider ", rendering,
                                               " has no credentialing with ",
                                               payer, " in effect on ", d)));
   }
 
-  if (rendering == billing) {
+  if (self_billing) {
     // Self-billing: the individual's own contract; no reassignment needed.
     ASSIGN_OR_RETURN(auto contracts,
                      ContractsOn(rendering, payer, dos, known_seq));
@@ -413,25 +435,21 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     return result;
   }
 
-  ASSIGN_OR_RETURN(Identity group, IdentityOn(billing, payer, dos, known_seq));
+  const Identity group = IdentityFrom(
+      chain[kGroupEnrollment], chain[kGroupDemographics], dos, known_seq);
   if (!group.enrolled) {
     out.push_back(
         Find("BILLING_NOT_ENROLLED",
              absl::StrCat("billing organization ", billing,
                           " is not enrolled with ", payer, " on ", d)));
   }
-  ASSIGN_OR_RETURN(auto associated, InEffect(PairKey(Relation::kAssociation,
-                                                     rendering, billing, payer),
-                                             dos, known_seq));
-  if (!associated.has_value()) {
+  if (!IntervalIn(chain[kAssociation], dos, known_seq).has_value()) {
     out.push_back(Find("NOT_ASSOCIATED",
                        absl::StrCat(rendering, " is not associated with ",
                                     billing, " at ", payer, " on ", d)));
   }
 
-  ASSIGN_OR_RETURN(std::optional<Timeline> reassignment,
-                   ledger_->GetTimeline(PairKey(Relation::kReassignment,
-                                                rendering, billing, payer)));
+  const std::optional<Timeline>& reassignment = chain[kReassignment];
   std::vector<Interval> periods;
   if (reassignment.has_value())
     periods = FoldIntervals(*reassignment, known_seq);

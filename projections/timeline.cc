@@ -10,39 +10,88 @@ using storage::Timeline;
 using storage::TimelineEntry;
 using v1::Event;
 
+namespace {
+// Every key but a reassignment's: the NPI, then the relation.
+std::string NpiFirst(Relation r, absl::string_view npi) {
+  std::string key(npi);
+  key.push_back(static_cast<char>(r));
+  return key;
+}
+// Where the org, payer or contract part of a key starts: after the first
+// NPI and the relation byte, whichever of the two comes first.
+constexpr size_t kAfterNpi = 11;
+}  // namespace
+
+std::string TimelinePrefix(Relation r, absl::string_view npi) {
+  if (r == Relation::kReassignment) {
+    return absl::StrCat(std::string(1, static_cast<char>(r)), npi);
+  }
+  return NpiFirst(r, npi);
+}
+
 std::string NpiPayerKey(Relation r, absl::string_view npi,
                         absl::string_view payer) {
-  return absl::StrCat(std::string(1, static_cast<char>(r)), npi, payer);
+  return absl::StrCat(TimelinePrefix(r, npi), payer);
 }
 
 std::string PairKey(Relation r, absl::string_view provider,
                     absl::string_view org, absl::string_view payer) {
-  return absl::StrCat(std::string(1, static_cast<char>(r)), provider, org,
-                      payer);
+  return absl::StrCat(TimelinePrefix(r, provider), org, payer);
+}
+
+std::string ContractPrefix(absl::string_view holder, absl::string_view payer) {
+  std::string key = absl::StrCat(NpiFirst(Relation::kContract, holder), payer);
+  key.push_back('\0');
+  return key;
 }
 
 std::string ContractKey(absl::string_view holder, absl::string_view payer,
                         absl::string_view contract_id) {
-  std::string key = absl::StrCat("K", holder, payer);
-  key.push_back('\0');
-  absl::StrAppend(&key, contract_id);
-  return key;
+  return absl::StrCat(ContractPrefix(holder, payer), contract_id);
 }
 
 std::string DemographicsKey(absl::string_view npi) {
-  return absl::StrCat("D", npi);
+  return NpiFirst(Relation::kDemographics, npi);
+}
+
+Relation RelationOfKey(absl::string_view key) {
+  // NPIs are digits; only a reassignment key starts with its relation.
+  if (!key.empty() && key[0] == static_cast<char>(Relation::kReassignment)) {
+    return Relation::kReassignment;
+  }
+  return static_cast<Relation>(key.size() > 10 ? key[10] : '\0');
+}
+
+absl::string_view PayerOfKey(absl::string_view key) {
+  switch (RelationOfKey(key)) {
+    case Relation::kEnrollment:
+    case Relation::kCredential:
+    case Relation::kRevalidation:
+      return key.substr(kAfterNpi);
+    case Relation::kAssociation:
+    case Relation::kReassignment:
+      return key.substr(kAfterNpi + 10);
+    case Relation::kContract: {
+      absl::string_view rest = key.substr(kAfterNpi);
+      return rest.substr(0, rest.find('\0'));
+    }
+    case Relation::kDemographics:
+      break;
+  }
+  return absl::string_view();
 }
 
 PairParts DecodePairKey(absl::string_view key) {
-  return PairParts{std::string(key.substr(1, 10)),
-                   std::string(key.substr(11, 10)),
-                   std::string(key.substr(21))};
+  const size_t provider = RelationOfKey(key) == Relation::kReassignment ? 1 : 0;
+  return PairParts{std::string(key.substr(provider, 10)),
+                   std::string(key.substr(kAfterNpi, 10)),
+                   std::string(key.substr(kAfterNpi + 10))};
 }
 
 absl::string_view ContractIdOfKey(absl::string_view key) {
   size_t nul = key.find('\0');
   return nul == absl::string_view::npos ? absl::string_view()
-                                       : key.substr(nul + 1);
+                                        : key.substr(nul + 1);
 }
 
 TimelineRef TimelineOf(const Event& e) {

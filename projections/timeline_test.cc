@@ -1,5 +1,10 @@
 #include "projections/timeline.h"
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace provledger {
@@ -109,6 +114,76 @@ TEST(TimelineTest, KeysDecode) {
   EXPECT_EQ(p.org, "1245319599");
   EXPECT_EQ(p.payer, "medicare");
   EXPECT_EQ(ContractIdOfKey(ContractKey("1245319599", "cigna", "G-7")), "G-7");
+
+  PairParts a = DecodePairKey(
+      PairKey(Relation::kAssociation, "1234567893", "1245319599", "cigna"));
+  EXPECT_EQ(a.provider, "1234567893");
+  EXPECT_EQ(a.org, "1245319599");
+  EXPECT_EQ(a.payer, "cigna");
+}
+
+TEST(TimelineTest, EveryKeyNamesItsRelationAndPayer) {
+  const std::string npi = "1234567893", org = "1245319599";
+  struct Case {
+    std::string key;
+    Relation relation;
+    std::string payer;
+  };
+  const std::vector<Case> cases = {
+      {NpiPayerKey(Relation::kEnrollment, npi, "medicare"),
+       Relation::kEnrollment, "medicare"},
+      {NpiPayerKey(Relation::kCredential, npi, "cigna"), Relation::kCredential,
+       "cigna"},
+      {NpiPayerKey(Relation::kRevalidation, npi, "aetna"),
+       Relation::kRevalidation, "aetna"},
+      {PairKey(Relation::kAssociation, npi, org, "medicare"),
+       Relation::kAssociation, "medicare"},
+      {PairKey(Relation::kReassignment, npi, org, "cigna"),
+       Relation::kReassignment, "cigna"},
+      {ContractKey(org, "aetna", "G-7"), Relation::kContract, "aetna"},
+      {DemographicsKey(npi), Relation::kDemographics, ""},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.key);
+    EXPECT_EQ(RelationOfKey(c.key), c.relation);
+    EXPECT_EQ(PayerOfKey(c.key), c.payer);
+  }
+  EXPECT_EQ(ContractPrefix(org, "aetna"),
+            ContractKey(org, "aetna", "G-7").substr(0, 17));
+}
+
+// A claim check reads an NPI's enrollment, credentialing, associations,
+// contracts, revalidations and demographics: their keys sort next to one
+// another (no other NPI's key between them), reassignments apart from all.
+TEST(TimelineTest, OneNpisKeysSortTogetherReassignmentsApart) {
+  const std::string a = "1234567893", b = "1234567901", org = "1245319599";
+  std::vector<std::pair<std::string, std::string>> keys;  // key, owner
+  for (const std::string& npi : {a, b}) {
+    for (Relation r : {Relation::kEnrollment, Relation::kCredential,
+                       Relation::kRevalidation}) {
+      keys.emplace_back(NpiPayerKey(r, npi, "medicare"), npi);
+      keys.emplace_back(NpiPayerKey(r, npi, "cigna"), npi);
+    }
+    keys.emplace_back(PairKey(Relation::kAssociation, npi, org, "medicare"),
+                      npi);
+    keys.emplace_back(ContractKey(npi, "medicare", "I-1"), npi);
+    keys.emplace_back(DemographicsKey(npi), npi);
+    keys.emplace_back(PairKey(Relation::kReassignment, npi, org, "medicare"),
+                      "R");
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::string> owners;
+  for (const auto& k : keys) {
+    if (owners.empty() || owners.back() != k.second) {
+      owners.push_back(k.second);
+    }
+  }
+  EXPECT_EQ(owners, (std::vector<std::string>{a, b, "R"}));
+  for (const auto& [key, owner] : keys) {
+    if (owner == "R") continue;
+    EXPECT_EQ(key.substr(0, 10), owner);
+    EXPECT_EQ(key.substr(0, 11), TimelinePrefix(RelationOfKey(key), owner));
+  }
 }
 
 }  // namespace

@@ -71,25 +71,6 @@ struct Row {
   std::vector<uint64_t> seqs;  // events on this row
 };
 
-std::string PayerOfKey(absl::string_view key) {
-  switch (static_cast<Relation>(key[0])) {
-    case Relation::kEnrollment:
-    case Relation::kCredential:
-    case Relation::kRevalidation:
-      return std::string(key.substr(11));
-    case Relation::kAssociation:
-    case Relation::kReassignment:
-      return std::string(key.substr(21));
-    case Relation::kContract: {
-      size_t nul = key.find('\0');
-      return std::string(key.substr(11, nul - 11));
-    }
-    case Relation::kDemographics:
-      break;
-  }
-  return "";
-}
-
 DayNumber KnowledgeDay(const Event& e) {
   if (!e.filed_on().empty()) {
     auto d = ParseDate(e.filed_on());
@@ -118,13 +99,13 @@ class Builder {
 
  private:
   absl::Status AddTimeline(absl::string_view key, const Timeline& t) {
-    const std::string payer = PayerOfKey(key);
+    const std::string payer(PayerOfKey(key));
     if (!req_.payer.empty() && !payer.empty() && payer != req_.payer) {
       return absl::OkStatus();
     }
     Row row;
     row.key = std::string(key);
-    const Relation r = static_cast<Relation>(key[0]);
+    const Relation r = RelationOfKey(key);
     const std::string at = payer.empty() ? "" : " · " + payer;
     switch (r) {
       case Relation::kEnrollment:
@@ -198,10 +179,17 @@ class Builder {
       status_.Update(AddTimeline(key, t));
       return status_.ok();
     };
-    std::vector<char> relations = {'E', 'C', 'V', 'K', 'D'};
-    if (!req_.is_org) relations = {'E', 'C', 'V', 'A', 'R', 'K', 'D'};
-    for (char r : relations) {
-      RETURN_IF_ERROR(ledger_.ScanTimelines(std::string(1, r) + req_.npi, add));
+    using R = Relation;
+    std::vector<R> relations = {R::kEnrollment, R::kCredential,
+                                R::kRevalidation, R::kContract,
+                                R::kDemographics};
+    if (!req_.is_org) {
+      relations = {R::kEnrollment,  R::kCredential,   R::kRevalidation,
+                   R::kAssociation, R::kReassignment, R::kContract,
+                   R::kDemographics};
+    }
+    for (R r : relations) {
+      RETURN_IF_ERROR(ledger_.ScanTimelines(TimelinePrefix(r, req_.npi), add));
       RETURN_IF_ERROR(status_);
     }
     if (req_.is_org) {
