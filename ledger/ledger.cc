@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -939,125 +940,243 @@ uint32_t Ledger::ReplayPasses(uint64_t events, uint64_t shares) const {
       std::min<uint64_t>(64, events * kRebuildBytesPerEvent / budget + 1));
 }
 
+namespace {
+
+// Threads a replay runs on: this machine's cores, at most two (the log's
+// reads and the projectors' memory do not gain from more).
+uint32_t ReplayThreads() {
+  return std::clamp<uint32_t>(std::thread::hardware_concurrency(), 1, 2);
+}
+
+// Runs fn(i) for i in [0, n) on n threads; the first error wins.
+absl::Status RunThreads(uint32_t n,
+                        const std::function<absl::Status(uint32_t)>& fn) {
+  std::vector<absl::Status> status(n);
+  std::vector<std::thread> threads;
+  for (uint32_t i = 1; i < n; ++i) {
+    threads.emplace_back([&, i] { status[i] = fn(i); });
+  }
+  status[0] = fn(0);
+  for (std::thread& t : threads) t.join();
+  for (const absl::Status& st : status) RETURN_IF_ERROR(st);
+  return absl::OkStatus();
+}
+
+// Reports a replay's progress from several threads: each counts events
+// locally and adds them in chunks; reports never go backwards.
+class ReplayProgress {
+ public:
+  ReplayProgress(const std::function<void(uint64_t, uint64_t)>& report,
+                 uint64_t total, uint64_t units)
+      : report_(report), total_(total), units_(std::max<uint64_t>(1, units)) {}
+  // Call once per event with the thread's own counter.
+  void Tick(uint64_t* local) {
+    if (++*local == kLocalChunk) Flush(local);
+  }
+  void Flush(uint64_t* local) {
+    if (!report_ || *local == 0) {
+      *local = 0;
+      return;
+    }
+    const uint64_t before = done_.fetch_add(*local);
+    const uint64_t after = before + *local;
+    *local = 0;
+    if (before / kReplayChunk == after / kReplayChunk) return;
+    absl::MutexLock lock(&mu_);
+    const uint64_t at = std::min(total_, after * total_ / units_);
+    if (at > reported_) {
+      reported_ = at;
+      report_(at, total_);
+    }
+  }
+
+ private:
+  static constexpr uint64_t kLocalChunk = 4096;
+  const std::function<void(uint64_t, uint64_t)>& report_;
+  const uint64_t total_, units_;
+  std::atomic<uint64_t> done_{0};
+  absl::Mutex mu_;
+  uint64_t reported_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+absl::Status ParseEvent(absl::string_view bytes, uint64_t seq, Event* e) {
+  if (e->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::OkStatus();
+  }
+  return seq == 0 ? absl::InternalError(
+                        "rebuild: a spilled event is corrupt (disk error?)")
+                  : absl::DataLossError(
+                        absl::StrCat("event ", seq, " is corrupt"));
+}
+
+}  // namespace
+
+absl::Status Ledger::ReadLog(
+    uint64_t from, uint64_t to,
+    const std::function<absl::Status(uint64_t, absl::string_view)>& fn) const {
+  rocksdb::ReadOptions scan;
+  scan.fill_cache = false;  // read once; keep the cache for queries
+  scan.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, cf_events_));
+  for (it->Seek(EncodeSeq(from)); it->Valid(); it->Next()) {
+    const uint64_t seq = DecodeBigEndian64(ToView(it->key()));
+    if (seq > to) break;
+    Hash hash;
+    absl::string_view bytes;
+    if (!SplitRecord(ToView(it->value()), &hash, &bytes)) {
+      return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
+    }
+    RETURN_IF_ERROR(fn(seq, bytes));
+  }
+  return FromRocks(it->status(), "read the log");
+}
+
 absl::Status Ledger::ReplayInPasses(
-    uint64_t total, uint32_t passes, const std::string& scratch_dir,
+    uint64_t total, uint32_t passes, uint32_t workers,
+    const std::string& scratch_dir,
     const std::function<void(uint64_t, uint64_t)>& progress,
     const std::function<absl::Status(std::unique_ptr<Projector>, uint32_t)>&
         on_pass) const {
-  // Replays into memory, never reading stored projections. A large log goes
-  // in passes: pass p builds the relationships whose timeline key hashes to
-  // p (a void goes with its target).
-  ReplaySource source(this);
-  std::vector<uint8_t> pass_of(passes > 1 ? total + 1 : 0);
-  // Pass 0 reads the log; the events of later passes are spilled, as
-  // length-prefixed stored bytes, to one scratch file per pass and read back
-  // from there (the log is scanned once).
-  std::vector<std::FILE*> spill(passes, nullptr);
-  auto close_spills = absl::MakeCleanup([&] {
-    for (std::FILE* f : spill) {
-      if (f != nullptr) std::fclose(f);
-    }
-  });
-  auto spill_path = [&](uint32_t pass) {
-    return absl::StrCat(scratch_dir, "/events-", pass);
-  };
-  for (uint32_t pass = 1; pass < passes; ++pass) {
-    spill[pass] = std::fopen(spill_path(pass).c_str(), "w+b");
-    if (spill[pass] == nullptr) {
-      return absl::InternalError(absl::StrCat(
-          "rebuild: cannot create ", spill_path(pass), ": ",
-          std::strerror(errno)));
-    }
-    std::setvbuf(spill[pass], nullptr, _IOFBF, 1 << 20);  // fewer syscalls
-  }
-  // Units of progress: every event read from the log, then every spilled
-  // event read back.
-  const uint64_t units = total + total / passes * (passes - 1);
-  uint64_t done = 0;
-  auto tick = [&] {
-    if (progress && ++done % kReplayChunk == 0) {
-      progress(std::min(total, done * total / std::max<uint64_t>(1, units)),
-               total);
-    }
-  };
-
-  for (uint32_t pass = 0; pass < passes; ++pass) {
-    // Nothing is read back: every timeline of this pass stays in the
-    // projector.
+  // Replays into memory, never reading stored projections. A log that fits
+  // is replayed as it is read. A larger one goes in passes: pass p builds
+  // the relationships whose timeline key hashes to p (a void goes with its
+  // target).
+  if (passes <= 1) {
+    ReplayProgress meter(progress, total, total);
+    ReplaySource source(this);
     auto projector = std::make_unique<Projector>(&source);
     projector->SkipChecks();
     Event e;
-    // `seq` 0: an event read back from a spill file.
-    auto parse = [&](absl::string_view bytes, uint64_t seq) -> absl::Status {
-      if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-        return seq == 0 ? absl::InternalError("rebuild: a spilled event is "
-                                              "corrupt (disk error?)")
-                        : absl::DataLossError(
-                              absl::StrCat("event ", seq, " is corrupt"));
+    uint64_t ticks = 0;
+    RETURN_IF_ERROR(ReadLog(1, total, [&](uint64_t seq, absl::string_view b) {
+      meter.Tick(&ticks);
+      RETURN_IF_ERROR(ParseEvent(b, seq, &e));
+      return projector->Apply(e);
+    }));
+    meter.Flush(&ticks);
+    return on_pass(std::move(projector), 0);
+  }
+
+  // Split: each reader thread reads its own range of the log and spills
+  // every event, as length-prefixed stored bytes, to its file for the
+  // event's pass. Replay: each worker takes the next pass, reads that
+  // pass's files in range order (so in seq order), and hands the projector
+  // on. Every event is read from the log once, parsed twice.
+  const uint32_t readers = ReplayThreads();
+  ReplayProgress meter(progress, total, 2 * total);
+  auto spill_path = [&](uint32_t reader, uint32_t pass) {
+    return absl::StrCat(scratch_dir, "/events-", pass, "-", reader);
+  };
+  std::vector<std::vector<std::FILE*>> spill(
+      readers, std::vector<std::FILE*>(passes, nullptr));
+  auto close_spills = absl::MakeCleanup([&] {
+    for (auto& files : spill) {
+      for (std::FILE* f : files) {
+        if (f != nullptr) std::fclose(f);
+      }
+    }
+  });
+  for (uint32_t r = 0; r < readers; ++r) {
+    for (uint32_t pass = 0; pass < passes; ++pass) {
+      std::FILE* f = std::fopen(spill_path(r, pass).c_str(), "w+b");
+      if (f == nullptr) {
+        return absl::InternalError(absl::StrCat("rebuild: cannot create ",
+                                                spill_path(r, pass), ": ",
+                                                std::strerror(errno)));
+      }
+      std::setvbuf(f, nullptr, _IOFBF, 256 << 10);  // fewer syscalls
+      spill[r][pass] = f;
+    }
+  }
+
+  std::vector<uint8_t> pass_of(total + 1);  // each reader writes its range
+  auto pass_of_key = [&](const std::string& key) {
+    return static_cast<uint8_t>(absl::HashOf(key) % passes);
+  };
+  RETURN_IF_ERROR(RunThreads(readers, [&](uint32_t r) -> absl::Status {
+    const uint64_t from = 1 + total * r / readers;
+    const uint64_t to = total * (r + 1) / readers;
+    Event e;
+    uint64_t ticks = 0;
+    RETURN_IF_ERROR(ReadLog(from, to, [&](uint64_t seq, absl::string_view b) {
+      meter.Tick(&ticks);
+      RETURN_IF_ERROR(ParseEvent(b, seq, &e));
+      uint8_t pass = 0;
+      if (e.body_case() != Event::kVoided) {
+        pass = pass_of_key(TimelineOf(e).key);
+      } else if (const uint64_t target = e.voided().target_seq();
+                 target >= from && target < seq) {
+        pass = pass_of[target];
+      } else if (target >= 1 && target < from) {  // another reader's range
+        ASSIGN_OR_RETURN(std::optional<Event> t, LoadStoredEvent(target));
+        if (t.has_value() && t->body_case() != Event::kVoided) {
+          pass = pass_of_key(TimelineOf(*t).key);
+        }
+      }  // else: a void of nothing, which its replay reports
+      pass_of[seq] = pass;
+      const uint32_t size = static_cast<uint32_t>(b.size());
+      std::FILE* f = spill[r][pass];
+      if (std::fwrite(&size, sizeof size, 1, f) != 1 ||
+          std::fwrite(b.data(), 1, size, f) != size) {
+        return absl::InternalError(absl::StrCat(
+            "rebuild: cannot write ", spill_path(r, pass), " (disk full?)"));
       }
       return absl::OkStatus();
-    };
-    if (pass == 0) {
-      rocksdb::ReadOptions scan;
-      scan.fill_cache = false;  // read once; keep the cache for queries
-      scan.readahead_size = 2 << 20;
-      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, cf_events_));
-      for (it->SeekToFirst(); it->Valid(); it->Next()) {
-        const uint64_t seq = DecodeBigEndian64(ToView(it->key()));
-        if (seq > total) break;
-        tick();
-        Hash hash;
-        absl::string_view bytes;
-        if (!SplitRecord(ToView(it->value()), &hash, &bytes)) {
-          return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
-        }
-        RETURN_IF_ERROR(parse(bytes, seq));
-        if (passes > 1) {
-          pass_of[seq] =
-              e.body_case() == Event::kVoided
-                  ? pass_of[std::min(total, e.voided().target_seq())]
-                  : static_cast<uint8_t>(
-                        absl::HashOf(TimelineOf(e).key) % passes);
-          if (const uint32_t to = pass_of[seq]; to != 0) {
-            const uint32_t size = static_cast<uint32_t>(bytes.size());
-            if (std::fwrite(&size, sizeof size, 1, spill[to]) != 1 ||
-                std::fwrite(bytes.data(), 1, size, spill[to]) != size) {
-              return absl::InternalError(absl::StrCat(
-                  "rebuild: cannot write ", spill_path(to), " (disk full?)"));
+    }));
+    meter.Flush(&ticks);
+    return absl::OkStatus();
+  }));
+  pass_of = {};
+
+  std::atomic<uint32_t> next_pass{0};
+  std::atomic<bool> failed{false};
+  return RunThreads(
+      std::clamp<uint32_t>(workers, 1, passes), [&](uint32_t) -> absl::Status {
+        ReplaySource source(this);
+        Event e;
+        std::string bytes;
+        uint64_t ticks = 0;
+        for (uint32_t pass = next_pass++; pass < passes && !failed;
+             pass = next_pass++) {
+          auto projector = std::make_unique<Projector>(&source);
+          projector->SkipChecks();
+          for (uint32_t r = 0; r < readers; ++r) {
+            std::FILE* f = spill[r][pass];
+            std::rewind(f);
+            uint32_t size = 0;
+            while (std::fread(&size, sizeof size, 1, f) == 1) {
+              bytes.resize(size);
+              if (std::fread(bytes.data(), 1, size, f) != size) {
+                failed = true;
+                return absl::InternalError(absl::StrCat(
+                    "rebuild: ", spill_path(r, pass), " ends inside a record"));
+              }
+              meter.Tick(&ticks);
+              absl::Status st = ParseEvent(bytes, 0, &e);
+              if (st.ok()) st = projector->Apply(e);
+              if (!st.ok()) {
+                failed = true;
+                return st;
+              }
             }
-            continue;
+            if (std::ferror(f)) {
+              failed = true;
+              return absl::InternalError(
+                  absl::StrCat("rebuild: cannot read ", spill_path(r, pass)));
+            }
+            std::fclose(f);
+            spill[r][pass] = nullptr;
+            std::filesystem::remove(spill_path(r, pass));
+          }
+          meter.Flush(&ticks);
+          absl::Status st = on_pass(std::move(projector), pass);
+          if (!st.ok()) {
+            failed = true;
+            return st;
           }
         }
-        RETURN_IF_ERROR(projector->Apply(e));
-      }
-      RETURN_IF_ERROR(FromRocks(it->status(), "read the log"));
-    } else {
-      std::FILE* f = spill[pass];
-      std::rewind(f);
-      std::string bytes;
-      uint32_t size = 0;
-      while (std::fread(&size, sizeof size, 1, f) == 1) {
-        bytes.resize(size);
-        if (std::fread(bytes.data(), 1, size, f) != size) {
-          return absl::InternalError(absl::StrCat(
-              "rebuild: ", spill_path(pass), " ends inside a record"));
-        }
-        tick();
-        RETURN_IF_ERROR(parse(bytes, 0));
-        RETURN_IF_ERROR(projector->Apply(e));
-      }
-      if (std::ferror(f)) {
-        return absl::InternalError(
-            absl::StrCat("rebuild: cannot read ", spill_path(pass)));
-      }
-      std::fclose(f);
-      spill[pass] = nullptr;
-      std::filesystem::remove(spill_path(pass));
-    }
-
-    RETURN_IF_ERROR(on_pass(std::move(projector), pass));
-  }
-  return absl::OkStatus();
+        return absl::OkStatus();
+      });
 }
 
 absl::Status Ledger::Rebuild(
@@ -1094,30 +1213,26 @@ absl::Status Ledger::Rebuild(
   // column families: no memtable inserts, no write-ahead log. Each pass is
   // written on a second thread while the next one replays.
   const uint64_t total = head().seq;
-  const uint32_t passes = ReplayPasses(total, /*shares=*/2);
+  const uint32_t workers = ReplayThreads();
+  const uint32_t passes = ReplayPasses(total, /*shares=*/workers);
   ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
   std::vector<std::string> timeline_files, index_files;
+  absl::Mutex files_mu;
   const rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
   const rocksdb::Options index_options = db_->GetOptions(cf_indexes_);
-  std::thread writer;
-  absl::Status writer_status;
-  auto join_writer = [&] {
-    if (writer.joinable()) writer.join();
-    return writer_status;
-  };
-  auto join_on_exit = absl::MakeCleanup([&] { join_writer().IgnoreError(); });
   RETURN_IF_ERROR(ReplayInPasses(
-      total, passes, scratch.path(), progress,
+      total, passes, workers, scratch.path(), progress,
       [&](std::unique_ptr<Projector> projector, uint32_t pass) {
-        RETURN_IF_ERROR(join_writer());
-        writer = std::thread([&, pass, done = std::move(projector)]() {
-          writer_status =
-              WritePass(*done, scratch.path(), pass, timeline_options,
-                        index_options, &timeline_files, &index_files);
-        });
+        std::vector<std::string> timelines, indexes;
+        RETURN_IF_ERROR(WritePass(*projector, scratch.path(), pass,
+                                  timeline_options, index_options, &timelines,
+                                  &indexes));
+        absl::MutexLock lock(&files_mu);
+        timeline_files.insert(timeline_files.end(), timelines.begin(),
+                              timelines.end());
+        index_files.insert(index_files.end(), indexes.begin(), indexes.end());
         return absl::OkStatus();
       }));
-  RETURN_IF_ERROR(join_writer());
 
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
@@ -1159,7 +1274,8 @@ absl::Status Ledger::VerifyProjections() const {
   };
   std::string value;
   RETURN_IF_ERROR(ReplayInPasses(
-      total, ReplayPasses(total, /*shares=*/1), scratch.path(), nullptr,
+      total, ReplayPasses(total, /*shares=*/1), /*workers=*/1, scratch.path(),
+      nullptr,
       [&](std::unique_ptr<Projector> p, uint32_t) -> absl::Status {
         for (const auto& [key, timeline] : p->changed_timelines()) {
           value.clear();

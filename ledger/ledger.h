@@ -265,12 +265,18 @@ class Ledger {
   // Passes for replaying `events` events when `shares` passes may be held
   // in memory at once.
   uint32_t ReplayPasses(uint64_t events, uint64_t shares) const;
+  // Calls fn(seq, stored bytes) for the events with seq in [from, to].
+  absl::Status ReadLog(
+      uint64_t from, uint64_t to,
+      const std::function<absl::Status(uint64_t, absl::string_view)>& fn)
+      const;
   // Replays events 1..total into in-memory projectors, one hash share of the
-  // relationships per pass (events of later passes are spilled to
-  // `scratch_dir`, so the log is read once), and hands each pass's
-  // projector to `on_pass`.
+  // relationships per pass (with passes > 1 the log is read once, on two
+  // threads, into per-pass files in `scratch_dir`), and hands each pass's
+  // projector to `on_pass`, from up to `workers` threads at once.
   absl::Status ReplayInPasses(
-      uint64_t total, uint32_t passes, const std::string& scratch_dir,
+      uint64_t total, uint32_t passes, uint32_t workers,
+      const std::string& scratch_dir,
       const std::function<void(uint64_t, uint64_t)>& progress,
       const std::function<absl::Status(std::unique_ptr<Projector>, uint32_t)>&
           on_pass) const;
