@@ -246,11 +246,16 @@ absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
 absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     const std::string& npi, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
-  ASSIGN_OR_RETURN(auto t,
-                   ledger_->GetTimelines(
-                       {NpiPayerKey(Relation::kEnrollment, npi, payer),
-                        DemographicsKey(npi)}));
-  return IdentityFrom(t[0], t[1], day, known_seq);
+  // The demographics are read only when an enrollment is in effect (the
+  // reconcile asks this of millions of NPIs, many not enrolled).
+  ASSIGN_OR_RETURN(
+      std::optional<Timeline> enrollment,
+      ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
+  std::optional<Timeline> demographics;
+  if (IntervalIn(enrollment, day, known_seq).has_value()) {
+    ASSIGN_OR_RETURN(demographics, ledger_->GetTimeline(DemographicsKey(npi)));
+  }
+  return IdentityFrom(enrollment, demographics, day, known_seq);
 }
 
 Queries::Identity Queries::IdentityFrom(
