@@ -1210,8 +1210,8 @@ absl::Status Ledger::Rebuild(
 
   // Replay the log into memory (see ReplayInPasses) and write each pass's
   // projections, sorted, as table files that are then loaded into the
-  // column families: no memtable inserts, no write-ahead log. Each pass is
-  // written on a second thread while the next one replays.
+  // column families: no memtable inserts, no write-ahead log. Each worker
+  // writes its pass's files itself, while the other worker replays.
   const uint64_t total = head().seq;
   const uint32_t workers = ReplayThreads();
   const uint32_t passes = ReplayPasses(total, /*shares=*/workers);

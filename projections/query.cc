@@ -223,8 +223,7 @@ absl::StatusOr<std::vector<HistoryRow>> Queries::History(
 absl::StatusOr<std::optional<Interval>> Queries::InEffect(
     const std::string& key, DayNumber day, uint64_t known_seq) const {
   ASSIGN_OR_RETURN(std::optional<Timeline> t, ledger_->GetTimeline(key));
-  if (!t.has_value()) return std::nullopt;
-  return IntervalOn(*t, day, known_seq);
+  return IntervalIn(t, day, known_seq);
 }
 
 absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
