@@ -1252,6 +1252,18 @@ absl::Status Ledger::Rebuild(
 }
 
 
+absl::Status Ledger::CompactProjections() {
+  absl::MutexLock lock(&write_mu_);  // Rebuild replaces the families
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* cf : {cf_timelines_, cf_indexes_}) {
+    RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr),
+                              "compact projections"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Ledger::VerifyProjections() const {
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.

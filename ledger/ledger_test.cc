@@ -531,6 +531,48 @@ TEST_F(LedgerTest, GetTimelinesAnswersInTheCallersOrderAndReadsAnNpisBlockOnce) 
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
 
+// Every reopen flushes the timelines rewritten since: superseded versions
+// pile up in table files above the last level until a compaction.
+TEST_F(LedgerTest, CompactProjectionsKeepsThemAndLeavesOnlyTheLastLevel) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  for (int round = 0; round < 3; ++round) {
+    for (const char* dr : {kDrA, kDrB, kDrC}) {
+      Must(Reassigned(absl::StrCat("r", round, dr),
+                      absl::StrCat(2016 + 2 * round, "-01-01"), dr, kGroupX));
+      Must(Revoked(absl::StrCat("x", round, dr),
+                   absl::StrCat(2017 + 2 * round, "-01-01"), dr, kGroupX));
+    }
+    Reopen();
+  }
+  rocksdb::DB* db = ledger_->raw_db();
+  auto files_at = [&](int level) {
+    std::string v;
+    EXPECT_TRUE(db->GetProperty(ledger_->timelines_cf(),
+                                absl::StrCat("rocksdb.num-files-at-level", level),
+                                &v));
+    return std::stoi(v);
+  };
+  ASSERT_GE(files_at(0), 2);  // one per reopen
+  auto before = ledger_->DumpProjections();
+  ASSERT_TRUE(before.ok());
+
+  ASSERT_TRUE(ledger_->CompactProjections().ok());
+  auto after = ledger_->DumpProjections();
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(*after == *before);
+  EXPECT_TRUE(ledger_->VerifyProjections().ok());
+  int levels_with_files = 0, files = 0;
+  for (int level = 0; level < 7; ++level) {
+    if (int n = files_at(level); n > 0) {
+      ++levels_with_files;
+      files += n;
+    }
+  }
+  EXPECT_EQ(files_at(0), 0);
+  EXPECT_EQ(levels_with_files, 1);
+  EXPECT_EQ(files, 1);
+}
+
 TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuilt) {
   Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
   Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));

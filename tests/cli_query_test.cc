@@ -29,7 +29,8 @@ class CliQueryTest : public ::testing::Test {
 
 TEST_F(CliQueryTest, EveryQueryCommandHasHelp) {
   for (const char* cmd :
-       {"asof", "history", "diff", "claim-check", "rebuild", "stats"}) {
+       {"asof", "history", "diff", "claim-check", "rebuild", "compact",
+        "stats"}) {
     RunResult r = RunCli(dir_, absl::StrCat(cmd, " --help"));
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_TRUE(absl::StrContains(r.out, "Usage")) << cmd;
@@ -190,6 +191,26 @@ TEST_F(CliQueryTest, RebuildReproducesTheProjectionsByteForByte) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(bad.err, "--memory-mb")) << bad.err;
   RunResult verify = Run("verify --memory-mb 16");
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+}
+
+TEST_F(CliQueryTest, CompactKeepsTheProjections) {
+  std::vector<std::pair<std::string, std::string>> before;
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    before = *(*ledger)->DumpProjections();
+  }
+  RunResult r = Run("compact");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "compacted the projections\n");
+  EXPECT_EQ(r.err, "compacting the projections of 26 event(s)...\n");
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    EXPECT_EQ(*(*ledger)->DumpProjections(), before);
+  }
+  RunResult verify = Run("verify");
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 

@@ -1,5 +1,5 @@
 // Point-in-time query commands: asof, history, diff, claim-check, rebuild,
-// stats.
+// compact, stats.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -338,6 +338,18 @@ int RunRebuild(const Context& ctx, size_t memory_mb) {
   return kExitOk;
 }
 
+int RunCompact(const Context& ctx) {
+  int rc = kExitOk;
+  auto ledger = OpenLedger(ctx, &rc);
+  if (!ledger) return rc;
+  std::cerr << "compacting the projections of " << ledger->head().seq
+            << " event(s)...\n";
+  absl::Status s = ledger->CompactProjections();
+  if (!s.ok()) return ReportError(s);
+  std::cout << "compacted the projections\n";
+  return kExitOk;
+}
+
 int RunStats(const Context& ctx, const QueryFlags& f) {
   int rc = kExitOk;
   auto s = Start(ctx, f, &rc);
@@ -485,6 +497,13 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
     AddReplayMemoryFlag(cmd, memory_mb.get());
     cmd->callback(
         [&ctx, memory_mb] { ctx.exit_code = RunRebuild(ctx, *memory_mb); });
+  }
+  {
+    auto* cmd = app.add_subcommand(
+        "compact",
+        "Rewrite the projections compactly (drops the superseded timeline "
+        "versions appends leave behind); worth running after a bulk import");
+    cmd->callback([&ctx] { ctx.exit_code = RunCompact(ctx); });
   }
   {
     auto f = std::make_shared<QueryFlags>();
