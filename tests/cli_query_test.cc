@@ -1,6 +1,10 @@
 // Acceptance tests of the point-in-time commands on the bundled demo ledger.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/ledger.h"
@@ -22,6 +26,21 @@ class CliQueryTest : public ::testing::Test {
   }
   RunResult Run(const std::string& args) {
     return RunCli(dir_, "--db " + db_ + " " + args);
+  }
+  // Every projection entry of the ledger at db_ (empty, with a failure
+  // recorded, if it cannot be read).
+  std::vector<std::pair<std::string, std::string>> Projections() {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    if (!ledger.ok()) {
+      ADD_FAILURE() << ledger.status();
+      return {};
+    }
+    auto dump = (*ledger)->DumpProjections();
+    if (!dump.ok()) {
+      ADD_FAILURE() << dump.status();
+      return {};
+    }
+    return *dump;
   }
   TempDir dir_;
   std::string db_;
@@ -162,31 +181,17 @@ TEST_F(CliQueryTest, HistoryMarksVoidsAndFilters) {
 }
 
 TEST_F(CliQueryTest, RebuildReproducesTheProjectionsByteForByte) {
-  std::vector<std::pair<std::string, std::string>> before, after;
-  {
-    auto ledger = Ledger::Open(LedgerOptions(), db_);
-    ASSERT_TRUE(ledger.ok());
-    before = *(*ledger)->DumpProjections();
-  }
+  const auto before = Projections();
   RunResult r = Run("rebuild");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "rebuilt the projections from 26 event(s)\n");
-  {
-    auto ledger = Ledger::Open(LedgerOptions(), db_);
-    ASSERT_TRUE(ledger.ok());
-    after = *(*ledger)->DumpProjections();
-  }
   EXPECT_FALSE(before.empty());
-  EXPECT_EQ(before, after);
+  EXPECT_EQ(Projections(), before);
 
   // With the least memory allowed (the same result), and with too little.
   RunResult small = Run("rebuild --memory-mb 16");
   EXPECT_EQ(small.exit_code, 0) << small.err;
-  {
-    auto ledger = Ledger::Open(LedgerOptions(), db_);
-    ASSERT_TRUE(ledger.ok());
-    EXPECT_EQ(*(*ledger)->DumpProjections(), before);
-  }
+  EXPECT_EQ(Projections(), before);
   RunResult bad = Run("rebuild --memory-mb 1");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(bad.err, "--memory-mb")) << bad.err;
@@ -195,21 +200,13 @@ TEST_F(CliQueryTest, RebuildReproducesTheProjectionsByteForByte) {
 }
 
 TEST_F(CliQueryTest, CompactKeepsTheProjections) {
-  std::vector<std::pair<std::string, std::string>> before;
-  {
-    auto ledger = Ledger::Open(LedgerOptions(), db_);
-    ASSERT_TRUE(ledger.ok());
-    before = *(*ledger)->DumpProjections();
-  }
+  const auto before = Projections();
   RunResult r = Run("compact");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "compacted the projections\n");
   EXPECT_EQ(r.err, "compacting the projections of 26 event(s)...\n");
-  {
-    auto ledger = Ledger::Open(LedgerOptions(), db_);
-    ASSERT_TRUE(ledger.ok());
-    EXPECT_EQ(*(*ledger)->DumpProjections(), before);
-  }
+  EXPECT_FALSE(before.empty());
+  EXPECT_EQ(Projections(), before);
   RunResult verify = Run("verify");
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
