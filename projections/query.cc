@@ -53,6 +53,47 @@ std::optional<Interval> IntervalIn(const std::optional<Timeline>& t,
   return t.has_value() ? IntervalOn(*t, day, known_seq) : std::nullopt;
 }
 
+// IdentityOn's first half: the enrollment in effect on `day`, if any.
+Queries::Identity EnrollmentIdentity(const std::optional<Timeline>& enrollment,
+                                     DayNumber day, uint64_t known_seq) {
+  Queries::Identity id;
+  if (!enrollment.has_value()) return id;
+  std::optional<Interval> in_effect;
+  for (const Interval& i : FoldIntervals(*enrollment, known_seq)) {
+    id.ever_enrolled = true;
+    if (i.Contains(day)) in_effect = i;
+  }
+  if (!in_effect.has_value()) return id;
+  v1::Enrolled b;
+  b.ParseFromString(PayloadOf(*enrollment, in_effect->start_seq));
+  id.enrolled = true;
+  id.tin = b.tin();
+  id.legal_name = b.legal_name();
+  id.first_name = b.first_name();
+  id.last_name = b.last_name();
+  id.state = b.state();
+  id.enrollment_id = b.enrollment_id();
+  id.pac_id = b.pac_id();
+  id.entity = b.entity();
+  return id;
+}
+
+// Its second half: demographics changes effective by `day` applied.
+void ApplyDemographics(const std::optional<Timeline>& demographics,
+                       DayNumber day, uint64_t known_seq,
+                       Queries::Identity* id) {
+  if (!demographics.has_value()) return;
+  for (const TimelineEntry& entry : demographics->entries()) {
+    if (entry.day() > day) break;
+    if (!Visible(entry, known_seq)) continue;
+    v1::DemographicsChanged c;
+    c.ParseFromString(entry.payload());
+    if (!c.tin().empty()) id->tin = c.tin();
+    if (!c.legal_name().empty()) id->legal_name = c.legal_name();
+    if (!c.state().empty()) id->state = c.state();
+  }
+}
+
 }  // namespace
 
 std::string NormalizeName(absl::string_view name) {
@@ -250,46 +291,11 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
   ASSIGN_OR_RETURN(
       std::optional<Timeline> enrollment,
       ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
-  std::optional<Timeline> demographics;
-  if (IntervalIn(enrollment, day, known_seq).has_value()) {
-    ASSIGN_OR_RETURN(demographics, ledger_->GetTimeline(DemographicsKey(npi)));
-  }
-  return IdentityFrom(enrollment, demographics, day, known_seq);
-}
-
-Queries::Identity Queries::IdentityFrom(
-    const std::optional<Timeline>& enrollment,
-    const std::optional<Timeline>& demographics, DayNumber day,
-    uint64_t known_seq) {
-  Identity id;
-  if (!enrollment.has_value()) return id;
-  std::optional<Interval> in_effect;
-  for (const Interval& i : FoldIntervals(*enrollment, known_seq)) {
-    id.ever_enrolled = true;
-    if (i.Contains(day)) in_effect = i;
-  }
-  if (!in_effect.has_value()) return id;
-  v1::Enrolled b;
-  b.ParseFromString(PayloadOf(*enrollment, in_effect->start_seq));
-  id.enrolled = true;
-  id.tin = b.tin();
-  id.legal_name = b.legal_name();
-  id.first_name = b.first_name();
-  id.last_name = b.last_name();
-  id.state = b.state();
-  id.enrollment_id = b.enrollment_id();
-  id.pac_id = b.pac_id();
-  id.entity = b.entity();
-  if (demographics.has_value()) {
-    for (const TimelineEntry& entry : demographics->entries()) {
-      if (entry.day() > day) break;
-      if (!Visible(entry, known_seq)) continue;
-      v1::DemographicsChanged c;
-      c.ParseFromString(entry.payload());
-      if (!c.tin().empty()) id.tin = c.tin();
-      if (!c.legal_name().empty()) id.legal_name = c.legal_name();
-      if (!c.state().empty()) id.state = c.state();
-    }
+  Identity id = EnrollmentIdentity(enrollment, day, known_seq);
+  if (id.enrolled) {
+    ASSIGN_OR_RETURN(std::optional<Timeline> demographics,
+                     ledger_->GetTimeline(DemographicsKey(npi)));
+    ApplyDemographics(demographics, day, known_seq, &id);
   }
   return id;
 }
@@ -439,8 +445,10 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     return result;
   }
 
-  const Identity group = IdentityFrom(
-      chain[kGroupEnrollment], chain[kGroupDemographics], dos, known_seq);
+  Identity group = EnrollmentIdentity(chain[kGroupEnrollment], dos, known_seq);
+  if (group.enrolled) {
+    ApplyDemographics(chain[kGroupDemographics], dos, known_seq, &group);
+  }
   if (!group.enrolled) {
     out.push_back(
         Find("BILLING_NOT_ENROLLED",

@@ -181,11 +181,6 @@ class Queries {
   absl::StatusOr<std::optional<Interval>> InEffect(const std::string& key,
                                                    DayNumber day,
                                                    uint64_t known_seq) const;
-  // IdentityOn from the two timelines it reads.
-  static Identity IdentityFrom(
-      const std::optional<storage::Timeline>& enrollment,
-      const std::optional<storage::Timeline>& demographics, DayNumber day,
-      uint64_t known_seq);
   // Contracts held by `holder` at `payer` in effect on `day`.
   absl::StatusOr<std::vector<v1::ContractSigned>> ContractsOn(
       const std::string& holder,
