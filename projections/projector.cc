@@ -91,16 +91,25 @@ absl::Status Projector::Apply(const Event& event) {
   entry.set_seq(event.seq());
   entry.set_kind(ref.kind);
   if (ref.until.has_value()) entry.set_until_day(*ref.until);
-  // Bodies that queries read often ride along in the timeline entry.
+  // Bodies that queries read often ride along in the timeline entry, less
+  // the NPIs and payer its key already holds (a third of a reassignment's
+  // body).
   if (event.has_contract_signed()) {
     event.contract_signed().SerializeToString(entry.mutable_payload());
   } else if (event.has_demographics_changed()) {
     event.demographics_changed().SerializeToString(entry.mutable_payload());
   } else if (event.has_reassigned()) {
-    event.reassigned().SerializeToString(entry.mutable_payload());
+    v1::Reassigned b = event.reassigned();
+    b.clear_provider_npi();
+    b.clear_org_npi();
+    b.clear_payer();
+    b.SerializeToString(entry.mutable_payload());
   } else if (event.has_enrolled()) {
     const v1::Enrolled& b = event.enrolled();
-    b.SerializeToString(entry.mutable_payload());
+    v1::Enrolled kept = b;
+    kept.clear_npi();
+    kept.clear_payer();
+    kept.SerializeToString(entry.mutable_payload());
     if (!b.enrollment_id().empty()) {
       new_index_keys_.push_back(
           IdIndexKey('e', b.enrollment_id(), b.npi(), b.payer()));
