@@ -116,6 +116,40 @@ TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {
       << again.out;
 }
 
+TEST_F(CliLogTest, ImportCompactsTheProjectionsAfterALargeImport) {
+  std::string text;
+  for (int i = 1; i <= 25; ++i) text += CredLine(i);
+  WriteFile(dir_.Sub("big.jsonl"), text);
+  const std::string import = "--db " + db_ + " import --batch-size 10 ";
+  // Below the threshold (the default is a million events): no compaction.
+  RunResult small = RunCli(dir_, import + "--compact-after 26 " +
+                                     dir_.Sub("big.jsonl"));
+  EXPECT_EQ(small.exit_code, 0) << small.err;
+  EXPECT_FALSE(absl::StrContains(small.out + small.err, "compact"))
+      << small.out << small.err;
+
+  RunResult large = RunCli(dir_, "--db " + dir_.Sub("db2") + " init");
+  ASSERT_EQ(large.exit_code, 0) << large.err;
+  large = RunCli(dir_, "--db " + dir_.Sub("db2") +
+                           " import --compact-after 25 " +
+                           dir_.Sub("big.jsonl"));
+  EXPECT_EQ(large.exit_code, 0) << large.err;
+  EXPECT_TRUE(absl::StartsWith(large.out, "imported 25 event(s) in 1 batch(es)"))
+      << large.out;
+  EXPECT_TRUE(absl::EndsWith(large.out, "\ncompacted the projections\n"))
+      << large.out;
+  EXPECT_EQ(large.err, "compacting the projections of 25 event(s)...\n");
+  EXPECT_EQ(RunCli(dir_, "--db " + dir_.Sub("db2") + " verify").exit_code, 0);
+
+  // A re-run writes nothing, so it does not compact again.
+  RunResult again = RunCli(dir_, "--db " + dir_.Sub("db2") +
+                                     " import --compact-after 25 " +
+                                     dir_.Sub("big.jsonl"));
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_FALSE(absl::StrContains(again.out + again.err, "compact"))
+      << again.out << again.err;
+}
+
 TEST_F(CliLogTest, ExportRoundTripsThroughImport) {
   RunResult demo = RunCli(dir_, "demo --keep");
   ASSERT_EQ(demo.exit_code, 0) << demo.err;

@@ -91,6 +91,15 @@ void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
                   "answer with the events up to this seq");
 }
 
+int CompactProjections(Ledger& ledger) {
+  std::cerr << "compacting the projections of " << ledger.head().seq
+            << " event(s)...\n";
+  absl::Status s = ledger.CompactProjections();
+  if (!s.ok()) return ReportError(s);
+  std::cout << "compacted the projections\n";
+  return kExitOk;
+}
+
 void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb) {
   cmd->add_option("--memory-mb", *memory_mb,
                   "memory for replaying the log, in MiB; a larger log is "

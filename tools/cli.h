@@ -69,6 +69,10 @@ class Progress {
 // The value of $USER, or "" if unset.
 std::string DefaultActor();
 
+// Compacts the projections (Ledger::CompactProjections), saying so on
+// stderr before and on stdout after; returns the exit code.
+int CompactProjections(Ledger& ledger);
+
 // Registers --memory-mb: memory for replaying the log (rebuild, verify).
 void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb);
 

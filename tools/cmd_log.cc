@@ -170,6 +170,9 @@ struct ImportFlags {
   size_t batch_size = 1000;
   std::string actor = DefaultActor();
   bool no_sync = false;
+  // An import that writes at least this many events ends by compacting the
+  // projections (0: never).
+  uint64_t compact_after = 1000000;
 };
 
 int RunImport(const Context& ctx, const ImportFlags& f) {
@@ -232,6 +235,9 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
             << " batch(es)";
   if (duplicates > 0) std::cout << ", " << duplicates << " already recorded";
   std::cout << "; head " << HeadToken(head) << "\n";
+  if (f.compact_after > 0 && written >= f.compact_after) {
+    return CompactProjections(*ledger);
+  }
   return kExitOk;
 }
 
@@ -503,6 +509,10 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       ->required();
   import->add_option("--batch-size", import_flags->batch_size,
                      "events per atomic batch")
+      ->capture_default_str();
+  import->add_option("--compact-after", import_flags->compact_after,
+                     "end with `provledger compact` when the import wrote at "
+                     "least this many events (0: never)")
       ->capture_default_str();
   AddWriterFlags(import, &import_flags->actor, &import_flags->no_sync);
   import->callback([&ctx, import_flags] {

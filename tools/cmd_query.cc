@@ -342,12 +342,7 @@ int RunCompact(const Context& ctx) {
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc);
   if (!ledger) return rc;
-  std::cerr << "compacting the projections of " << ledger->head().seq
-            << " event(s)...\n";
-  absl::Status s = ledger->CompactProjections();
-  if (!s.ok()) return ReportError(s);
-  std::cout << "compacted the projections\n";
-  return kExitOk;
+  return CompactProjections(*ledger);
 }
 
 int RunStats(const Context& ctx, const QueryFlags& f) {
