@@ -1218,7 +1218,21 @@ absl::Status Ledger::Rebuild(
   ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
   std::vector<std::string> timeline_files, index_files;
   absl::Mutex files_mu;
-  const rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
+  // A table builder puts every block it writes into the compressed block
+  // cache (the timeline cache), under the key of the file it writes; the
+  // files are renumbered when loaded, so queries would never find those
+  // blocks, which would only crowd out the ones they read (at 1M providers
+  // 470 MB of the 512 MiB cache). The files are written without it.
+  rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
+  if (const auto* table =
+          timeline_options.table_factory
+              ->GetOptions<rocksdb::BlockBasedTableOptions>();
+      table != nullptr && table->block_cache_compressed != nullptr) {
+    rocksdb::BlockBasedTableOptions without_cache = *table;
+    without_cache.block_cache_compressed = nullptr;
+    timeline_options.table_factory.reset(
+        rocksdb::NewBlockBasedTableFactory(without_cache));
+  }
   const rocksdb::Options index_options = db_->GetOptions(cf_indexes_);
   RETURN_IF_ERROR(ReplayInPasses(
       total, passes, workers, scratch.path(), progress,
