@@ -57,16 +57,17 @@ TEST(ProjectorTest, PayloadsLeaveOutWhatTheKeyHolds) {
   v1::Reassigned want_r;
   want_r.set_org_tin("274839201");
   want_r.set_org_legal_name("Test Group LLC");
-  EXPECT_EQ(OnlyPayload(p, PairKey(Relation::kReassignment, kDrA, kGroupX,
-                                   "cigna")),
-            want_r.SerializeAsString());
+  EXPECT_EQ(
+      OnlyPayload(p, PairKey(Relation::kReassignment, kDrA, kGroupX, "cigna")),
+      want_r.SerializeAsString());
 
   v1::Enrolled want_org = org.enrolled();
   want_org.clear_npi();
   want_org.clear_payer();
   EXPECT_EQ(want_org.tin(), "274839201");
-  EXPECT_EQ(OnlyPayload(p, NpiPayerKey(Relation::kEnrollment, kGroupX, "cigna")),
-            want_org.SerializeAsString());
+  EXPECT_EQ(
+      OnlyPayload(p, NpiPayerKey(Relation::kEnrollment, kGroupX, "cigna")),
+      want_org.SerializeAsString());
 
   v1::Enrolled want_ind;
   want_ind.set_entity(v1::Enrolled::INDIVIDUAL);
