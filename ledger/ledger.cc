@@ -17,6 +17,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
@@ -85,6 +87,63 @@ Event WriterFields(const Event& e) {
   copy.clear_prev_hash();
   copy.clear_hash();
   return copy;
+}
+
+// Collects the paths of the fields a MessageDifferencer finds different.
+class DifferingFieldCollector
+    : public google::protobuf::util::MessageDifferencer::Reporter {
+ public:
+  using SpecificField =
+      google::protobuf::util::MessageDifferencer::SpecificField;
+  void ReportAdded(const google::protobuf::Message&,
+                   const google::protobuf::Message&,
+                   const std::vector<SpecificField>& path) override {
+    Add(path);
+  }
+  void ReportDeleted(const google::protobuf::Message&,
+                     const google::protobuf::Message&,
+                     const std::vector<SpecificField>& path) override {
+    Add(path);
+  }
+  void ReportModified(const google::protobuf::Message&,
+                      const google::protobuf::Message&,
+                      const std::vector<SpecificField>& path) override {
+    Add(path);
+  }
+  std::vector<std::string> fields;
+
+ private:
+  void Add(const std::vector<SpecificField>& path) {
+    std::string name;
+    for (const SpecificField& f : path) {
+      if (f.field == nullptr) continue;
+      if (!name.empty()) name += '.';
+      name += f.field->name();
+    }
+    if (std::find(fields.begin(), fields.end(), name) == fields.end()) {
+      fields.push_back(std::move(name));
+    }
+  }
+};
+
+// The proto paths of the fields in which `a` and `b` differ ("" none).
+std::vector<std::string> DifferingFields(const Event& a, const Event& b) {
+  DifferingFieldCollector collector;
+  {
+    google::protobuf::util::MessageDifferencer differ;
+    differ.ReportDifferencesTo(&collector);
+    differ.Compare(a, b);
+  }
+  // A message field is reported after the fields inside it: keep the
+  // innermost ("reassigned.org_tin", not "reassigned" too).
+  std::vector<std::string> leaves;
+  for (const std::string& f : collector.fields) {
+    const bool has_inner = std::any_of(
+        collector.fields.begin(), collector.fields.end(),
+        [&](const std::string& o) { return absl::StartsWith(o, f + "."); });
+    if (!has_inner) leaves.push_back(f);
+  }
+  return leaves;
 }
 
 absl::string_view ToView(const rocksdb::Slice& s) {
@@ -615,15 +674,6 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
                                             const AppendOptions& options) {
   absl::MutexLock lock(&write_mu_);
   const Head start = head();
-  if (options.expected.has_value()) {
-    ASSIGN_OR_RETURN(uint64_t version, StreamVersion(options.expected->npi));
-    if (version != options.expected->version) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "expected_version: stream ", options.expected->npi,
-          " is at version ", version, ", not the expected ",
-          options.expected->version, " (someone appended meanwhile)"));
-    }
-  }
 
   BatchSource source(this);
   source.SetFirstSeq(start.seq);
@@ -653,10 +703,44 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   std::vector<std::pair<std::string, std::string>> ids;
   std::vector<std::string> streams;
 
+  // A void naming its target by event_id gets the target's seq (an event
+  // of this batch or a recorded one); a seq given too must agree.
+  auto resolve_void = [&](v1::Voided* v) -> absl::Status {
+    std::optional<uint64_t> seq;
+    if (auto it = batch_ids.find(v->target_event_id()); it != batch_ids.end()) {
+      seq = it->second;
+    } else {
+      ASSIGN_OR_RETURN(seq, FindEventId(v->target_event_id()));
+    }
+    if (!seq.has_value()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("voided.target_event_id: no recorded event has "
+                       "event_id '",
+                       v->target_event_id(), "'"));
+    }
+    if (v->target_seq() != 0 && v->target_seq() != *seq) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "voided.target_seq: ", v->target_seq(), " is not the seq of event '",
+          v->target_event_id(), "' (seq ", *seq, ")"));
+    }
+    v->set_target_seq(*seq);
+    return absl::OkStatus();
+  };
+
   for (size_t i = 0; i < batch.size(); ++i) {
     const Event& in = batch[i];
     absl::Status valid = ValidateEvent(in);
     if (!valid.ok()) return WithIndex(valid, i);
+    // The event as it would be stored: a defaulted actor, a void's target
+    // resolved.
+    Event candidate = WriterFields(in);
+    const bool defaulted_actor = in.actor().empty();
+    if (defaulted_actor) candidate.set_actor(options.default_actor);
+    if (candidate.has_voided() &&
+        !candidate.voided().target_event_id().empty()) {
+      absl::Status resolved = resolve_void(candidate.mutable_voided());
+      if (!resolved.ok()) return WithIndex(resolved, i);
+    }
 
     // Idempotency by event_id.
     std::optional<uint64_t> existing;
@@ -674,21 +758,32 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     if (existing.has_value()) {
       auto original = source.LoadEvent(*existing);
       if (!original.ok()) return WithIndex(original.status(), i);
-      if (!original->has_value() ||
-          !google::protobuf::util::MessageDifferencer::Equals(
-              WriterFields(**original), WriterFields(in))) {
-        return WithIndex(absl::AlreadyExistsError(absl::StrCat(
-                             "event_id: '", in.event_id(),
-                             "' was already used for different content (seq ",
-                             *existing, ")")),
+      if (!original->has_value()) {
+        return WithIndex(absl::DataLossError(absl::StrCat(
+                             "event id index names seq ", *existing,
+                             ", which is not in the log")),
                          i);
+      }
+      const Event recorded = WriterFields(**original);
+      // An actor filled in by default is no part of what the writer said:
+      // the same file sent again by another operator is a duplicate, and
+      // the recorded actor stays.
+      if (defaulted_actor) candidate.set_actor(recorded.actor());
+      std::vector<std::string> differing = DifferingFields(recorded, candidate);
+      if (!differing.empty()) {
+        return WithIndex(
+            absl::AlreadyExistsError(absl::StrCat(
+                "event_id: '", in.event_id(),
+                "' was already used for different content (seq ", *existing,
+                "); differing field(s): ", absl::StrJoin(differing, ", "))),
+            i);
       }
       result.seqs.push_back(*existing);
       result.duplicate.push_back(true);
       continue;
     }
 
-    source.written().push_back(WriterFields(in));
+    source.written().push_back(std::move(candidate));
     Event& ev = source.written().back();
     const uint64_t seq = head.seq + 1;
     ev.set_seq(seq);
@@ -730,6 +825,19 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     head.seq = seq;
     head.hash = hash;
     head.recorded_at = recorded;
+  }
+
+  // A batch whose events are all recorded already is a retry of one that
+  // succeeded (a client that lost the reply): its original seqs are the
+  // answer, whatever the expected version says now.
+  if (result.written > 0 && options.expected.has_value()) {
+    ASSIGN_OR_RETURN(uint64_t version, StreamVersion(options.expected->npi));
+    if (version != options.expected->version) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "expected_version: stream ", options.expected->npi,
+          " is at version ", version, ", not the expected ",
+          options.expected->version, " (someone appended meanwhile)"));
+    }
   }
 
   if (result.written > 0) {

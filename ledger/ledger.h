@@ -83,6 +83,11 @@ struct AppendOptions {
   // Keep the events' recorded_at as given (replaying a log into a new
   // ledger); they must not go backwards. Default: false.
   bool preserve_recorded_at = false;
+  // The actor recorded on events that name none. Such an event that matches
+  // a recorded one with its event_id in everything but the actor is a
+  // duplicate (the recorded actor stays): the same file sent again by
+  // another operator. Default: "" (recorded without an actor).
+  std::string default_actor;
 };
 
 struct Head {
@@ -152,9 +157,13 @@ class Ledger {
   // (start and end) can be recorded in one batch.
   // Errors (nothing written; FailedEventIndex names the event):
   //   InvalidArgument     "<field>: <reason>" (format, bad void target)
-  //   AlreadyExists       "event_id: ..." same id, different content
+  //   AlreadyExists       "event_id: ..." same id, different content (the
+  //                       message lists the differing fields)
   //   FailedPrecondition  "<body>: ..." incoherent timeline, or the
-  //                       expected version did not match (no index)
+  //                       expected version did not match (no index). A
+  //                       batch whose events are all recorded already
+  //                       (a retry) returns their seqs, whatever the
+  //                       expected version.
   //   Internal/DataLoss   storage failures
   absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,
                                       const AppendOptions& options = {});

@@ -53,7 +53,7 @@ class LedgerTest : public ::testing::Test {
     auto r = Append({e});
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), code);
-    EXPECT_EQ(r.status().message(), message);
+    EXPECT_EQ(std::string(r.status().message()), message);
     EXPECT_EQ(FailedEventIndex(r.status()), std::optional<size_t>(0));
     EXPECT_EQ(ledger_->head().seq, head);
   }
@@ -150,7 +150,96 @@ TEST_F(LedgerTest, SameEventIdDifferentContentIsAnError) {
   ExpectRefused(Reassigned("r-17", "2024-03-01", kDrA, kGroupX),
                 absl::StatusCode::kAlreadyExists,
                 "event_id: 'r-17' was already used for different content "
-                "(seq 1)");
+                "(seq 1); differing field(s): effective_date");
+  Event other = Reassigned("r-17", "2024-02-01", kDrA, kGroupY);
+  other.mutable_reassigned()->set_org_tin("123456789");
+  other.set_source("PECOS");
+  ExpectRefused(other, absl::StatusCode::kAlreadyExists,
+                "event_id: 'r-17' was already used for different content "
+                "(seq 1); differing field(s): source, reassigned.org_npi, "
+                "reassigned.org_tin");
+  // Another body altogether.
+  ExpectRefused(Revoked("r-17", "2024-02-01", kDrA, kGroupX),
+                absl::StatusCode::kAlreadyExists,
+                "event_id: 'r-17' was already used for different content "
+                "(seq 1); differing field(s): reassigned, revoked");
+}
+
+TEST_F(LedgerTest, TheSameEventSentByAnotherOperatorIsADuplicate) {
+  // Events that name no actor get the appending operator's.
+  Event e = Reassigned("r-17", "2024-02-01", kDrA, kGroupX);
+  e.clear_actor();
+  AppendOptions alice;
+  alice.default_actor = "alice";
+  auto first = Append({e}, alice);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(ledger_->Get(1)->actor(), "alice");
+
+  AppendOptions bob;
+  bob.default_actor = "bob";
+  auto again = Append({e}, bob);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->seqs, std::vector<uint64_t>{1});
+  EXPECT_EQ(again->duplicate, std::vector<bool>{true});
+  EXPECT_EQ(ledger_->head().seq, 1u);
+  EXPECT_EQ(ledger_->Get(1)->actor(), "alice");  // the recorded actor stays
+
+  // An actor written in the event is content: another one differs.
+  Event signed_by_carol = e;
+  signed_by_carol.set_actor("carol");
+  auto r = Append({signed_by_carol}, bob);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(r.status().message(),
+            "event_id: 'r-17' was already used for different content (seq 1); "
+            "differing field(s): actor");
+}
+
+TEST_F(LedgerTest, VoidsNameTheirTargetBySeqOrByEventId) {
+  Must(EnrolledIndividual("e1", "2020-01-01", kDrA));
+  Must(EnrolledOrg("e2", "2020-01-01", kGroupX));
+  Must(Reassigned("r1", "2021-05-01", kDrA, kGroupX));
+
+  Event by_id = Voided("v1", "2021-05-01", 0);
+  by_id.mutable_voided()->set_target_event_id("r1");
+  EXPECT_EQ(Must(by_id), 4u);
+  // Stored with the target's seq resolved, and the id as written.
+  auto stored = ledger_->Get(4);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->voided().target_seq(), 3u);
+  EXPECT_EQ(stored->voided().target_event_id(), "r1");
+  auto t = ledger_->GetTimeline(
+      PairKey(Relation::kReassignment, kDrA, kGroupX, "medicare"));
+  ASSERT_TRUE(t.ok() && t->has_value());
+  EXPECT_EQ((*t)->entries(0).voided_by(), 4u);
+
+  // The same correction file sent again is a duplicate.
+  auto again = Append({by_id});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->seqs, std::vector<uint64_t>{4});
+  EXPECT_EQ(again->duplicate, std::vector<bool>{true});
+
+  // A target in the same batch.
+  Event late = Reassigned("r2", "2021-06-01", kDrA, kGroupX);
+  Event void_late = Voided("v2", "2021-06-01", 0);
+  void_late.mutable_voided()->set_target_event_id("r2");
+  auto batch = Append({late, void_late});
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(ledger_->Get(6)->voided().target_seq(), 5u);
+
+  Event unknown = Voided("v3", "2021-05-01", 0);
+  unknown.mutable_voided()->set_target_event_id("no-such-event");
+  ExpectRefused(unknown, absl::StatusCode::kInvalidArgument,
+                "voided.target_event_id: no recorded event has event_id "
+                "'no-such-event'");
+  Event disagree = Voided("v3", "2021-05-01", 2);
+  disagree.mutable_voided()->set_target_event_id("e1");
+  ExpectRefused(disagree, absl::StatusCode::kInvalidArgument,
+                "voided.target_seq: 2 is not the seq of event 'e1' (seq 1)");
+  // By seq, as before; both agreeing is fine.
+  Event both = Voided("v3", "2020-01-01", 2);
+  both.mutable_voided()->set_target_event_id("e2");
+  EXPECT_EQ(Must(both), 7u);
 }
 
 TEST_F(LedgerTest, BatchWithOneBadEventWritesNothingAndNamesIt) {
@@ -252,6 +341,37 @@ TEST_F(LedgerTest, VoidsRetractAndAreChecked) {
   ASSERT_TRUE(same.ok()) << same.status();
   EXPECT_EQ(same->seqs, (std::vector<uint64_t>{7, 8}));
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
+}
+
+TEST_F(LedgerTest, ARetryOfASuccessfulAppendReturnsItsSeqsWhateverTheVersion) {
+  Must(EnrolledIndividual("e1", "2020-01-01", kDrA));
+  AppendOptions guarded;
+  guarded.expected = ExpectedVersion{kDrA, 1};
+  const std::vector<Event> batch = {Credentialed("c1", "2021-01-01", kDrA),
+                                    Credentialed("c2", "2022-01-01", kDrA)};
+  auto first = Append(batch, guarded);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->seqs, (std::vector<uint64_t>{2, 3}));
+
+  // The client lost the reply and sends the same batch with the same
+  // expected version: the stream is at 3 now, but nothing new would be
+  // written, so this is the answer it missed.
+  auto retry = Append(batch, guarded);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->seqs, (std::vector<uint64_t>{2, 3}));
+  EXPECT_EQ(retry->duplicate, (std::vector<bool>{true, true}));
+  EXPECT_EQ(retry->written, 0u);
+  EXPECT_EQ(ledger_->head().seq, 3u);
+
+  // A batch with one new event is checked against the version as before.
+  auto stale = Append({batch[0], Credentialed("c3", "2023-01-01", kDrA)},
+                      guarded);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stale.status().message(),
+            "expected_version: stream 1234567893 is at version 3, not the "
+            "expected 1 (someone appended meanwhile)");
+  EXPECT_EQ(ledger_->head().seq, 3u);
 }
 
 TEST_F(LedgerTest, ExpectedVersionGuardsAStream) {

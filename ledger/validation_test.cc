@@ -96,7 +96,7 @@ TEST(ValidateEventTest, NamesTheFieldAndTheReason) {
               "credentialed.expires_on: '2023-12-31' must be after the "
               "effective date 2024-01-01");
   ExpectError(Voided("v", "2024-01-01", 0),
-              "voided.target_seq: is required (a seq >= 1)");
+              "voided.target_seq: is required (a seq >= 1), or target_event_id");
 
   v1::Event covered = GroupContract("k", "2024-01-01", kGroupX,
                                     {kDrA, "1111111111"});

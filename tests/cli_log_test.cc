@@ -88,6 +88,60 @@ TEST_F(CliLogTest, AppendPrintsSeqsAndIsIdempotent) {
       << again.out;
 }
 
+TEST_F(CliLogTest, TheSameFileFromAnotherOperatorOrARetryIsADuplicate) {
+  WriteFile(dir_.Sub("batch.jsonl"), CredLine(1) + CredLine(2));
+  const std::string append = "--db " + db_ + " append " + dir_.Sub("batch.jsonl");
+  RunResult first =
+      RunCli(dir_, append + " --actor alice --expect-version " + kDrA + ":0");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(first.out, "1\tc1\n2\tc2\n");
+  // Another operator sends the same file: a duplicate, the actor stays.
+  RunResult bob = RunCli(dir_, append + " --actor bob");
+  ASSERT_EQ(bob.exit_code, 0) << bob.err;
+  EXPECT_EQ(bob.out, "1\tc1\talready recorded\n2\tc2\talready recorded\n");
+  // A client that lost the reply retries with the same expected version.
+  RunResult retry = RunCli(
+      dir_, append + " --actor alice --expect-version " + kDrA + ":0");
+  ASSERT_EQ(retry.exit_code, 0) << retry.err;
+  EXPECT_EQ(retry.out, bob.out);
+  RunResult exported = RunCli(dir_, "--db " + db_ + " export");
+  EXPECT_EQ(std::count(exported.out.begin(), exported.out.end(), '\n'), 2);
+  EXPECT_TRUE(absl::StrContains(exported.out, "\"actor\":\"alice\""));
+  EXPECT_FALSE(absl::StrContains(exported.out, "bob"));
+
+  // Really different content names the fields that differ.
+  WriteFile(dir_.Sub("changed.jsonl"),
+            R"({"event_id":"c1","effective_date":"2024-02-01","source":"other","credentialed":{"npi":")" +
+                std::string(kDrA) + R"(","payer":"medicare"}})" + "\n");
+  RunResult changed =
+      RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("changed.jsonl"));
+  EXPECT_EQ(changed.exit_code, 2);
+  EXPECT_EQ(changed.err,
+            "provledger: line 1: event_id: 'c1' was already used for different "
+            "content (seq 1); differing field(s): effective_date, source\n"
+            "provledger: nothing was written\n");
+}
+
+TEST_F(CliLogTest, ACorrectionFileVoidsByEventId) {
+  WriteFile(dir_.Sub("batch.jsonl"), CredLine(1) + CredLine(2));
+  ASSERT_EQ(RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("batch.jsonl"))
+                .exit_code,
+            0);
+  WriteFile(dir_.Sub("void.jsonl"),
+            R"({"event_id":"v1","effective_date":"2024-01-01","source":"correction","voided":{"target_event_id":"c2","reason":"entered twice"}})"
+            "\n");
+  RunResult v = RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("void.jsonl"));
+  ASSERT_EQ(v.exit_code, 0) << v.err;
+  EXPECT_EQ(v.out, "3\tv1\n");
+  RunResult exported = RunCli(dir_, "--db " + db_ + " export --from-seq 3");
+  EXPECT_TRUE(absl::StrContains(
+      exported.out,
+      R"("voided":{"target_seq":"2","reason":"entered twice","target_event_id":"c2"})"))
+      << exported.out;
+  RunResult history = RunCli(dir_, "--db " + db_ + " history --provider " + kDrA);
+  EXPECT_TRUE(absl::StrContains(history.out, "VOIDED by seq 3")) << history.out;
+}
+
 TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {
   std::string text;
   for (int i = 1; i <= 25; ++i) text += CredLine(i, i == 23 ? "123" : kDrA);

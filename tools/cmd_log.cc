@@ -35,10 +35,10 @@ struct EventLines {
 };
 
 // Reads up to `max_events` events (0: all) from `in`, counting lines in
-// *line_no. Blank lines are skipped. Events naming no actor get `actor`.
+// *line_no. Blank lines are skipped.
 // InvalidArgument "line N: <reason>" on a line that is not an event.
 absl::Status ReadEventLines(std::istream& in, size_t max_events,
-                            const std::string& actor, size_t* line_no,
+                            size_t* line_no,
                             uint64_t* bytes_read, EventLines* out) {
   std::string line;
   while ((max_events == 0 || out->events.size() < max_events) &&
@@ -52,7 +52,6 @@ absl::Status ReadEventLines(std::istream& in, size_t max_events,
       return absl::InvalidArgumentError(absl::StrCat(
           "line ", *line_no, ": not a valid event: ", event.status().message()));
     }
-    if (event->actor().empty()) event->set_actor(actor);
     out->events.push_back(std::move(*event));
     out->lines.push_back(*line_no);
   }
@@ -115,6 +114,7 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
   }
   AppendOptions options;
   options.sync = !f.no_sync;
+  options.default_actor = f.actor;
   if (!f.expect.empty()) {
     std::vector<std::string> parts = absl::StrSplit(f.expect, ':');
     uint64_t version = 0;
@@ -135,7 +135,7 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
   EventLines lines;
   size_t line_no = 0;
   uint64_t bytes = 0;
-  absl::Status read = ReadEventLines(*in, 0, f.actor, &line_no, &bytes, &lines);
+  absl::Status read = ReadEventLines(*in, 0, &line_no, &bytes, &lines);
   if (!read.ok()) {
     rc = ReportError(read);
     std::cerr << "provledger: nothing was written\n";
@@ -194,6 +194,7 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
 
   AppendOptions options;
   options.sync = !f.no_sync;
+  options.default_actor = f.actor;
   Progress progress("import", total_bytes);
   EventLines lines;
   size_t line_no = 0, batches = 0, written = 0, duplicates = 0;
@@ -203,7 +204,7 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
     lines.clear();
     const size_t first_line = line_no + 1;
     absl::Status read =
-        ReadEventLines(*in, f.batch_size, f.actor, &line_no, &bytes, &lines);
+        ReadEventLines(*in, f.batch_size, &line_no, &bytes, &lines);
     absl::Status status = read;
     if (read.ok() && !lines.events.empty()) {
       auto result = ledger->Append(lines.events, options);
@@ -471,7 +472,7 @@ absl::StatusOr<size_t> LoadDemoEvents(Ledger& ledger) {
   EventLines lines;
   size_t line_no = 0;
   uint64_t bytes = 0;
-  absl::Status read = ReadEventLines(in, 0, "", &line_no, &bytes, &lines);
+  absl::Status read = ReadEventLines(in, 0, &line_no, &bytes, &lines);
   if (!read.ok()) return read;
   auto result = ledger.Append(lines.events);
   if (!result.ok()) return AtLine(result.status(), lines);
