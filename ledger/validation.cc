@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/date.h"
 
@@ -217,8 +218,9 @@ absl::Status CheckBody(const Event& e, DayNumber effective) {
       return absl::OkStatus();
     }
     case Event::kVoided:
-      if (e.voided().target_seq() == 0) {
-        return FieldError(c.Path("target_seq"), "is required (a seq >= 1)");
+      if (e.voided().target_seq() == 0 && e.voided().target_event_id().empty()) {
+        return FieldError(c.Path("target_seq"),
+                          "is required (a seq >= 1), or target_event_id");
       }
       return c.Required("reason", e.voided().reason());
     case Event::BODY_NOT_SET:
@@ -271,6 +273,10 @@ bool IsValidPayer(absl::string_view payer) {
     }
   }
   return true;
+}
+
+std::string CanonicalPayer(absl::string_view payer) {
+  return absl::AsciiStrToLower(payer);
 }
 
 absl::string_view BodyName(const v1::Event& event) {

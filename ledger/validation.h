@@ -2,6 +2,8 @@
 #ifndef PROVLEDGER_LEDGER_VALIDATION_H_
 #define PROVLEDGER_LEDGER_VALIDATION_H_
 
+#include <string>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
@@ -25,6 +27,12 @@ bool IsValidEnrollmentId(absl::string_view id);
 
 // True iff `payer` is 1-64 characters of [A-Za-z0-9._-].
 bool IsValidPayer(absl::string_view payer);
+
+// Payer ids are case-insensitive: "Cigna", "CIGNA" and "cigna" name one
+// payer. Every key, index, filter and comparison uses this form, ASCII lower
+// case (a valid payer id holds no other letters); events keep the spelling
+// as written, which history and export show.
+std::string CanonicalPayer(absl::string_view payer);
 
 // Checks the writer's fields of `event`: required fields present, NPIs,
 // TINs, enrollment ids, PAC ids, states and dates well formed, one body set.

@@ -43,9 +43,20 @@ absl::StatusOr<PayerRules> PayerRules::Parse(absl::string_view text,
       return error(absl::StrCat("min_group_providers '", fields[1],
                                 "' is not a whole number >= 1"));
     }
-    rules.min_group_providers[fields[0]] = minimum;
+    if (!rules.min_group_providers.emplace(CanonicalPayer(fields[0]), minimum)
+             .second) {
+      return error(absl::StrCat("payer '", fields[0],
+                                "' is listed twice (payer ids are "
+                                "case-insensitive)"));
+    }
   }
   return rules;
+}
+
+std::optional<int> PayerRules::MinGroupProviders(absl::string_view payer) const {
+  auto it = min_group_providers.find(CanonicalPayer(payer));
+  if (it == min_group_providers.end()) return std::nullopt;
+  return it->second;
 }
 
 absl::StatusOr<PayerRules> PayerRules::Load(const std::string& path) {

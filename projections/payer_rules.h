@@ -16,14 +16,12 @@
 namespace provledger {
 
 struct PayerRules {
-  // The fewest providers a group contract must cover, by payer.
+  // The fewest providers a group contract must cover, by canonical payer
+  // id (CanonicalPayer).
   std::map<std::string, int> min_group_providers;
 
-  std::optional<int> MinGroupProviders(const std::string& payer) const {
-    auto it = min_group_providers.find(payer);
-    if (it == min_group_providers.end()) return std::nullopt;
-    return it->second;
-  }
+  // The minimum for `payer`, in any spelling.
+  std::optional<int> MinGroupProviders(absl::string_view payer) const;
 
   // Parses the CSV text; InvalidArgument "<name> line N: <why>" on error.
   static absl::StatusOr<PayerRules> Parse(absl::string_view text,

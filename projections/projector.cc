@@ -29,7 +29,7 @@ std::string PayerIndexKey(Relation r, absl::string_view payer,
 
 std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
                        absl::string_view payer) {
-  return absl::StrCat(std::string(1, kind), id, npi, payer);
+  return absl::StrCat(std::string(1, kind), id, npi, CanonicalPayer(payer));
 }
 
 namespace {

@@ -24,7 +24,7 @@ namespace provledger {
 
 // Version of the projection layout; stored in the ledger's meta, checked at
 // open. Bump when the projection format changes (then `rebuild`).
-constexpr int kProjectionVersion = 4;
+constexpr int kProjectionVersion = 5;
 
 // Index keys (in the indexes column family, values empty):
 //   'o' relation org(10) provider(10) payer        by organization

@@ -48,6 +48,25 @@ bool CredentialedOn(const std::optional<Timeline>& t, DayNumber day,
   return false;
 }
 
+// "was last in effect on D (ended from E by seq N)": the last day of an
+// ended period, and the event that ended it.
+std::string LastInEffect(const Interval& i) {
+  if (*i.end <= i.start) {
+    return absl::StrCat("starting ", FormatDate(i.start),
+                        " was ended on its first day by seq ", i.end_seq,
+                        ", so it was never in effect");
+  }
+  return absl::StrCat("was last in effect on ", FormatDate(*i.end - 1),
+                      " (ended from ", FormatDate(*i.end), " by seq ",
+                      i.end_seq, ")");
+}
+
+bool Covers(const v1::ContractSigned& c, const std::string& npi) {
+  return c.covered_npis().empty() ||
+         std::find(c.covered_npis().begin(), c.covered_npis().end(), npi) !=
+             c.covered_npis().end();
+}
+
 std::optional<Interval> IntervalIn(const std::optional<Timeline>& t,
                                    DayNumber day, uint64_t known_seq) {
   return t.has_value() ? IntervalOn(*t, day, known_seq) : std::nullopt;
@@ -96,25 +115,11 @@ void ApplyDemographics(const std::optional<Timeline>& demographics,
 
 }  // namespace
 
-std::string NormalizeName(absl::string_view name) {
-  std::string out;
-  bool gap = false;
-  for (char c : name) {
-    const unsigned char u = static_cast<unsigned char>(c);
-    if (absl::ascii_isalnum(u) || u >= 0x80) {
-      if (gap && !out.empty()) out += ' ';
-      out += absl::ascii_toupper(u);
-      gap = false;
-    } else {
-      gap = true;
-    }
-  }
-  return out;
-}
-
 absl::Status Queries::ForEachReassignment(
-    const RelationFilter& f,
+    const RelationFilter& filter,
     const std::function<void(absl::string_view, const Timeline&)>& fn) const {
+  RelationFilter f = filter;
+  f.payer = CanonicalPayer(f.payer);
   const std::string r(1, static_cast<char>(Relation::kReassignment));
   if (!f.provider.empty() || (f.org.empty() && f.payer.empty())) {
     return ledger_->ScanTimelines(
@@ -226,7 +231,8 @@ absl::StatusOr<std::vector<ChangeRow>> Queries::Changes(
 }
 
 absl::StatusOr<std::vector<HistoryRow>> Queries::History(
-    const std::string& npi, const std::string& payer) const {
+    const std::string& npi, const std::string& payer_filter) const {
+  const std::string payer = CanonicalPayer(payer_filter);
   ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, ledger_->StreamSeqs(npi));
   absl::flat_hash_map<std::string, Timeline> timelines;
   absl::flat_hash_map<uint64_t, std::string> payer_of;  // for voids
@@ -283,6 +289,51 @@ absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
   return contracts;
 }
 
+Finding GroupBelowMinimumWarning(const GroupMinimumFlag& f, DayNumber day) {
+  return Find("GROUP_BELOW_MINIMUM",
+              absl::StrCat("group contract ", f.contract_id, " of ", f.holder,
+                           " covers ", f.covered_on_day,
+                           " reassigned provider(s) on ", FormatDate(day),
+                           "; ", f.payer, " requires at least ", f.minimum));
+}
+
+absl::StatusOr<bool> Queries::EnrolledOn(const std::string& npi,
+                                         const std::string& payer,
+                                         DayNumber day,
+                                         uint64_t known_seq) const {
+  ASSIGN_OR_RETURN(
+      std::optional<Interval> i,
+      InEffect(NpiPayerKey(Relation::kEnrollment, npi, payer), day, known_seq));
+  return i.has_value();
+}
+
+std::string Queries::EndedContract::Describe() const {
+  return absl::StrCat(
+      contract.kind() == v1::ContractSigned::GROUP ? "group" : "individual",
+      " contract ", contract.contract_id(), " of ", contract.holder_npi(), " ",
+      LastInEffect(interval));
+}
+
+absl::StatusOr<std::optional<Queries::EndedContract>>
+Queries::LatestEndedContract(
+    const std::string& holder, const std::string& payer, DayNumber day,
+    uint64_t known_seq,
+    const std::function<bool(const v1::ContractSigned&)>& wanted) const {
+  std::optional<EndedContract> latest;
+  RETURN_IF_ERROR(ledger_->ScanTimelines(
+      ContractPrefix(holder, payer), [&](absl::string_view, const Timeline& t) {
+        for (const Interval& i : FoldIntervals(t, known_seq)) {
+          if (!i.end.has_value() || *i.end > day) continue;
+          if (latest.has_value() && *latest->interval.end >= *i.end) continue;
+          v1::ContractSigned c;
+          c.ParseFromString(PayloadOf(t, i.start_seq));
+          if (wanted(c)) latest = EndedContract{std::move(c), i};
+        }
+        return true;
+      }));
+  return latest;
+}
+
 absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     const std::string& npi, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
@@ -301,8 +352,9 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
 }
 
 absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
-    char kind, const std::string& id, const std::string& payer,
+    char kind, const std::string& id, const std::string& payer_filter,
     uint64_t known_seq) const {
+  const std::string payer = CanonicalPayer(payer_filter);
   std::vector<std::pair<std::string, std::string>> candidates;  // npi, payer
   const std::string prefix = std::string(1, kind) + id;
   RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view key) {
@@ -359,7 +411,9 @@ absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
   std::vector<GroupMinimumFlag> flags;
   for (const v1::ContractSigned& c : contracts) {
     if (c.kind() != v1::ContractSigned::GROUP) continue;
-    if (!payer.empty() && c.payer() != payer) continue;
+    if (!payer.empty() && CanonicalPayer(c.payer()) != CanonicalPayer(payer)) {
+      continue;
+    }
     std::optional<int> minimum = rules.MinGroupProviders(c.payer());
     if (!minimum.has_value()) continue;
     int covered = 0;
@@ -436,10 +490,17 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
           return c.kind() == v1::ContractSigned::INDIVIDUAL;
         });
     if (!individual) {
-      out.push_back(
-          Find("NO_CONTRACT",
-               absl::StrCat("no individual contract held by ", rendering,
-                            " with ", payer, " is in force on ", d)));
+      ASSIGN_OR_RETURN(
+          std::optional<EndedContract> ended,
+          LatestEndedContract(rendering, payer, dos, known_seq,
+                              [](const v1::ContractSigned& c) {
+                                return c.kind() == v1::ContractSigned::INDIVIDUAL;
+                              }));
+      out.push_back(Find(
+          "NO_CONTRACT",
+          absl::StrCat("no individual contract held by ", rendering, " with ",
+                       payer, " is in force on ", d,
+                       ended.has_value() ? ": " + ended->Describe() : "")));
     }
     result.payable = out.empty();
     return result;
@@ -483,12 +544,11 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
                           FormatDate(periods.front().start), " (seq ",
                           periods.front().start_seq, ")")));
   } else if (!current.has_value()) {
-    out.push_back(
-        Find("REASSIGNMENT_ENDED",
-             absl::StrCat("the reassignment of ", rendering, " to ", billing,
-                          " ended on ", FormatDate(*latest_before->end),
-                          " (seq ", latest_before->end_seq,
-                          "), before the date of service ", d)));
+    out.push_back(Find(
+        "REASSIGNMENT_ENDED",
+        absl::StrCat("the reassignment of ", rendering, " to ", billing, " ",
+                     LastInEffect(*latest_before),
+                     ", before the date of service ", d)));
   }
 
   // The group's contract must cover the rendering provider, or the provider
@@ -498,22 +558,39 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   bool covered = std::any_of(
       group_contracts.begin(), group_contracts.end(),
       [&](const v1::ContractSigned& c) {
-        return c.kind() == v1::ContractSigned::GROUP &&
-               (c.covered_npis().empty() ||
-                std::find(c.covered_npis().begin(), c.covered_npis().end(),
-                          rendering) != c.covered_npis().end());
+        return c.kind() == v1::ContractSigned::GROUP && Covers(c, rendering);
       });
   if (!covered) {
     ASSIGN_OR_RETURN(auto own, ContractsOn(rendering, payer, dos, known_seq));
     covered = !own.empty();
   }
   if (!covered) {
-    out.push_back(Find(
-        "NO_CONTRACT",
-        absl::StrCat("no contract with ", payer, " in force on ", d, " covers ",
-                     rendering, " billed by ", billing,
-                     " (no group contract of ", billing,
-                     " lists them, and they hold no individual contract)")));
+    // Name the contract that used to cover them, if one ended before.
+    ASSIGN_OR_RETURN(
+        std::optional<EndedContract> ended,
+        LatestEndedContract(billing, payer, dos, known_seq,
+                            [&](const v1::ContractSigned& c) {
+                              return c.kind() == v1::ContractSigned::GROUP &&
+                                     Covers(c, rendering);
+                            }));
+    ASSIGN_OR_RETURN(
+        std::optional<EndedContract> own_ended,
+        LatestEndedContract(rendering, payer, dos, known_seq,
+                            [](const v1::ContractSigned&) { return true; }));
+    if (!ended.has_value() ||
+        (own_ended.has_value() && *own_ended->interval.end > *ended->interval.end)) {
+      ended = own_ended;
+    }
+    std::string message = absl::StrCat(
+        "no contract with ", payer, " in force on ", d, " covers ", rendering,
+        " billed by ", billing);
+    if (ended.has_value()) {
+      absl::StrAppend(&message, ": ", ended->Describe());
+    } else {
+      absl::StrAppend(&message, " (no group contract of ", billing,
+                      " lists them, and they hold no individual contract)");
+    }
+    out.push_back(Find("NO_CONTRACT", std::move(message)));
   }
 
   // The reassignment's organization data must agree with the group's
@@ -546,12 +623,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
                      GroupMinimumFlags(billing, payer, dos, known_seq, rules));
   }
   for (const GroupMinimumFlag& f : flags) {
-    result.warnings.push_back(
-        Find("GROUP_BELOW_MINIMUM",
-             absl::StrCat("group contract ", f.contract_id, " of ", f.holder,
-                          " covers ", f.covered_on_day,
-                          " reassigned provider(s) on ", d, "; ", f.payer,
-                          " requires at least ", f.minimum)));
+    result.warnings.push_back(GroupBelowMinimumWarning(f, dos));
   }
   result.payable = out.empty();
   return result;

@@ -14,15 +14,11 @@
 #include "absl/status/statusor.h"
 #include "ledger/date.h"
 #include "ledger/ledger.h"
+#include "projections/names.h"
 #include "projections/payer_rules.h"
 #include "projections/timeline.h"
 
 namespace provledger {
-
-// Legal and personal names compare case-insensitively, with runs of spaces
-// and punctuation folded ("Riverbend Family Medicine, PLLC" ==
-// "RIVERBEND FAMILY MEDICINE PLLC"); non-ASCII (UTF-8) letters are kept.
-std::string NormalizeName(absl::string_view name);
 
 // Optional filters; empty means any.
 struct RelationFilter {
@@ -70,6 +66,9 @@ struct Finding {
   std::string code;     // stable, e.g. "NO_REASSIGNMENT"
   std::string message;  // a sentence for people
 };
+
+// The GROUP_BELOW_MINIMUM warning for `flag` on `day`.
+Finding GroupBelowMinimumWarning(const GroupMinimumFlag& flag, DayNumber day);
 
 struct ClaimCheckResult {
   bool payable = false;
@@ -165,6 +164,12 @@ class Queries {
                                                      const std::string& payer,
                                                      uint64_t known_seq) const;
 
+  // Whether an enrollment of `npi` at `payer` is in effect on `day` as known
+  // at `known_seq` (one timeline read; IdentityOn also reads demographics).
+  absl::StatusOr<bool> EnrolledOn(const std::string& npi,
+                                  const std::string& payer, DayNumber day,
+                                  uint64_t known_seq) const;
+
   // The latest next_due_on known for `npi` at `payer` from revalidations
   // effective on or before `day`.
   absl::StatusOr<std::optional<DayNumber>> RevalidationDue(
@@ -181,6 +186,19 @@ class Queries {
   absl::StatusOr<std::optional<Interval>> InEffect(const std::string& key,
                                                    DayNumber day,
                                                    uint64_t known_seq) const;
+  // The contract of `holder` at `payer` for which `wanted` holds that ended
+  // last on or before `day`, as known at `known_seq`.
+  struct EndedContract {
+    v1::ContractSigned contract;
+    Interval interval;
+    // "group contract G-1 of NPI was last in effect on D (ended from E by
+    // seq N)".
+    std::string Describe() const;
+  };
+  absl::StatusOr<std::optional<EndedContract>> LatestEndedContract(
+      const std::string& holder, const std::string& payer, DayNumber day,
+      uint64_t known_seq,
+      const std::function<bool(const v1::ContractSigned&)>& wanted) const;
   // Contracts held by `holder` at `payer` in effect on `day`.
   absl::StatusOr<std::vector<v1::ContractSigned>> ContractsOn(
       const std::string& holder,

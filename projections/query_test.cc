@@ -166,9 +166,16 @@ TEST_F(QueryTest, LateBackdatedDepartureChangesAnswersOnlyFromItsRecord) {
   EXPECT_EQ(Codes(now),
             (std::vector<std::string>{"NOT_ASSOCIATED", "REASSIGNMENT_ENDED"}));
   EXPECT_EQ(now.findings[1].message,
-            absl::StrCat("the reassignment of 1234567893 to 1245319599 ended "
-                         "on 2024-02-29 (seq ", recorded - 1,
-                         "), before the date of service 2024-03-10"));
+            absl::StrCat("the reassignment of 1234567893 to 1245319599 was "
+                         "last in effect on 2024-02-28 (ended from 2024-02-29 "
+                         "by seq ",
+                         recorded - 1, "), before the date of service 2024-03-10"));
+  // On the end's own day, the message still names the day before.
+  EXPECT_EQ(Check(kDrA, kGroupX, "2024-02-29").findings[1].message,
+            absl::StrCat("the reassignment of 1234567893 to 1245319599 was "
+                         "last in effect on 2024-02-28 (ended from 2024-02-29 "
+                         "by seq ",
+                         recorded - 1, "), before the date of service 2024-02-29"));
   EXPECT_TRUE(queries_->ReassignmentsOn(D("2024-03-10"), kHeadSeq, {kDrA, "", ""})
                   ->empty());
   // The last day in effect is the day before the end.
@@ -180,6 +187,34 @@ TEST_F(QueryTest, LateBackdatedDepartureChangesAnswersOnlyFromItsRecord) {
   EXPECT_EQ((*changes)[0].day, D("2024-02-29"));
   EXPECT_TRUE(queries_->Changes(D("2024-01-01"), D("2024-12-31"), billed_at, {})
                   ->empty());
+}
+
+TEST_F(QueryTest, AnEndedContractIsNamedWithItsLastDay) {
+  Onboard(kDrA);  // group contract G-1234567893 of X since 2015
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});
+  const uint64_t ended = Add({ContractEnded("ke", "2024-01-01", kGroupX,
+                                            "medicare", "G-1234567893")});
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2023-12-31").payable);
+  ClaimCheckResult r = Check(kDrA, kGroupX, "2024-03-10");
+  ASSERT_EQ(Codes(r), std::vector<std::string>{"NO_CONTRACT"});
+  EXPECT_EQ(r.findings[0].message,
+            absl::StrCat("no contract with medicare in force on 2024-03-10 "
+                         "covers 1234567893 billed by 1245319599: group "
+                         "contract G-1234567893 of 1245319599 was last in "
+                         "effect on 2023-12-31 (ended from 2024-01-01 by seq ",
+                         ended, ")"));
+  // Known before the end was recorded: payable; never a contract: the
+  // general sentence.
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-03-10", ended - 1).payable);
+  Onboard(kDrB, kGroupY);
+  ASSERT_TRUE(ledger_->Append({ContractEnded("ke2", "2016-01-01", kGroupY,
+                                             "medicare", "G-" + std::string(kDrB))})
+                  .ok());
+  Add({Reassigned("r2", "2023-01-01", kDrB, kGroupY)});
+  EXPECT_EQ(Check(kDrB, kGroupX, "2024-03-10").findings.back().message,
+            "no contract with medicare in force on 2024-03-10 covers "
+            "1526374859 billed by 1245319599 (no group contract of 1245319599 "
+            "lists them, and they hold no individual contract)");
 }
 
 TEST_F(QueryTest, ReassignedToTwoGroupsAtOnce) {
@@ -250,6 +285,75 @@ TEST_F(QueryTest, MismatchedTinOnTheReassignment) {
   EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2024-05-31")),
             std::vector<std::string>{"GROUP_DATA_MISMATCH"});
   EXPECT_TRUE(Check(kDrA, kGroupX, "2024-06-01").payable);
+}
+
+TEST_F(QueryTest, GroupNamesCompareAfterUnicodeCaseFoldingAndAccents) {
+  Onboard(kDrA);
+  Event renamed = Base("d-name", "2015-01-01");
+  renamed.mutable_demographics_changed()->set_npi(kGroupX);
+  renamed.mutable_demographics_changed()->set_legal_name("Santé Familiale PLLC");
+  Add({renamed});
+  // Upper case with accents, the accents dropped (as CMS files often do),
+  // and other punctuation: all the same group.
+  const std::vector<std::pair<const char*, const char*>> filed = {
+      {kDrA, "SANTÉ FAMILIALE PLLC"},
+      {kDrB, "Sante Familiale, P.L.L.C."},
+      {kDrC, "  SANTE   FAMILIALE PLLC"}};
+  for (const auto& [npi, name] : filed) {
+    Onboard(npi);
+    Event r = Reassigned(std::string("r-") + npi, "2023-01-01", npi, kGroupX);
+    r.mutable_reassigned()->set_org_legal_name(name);
+    Add({r});
+    ClaimCheckResult c = Check(npi, kGroupX, "2024-01-01");
+    EXPECT_TRUE(c.payable) << name << ": "
+                           << (c.findings.empty() ? "" : c.findings[0].message);
+  }
+  // A real difference is reported with both spellings as written.
+  Add({Revoked("rv", "2024-02-01", kDrC, kGroupX)});
+  Event wrong = Reassigned("r-wrong", "2024-03-01", kDrC, kGroupX);
+  wrong.mutable_reassigned()->set_org_legal_name("SANTÉ FAMILIALE PC");
+  const uint64_t seq = Add({wrong});
+  ClaimCheckResult bad = Check(kDrC, kGroupX, "2024-03-10");
+  ASSERT_EQ(Codes(bad), std::vector<std::string>{"GROUP_DATA_MISMATCH"});
+  EXPECT_EQ(bad.findings[0].message,
+            absl::StrCat("the reassignment (seq ", seq,
+                         ") names 'SANTÉ FAMILIALE PC' but 1245319599's "
+                         "enrollment record on 2024-03-10 has legal name "
+                         "'Santé Familiale PLLC'"));
+}
+
+TEST_F(QueryTest, PayerIdsAreCaseInsensitiveEverywhere) {
+  Onboard(kDrA);  // recorded for "medicare"
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX, "Medicare")});
+  // One payer, whatever the spelling of the question or of the events.
+  for (const char* payer : {"medicare", "Medicare", "MEDICARE"}) {
+    ClaimCheckResult r = Check(kDrA, kGroupX, "2024-01-01", kHeadSeq, payer);
+    EXPECT_TRUE(r.payable) << payer << ": "
+                           << (r.findings.empty() ? "" : r.findings[0].code);
+    auto rows = queries_->ReassignmentsOn(D("2024-01-01"), kHeadSeq,
+                                          {"", "", payer});
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u) << payer;
+    EXPECT_EQ((*rows)[0].payer, "medicare");
+    auto by_org = queries_->ReassignmentsOn(D("2024-01-01"), kHeadSeq,
+                                            {"", kGroupX, payer});
+    ASSERT_TRUE(by_org.ok());
+    EXPECT_EQ(by_org->size(), 1u) << payer;
+    auto history = queries_->History(kDrA, payer);
+    ASSERT_TRUE(history.ok());
+    // enrolled, credentialed, associated, the group contract listing them, r1
+    EXPECT_EQ(history->size(), 5u) << payer;
+  }
+  // A second start for "MEDICARE" meets the first: no second payer.
+  auto twice = ledger_->Append(
+      {Reassigned("r2", "2023-06-01", kDrA, kGroupX, "MEDICARE")});
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().code(), absl::StatusCode::kFailedPrecondition);
+  auto stats = queries_->Stats(D("2024-01-01"));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->payers, std::vector<std::string>{"medicare"});
+  // The event keeps the spelling as written.
+  EXPECT_EQ(ledger_->Get(6)->reassigned().payer(), "Medicare");
 }
 
 TEST_F(QueryTest, EveryMissingLinkIsNamed) {

@@ -100,7 +100,9 @@ class Reconciler {
  public:
   Reconciler(const Ledger& ledger, const ReconcileOptions& options,
              const std::function<void(const Discrepancy&)>& sink)
-      : ledger_(ledger), q_(&ledger), options_(options), sink_(sink) {}
+      : ledger_(ledger), q_(&ledger), options_(options), sink_(sink) {
+    options_.payer = CanonicalPayer(options_.payer);
+  }
 
   absl::Status Run(std::istream& in,
                    const std::function<void(uint64_t)>& progress) {
@@ -239,6 +241,7 @@ class Reconciler {
     if (!IsValidPayer(row->payer)) {
       return absl::StrCat("payer '", row->payer, "' is not a payer name");
     }
+    row->payer = CanonicalPayer(row->payer);
     auto effective = ParseDate(Field(f, columns_.effective));
     if (!effective.ok()) {
       return absl::StrCat("effective_date: ", effective.status().message());
@@ -463,7 +466,7 @@ class Reconciler {
 
   const Ledger& ledger_;
   Queries q_;
-  const ReconcileOptions& options_;
+  ReconcileOptions options_;  // payer canonical
   const std::function<void(const Discrepancy&)>& sink_;
   Columns columns_;
   ReconcileSummary summary_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/validation.h"
 
 namespace provledger {
 
@@ -31,16 +32,17 @@ std::string TimelinePrefix(Relation r, absl::string_view npi) {
 
 std::string NpiPayerKey(Relation r, absl::string_view npi,
                         absl::string_view payer) {
-  return absl::StrCat(TimelinePrefix(r, npi), payer);
+  return absl::StrCat(TimelinePrefix(r, npi), CanonicalPayer(payer));
 }
 
 std::string PairKey(Relation r, absl::string_view provider,
                     absl::string_view org, absl::string_view payer) {
-  return absl::StrCat(TimelinePrefix(r, provider), org, payer);
+  return absl::StrCat(TimelinePrefix(r, provider), org, CanonicalPayer(payer));
 }
 
 std::string ContractPrefix(absl::string_view holder, absl::string_view payer) {
-  std::string key = absl::StrCat(NpiFirst(Relation::kContract, holder), payer);
+  std::string key = absl::StrCat(NpiFirst(Relation::kContract, holder),
+                                 CanonicalPayer(payer));
   key.push_back('\0');
   return key;
 }
@@ -167,7 +169,9 @@ TimelineRef TimelineOf(const Event& e) {
   return {Relation::kDemographics, "", K::KIND_UNSPECIFIED, std::nullopt, ""};
 }
 
-std::string PayerOf(const Event& e) {
+namespace {
+const std::string& PayerAsWritten(const Event& e) {
+  static const std::string kNone;
   switch (e.body_case()) {
     case Event::kEnrolled: return e.enrolled().payer();
     case Event::kEnrollmentEnded: return e.enrollment_ended().payer();
@@ -179,8 +183,13 @@ std::string PayerOf(const Event& e) {
     case Event::kContractSigned: return e.contract_signed().payer();
     case Event::kContractEnded: return e.contract_ended().payer();
     case Event::kRevalidated: return e.revalidated().payer();
-    default: return "";
+    default: return kNone;
   }
+}
+}  // namespace
+
+std::string PayerOf(const Event& e) {
+  return CanonicalPayer(PayerAsWritten(e));
 }
 
 std::vector<Interval> FoldIntervals(const Timeline& t, uint64_t known_seq) {

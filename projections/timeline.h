@@ -82,8 +82,8 @@ struct TimelineRef {
 // REQUIRES: ValidateEvent(event).ok() and the body is not `voided`.
 TimelineRef TimelineOf(const v1::Event& event);
 
-// The payer an event is about; "" for demographics (all payers) and voids
-// (their target's payer applies).
+// The payer an event is about, in its canonical form (CanonicalPayer); ""
+// for demographics (all payers) and voids (their target's payer applies).
 std::string PayerOf(const v1::Event& event);
 
 // True iff the entry is known at `known_seq` and not retracted by then.

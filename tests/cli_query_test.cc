@@ -60,23 +60,25 @@ TEST_F(CliQueryTest, AsOfAsKnownNowAndBeforeTheLateTermination) {
   RunResult now = Run("asof --date 2024-03-10 --org 1245319599 --format csv");
   EXPECT_EQ(now.exit_code, 0) << now.err;
   EXPECT_EQ(now.out,
-            "provider,org,payer,effective_from,effective_until,start_seq,end_seq\n"
-            "1234567893,1245319599,medicare,2023-01-01,,12,\n");
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq,"
+            "note\n"
+            "1234567893,1245319599,medicare,2023-01-01,,12,,\n");
   RunResult then = Run(
       "asof --date 2024-03-10 --org 1245319599 --known-seq 24 --format csv");
   EXPECT_EQ(then.out,
-            "provider,org,payer,effective_from,effective_until,start_seq,end_seq\n"
-            "1234567893,1245319599,medicare,2023-01-01,,12,\n"
-            "1526374859,1245319599,medicare,2022-03-01,,16,\n");
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq,"
+            "note\n"
+            "1234567893,1245319599,medicare,2023-01-01,,12,,\n"
+            "1526374859,1245319599,medicare,2022-03-01,,16,,\n");
   RunResult table = Run("asof --date 2024-03-10 --provider 1234567893");
   EXPECT_EQ(table.out,
             "Reassignments in effect on 2024-03-10, as known now (seq 26):\n"
             "provider    org         payer     effective_from  "
-            "effective_until  start_seq  end_seq\n"
+            "effective_until  start_seq  end_seq  note\n"
             "1234567893  1245319599  medicare  2023-01-01                       "
-            "12         \n"
+            "12                  \n"
             "1234567893  1407201544  medicare  2023-06-01                       "
-            "14         \n");
+            "14                  \n");
   RunResult json = Run("asof --date 2021-01-01 --format json");
   EXPECT_EQ(json.out,
             "{\"date\":\"2021-01-01\",\"known_seq\":26,\"reassignments\":[],"
@@ -88,7 +90,8 @@ TEST_F(CliQueryTest, KnownAtTimestampBeforeTheFirstRecordSeesNothing) {
       "asof --date 2024-03-10 --known-at 2000-01-01T00:00:00Z --format csv");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out,
-            "provider,org,payer,effective_from,effective_until,start_seq,end_seq\n");
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq,"
+            "note\n");
   RunResult future = Run(
       "asof --date 2024-03-10 --known-at 2999-01-01T00:00:00Z --format csv");
   EXPECT_TRUE(absl::StrContains(future.out, "1637485966")) << future.out;
@@ -157,14 +160,64 @@ TEST_F(CliQueryTest, GroupMinimumFromThePayerRulesFile) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(absl::StrContains(
       r.out,
-      "warning GROUP_BELOW_MINIMUM: group contract PAR-310928374 (medicare) "
-      "covers 2 reassigned provider(s) on 2024-03-10; medicare requires at "
-      "least 3\n"))
+      "warning GROUP_BELOW_MINIMUM: group contract PAR-310928374 of "
+      "1407201544 covers 2 reassigned provider(s) on 2024-03-10; medicare "
+      "requires at least 3\n"))
       << r.out;
+  // Wherever the group's reassignments are listed, in every format.
+  const std::string rules = " --payer-rules " + dir_.Sub("rules.csv");
+  for (const char* filter : {"--payer medicare", "--payer MEDICARE", "",
+                             "--provider 1637485966"}) {
+    RunResult any = Run(absl::StrCat("asof --date 2024-03-10 ", filter, rules));
+    EXPECT_TRUE(absl::StrContains(
+        any.out, "warning GROUP_BELOW_MINIMUM: group contract PAR-310928374"))
+        << filter << ": " << any.out;
+    RunResult json =
+        Run(absl::StrCat("asof --date 2024-03-10 --format json ", filter, rules));
+    EXPECT_TRUE(absl::StrContains(
+        json.out,
+        "{\"code\":\"GROUP_BELOW_MINIMUM\",\"message\":\"group "
+        "contract PAR-310928374 of 1407201544"))
+        << filter << ": " << json.out;
+    RunResult csv =
+        Run(absl::StrCat("asof --date 2024-03-10 --format csv ", filter, rules));
+    EXPECT_TRUE(absl::StrContains(
+        csv.err, "warning GROUP_BELOW_MINIMUM: group contract PAR-310928374"))
+        << filter << ": " << csv.err;
+  }
+  // Only Riverbend's reassignments listed: a warning about Riverbend (two
+  // providers then), none about Lakeside.
+  RunResult riverbend =
+      Run("asof --date 2024-03-10 --provider 1526374859 --known-seq 24" + rules);
+  EXPECT_TRUE(absl::StrContains(
+      riverbend.out,
+      "warning GROUP_BELOW_MINIMUM: group contract PAR-274839201 of "
+      "1245319599 covers 2 reassigned provider(s) on 2024-03-10"))
+      << riverbend.out;
+  EXPECT_FALSE(absl::StrContains(riverbend.out, "PAR-310928374"));
   // The ledger directory's payer_rules.csv is the default.
   WriteFile(db_ + "/payer_rules.csv", "payer,min_group_providers\nmedicare,2\n");
   EXPECT_FALSE(absl::StrContains(Run("asof --date 2024-03-10 --org 1407201544").out,
                                  "warning"));
+}
+
+TEST_F(CliQueryTest, AsOfMarksReassignmentsWhoseEnrollmentEnded) {
+  // Lakeside's Medicare enrollment ends; Dr. Natarajan's reassignment to it
+  // was never revoked.
+  WriteFile(dir_.Sub("end.jsonl"),
+            R"({"event_id":"end-lakeside","effective_date":"2024-03-01","source":"CMS letter","enrollment_ended":{"npi":"1407201544","payer":"medicare","reason":"REVOKED"}})"
+            "\n");
+  ASSERT_EQ(Run("append " + dir_.Sub("end.jsonl")).exit_code, 0);
+  RunResult r = Run("asof --date 2024-03-10 --org 1407201544 --format csv");
+  EXPECT_EQ(r.out,
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq,"
+            "note\n"
+            "1234567893,1407201544,medicare,2023-06-01,,14,,group not enrolled\n"
+            "1637485966,1407201544,medicare,2024-01-15,,20,,group not enrolled\n");
+  // The day before the end, nothing to mark.
+  EXPECT_FALSE(absl::StrContains(
+      Run("asof --date 2024-02-29 --org 1407201544 --format csv").out,
+      "not enrolled"));
 }
 
 TEST_F(CliQueryTest, HistoryMarksVoidsAndFilters) {

@@ -3,11 +3,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/query.h"
 #include "tools/cli.h"
@@ -130,15 +133,45 @@ std::string KnownAtCaption(const Ledger& ledger, uint64_t known_seq) {
 
 std::string Seq(uint64_t seq) { return seq == 0 ? "" : absl::StrCat(seq); }
 
-Table ReassignmentTable(const std::vector<ReassignmentRow>& rows) {
+// `notes` is parallel to `rows`.
+Table ReassignmentTable(const std::vector<ReassignmentRow>& rows,
+                        const std::vector<std::string>& notes) {
   Table t({"provider", "org", "payer", "effective_from", "effective_until",
-           "start_seq", "end_seq"});
-  for (const auto& r : rows) {
+           "start_seq", "end_seq", "note"});
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const ReassignmentRow& r = rows[i];
     t.AddRow({r.provider, r.org, r.payer, FormatDate(r.interval.start),
               r.interval.end ? FormatDate(*r.interval.end) : "",
-              Seq(r.interval.start_seq), Seq(r.interval.end_seq)});
+              Seq(r.interval.start_seq), Seq(r.interval.end_seq), notes[i]});
   }
   return t;
+}
+
+// For each row: who of the two is not enrolled at the payer on `day` (a
+// reassignment still in effect whose provider or group left the payer is
+// worth a look), "" when both are.
+absl::StatusOr<std::vector<std::string>> EnrollmentNotes(
+    const Queries& q, const std::vector<ReassignmentRow>& rows, DayNumber day,
+    uint64_t known_seq) {
+  std::map<std::pair<std::string, std::string>, bool> enrolled;
+  auto is_enrolled = [&](const std::string& npi,
+                         const std::string& payer) -> absl::StatusOr<bool> {
+    auto it = enrolled.find({npi, payer});
+    if (it != enrolled.end()) return it->second;
+    ASSIGN_OR_RETURN(bool e, q.EnrolledOn(npi, payer, day, known_seq));
+    enrolled.emplace(std::make_pair(npi, payer), e);
+    return e;
+  };
+  std::vector<std::string> notes;
+  for (const ReassignmentRow& r : rows) {
+    ASSIGN_OR_RETURN(bool provider, is_enrolled(r.provider, r.payer));
+    ASSIGN_OR_RETURN(bool group, is_enrolled(r.org, r.payer));
+    notes.push_back(provider && group ? ""
+                    : group           ? "provider not enrolled"
+                    : provider        ? "group not enrolled"
+                                      : "provider and group not enrolled");
+  }
+  return notes;
 }
 
 std::string FindingsJson(const std::vector<Finding>& findings) {
@@ -159,20 +192,25 @@ int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
   Queries q(s->ledger.get());
   auto rows = q.ReassignmentsOn(*day, s->known_seq, {f.provider, f.org, f.payer});
   if (!rows.ok()) return ReportError(rows.status());
+  // Every group whose reassignments are listed is checked against the
+  // payers' minimums, whatever the filter.
   std::vector<Finding> warnings;
-  if (!f.org.empty()) {
-    auto flags = q.GroupMinimumFlags(f.org, f.payer, *day, s->known_seq, s->rules);
-    if (!flags.ok()) return ReportError(flags.status());
-    for (const auto& g : *flags) {
-      warnings.push_back(
-          {"GROUP_BELOW_MINIMUM",
-           absl::StrCat("group contract ", g.contract_id, " (", g.payer,
-                        ") covers ", g.covered_on_day,
-                        " reassigned provider(s) on ", date, "; ", g.payer,
-                        " requires at least ", g.minimum)});
+  if (!s->rules.min_group_providers.empty()) {
+    std::set<std::string> orgs;
+    for (const ReassignmentRow& r : *rows) orgs.insert(r.org);
+    if (!f.org.empty()) orgs.insert(f.org);
+    for (const std::string& org : orgs) {
+      auto flags =
+          q.GroupMinimumFlags(org, f.payer, *day, s->known_seq, s->rules);
+      if (!flags.ok()) return ReportError(flags.status());
+      for (const auto& g : *flags) {
+        warnings.push_back(GroupBelowMinimumWarning(g, *day));
+      }
     }
   }
-  Table table = ReassignmentTable(*rows);
+  auto notes = EnrollmentNotes(q, *rows, *day, s->known_seq);
+  if (!notes.ok()) return ReportError(notes.status());
+  Table table = ReassignmentTable(*rows, *notes);
   switch (s->format) {
     case Format::kTable:
       std::cout << "Reassignments in effect on " << date << ", "

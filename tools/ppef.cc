@@ -53,7 +53,9 @@ class Loader {
   Loader(Ledger& ledger, const PpefOptions& options,
          const std::function<void(const std::string&)>& problem)
       : ledger_(ledger), q_(&ledger), options_(options), problem_(problem),
-        date_(FormatDate(options.as_of)), source_("PPEF " + date_) {}
+        date_(FormatDate(options.as_of)), source_("PPEF " + date_) {
+    options_.payer = CanonicalPayer(options_.payer);
+  }
 
   absl::StatusOr<PpefResult> Run(std::istream& enrollment,
                                  std::istream& reassignment) {
@@ -277,7 +279,7 @@ class Loader {
 
   Ledger& ledger_;
   Queries q_;
-  const PpefOptions& options_;
+  PpefOptions options_;  // payer canonical: it is part of the event ids
   const std::function<void(const std::string&)>& problem_;
   const std::string date_;
   const std::string source_;
