@@ -94,6 +94,8 @@ struct Row {
   std::string first, last, ind_state;
   std::optional<DayNumber> group_due, ind_due;
   bool listed = true;  // generic: in effect at the payer on as_of
+  DayNumber payer_start = 0;            // generic: effective_date
+  std::optional<DayNumber> payer_end;   // generic: end_date, if passed
 };
 
 class Reconciler {
@@ -162,9 +164,14 @@ class Reconciler {
     Emit("UNPARSEABLE_ROW", line, "", "", why);
   }
 
-  // True the first time an entity (by name) is seen.
+  // An entity (kind "org", "ind", "unknown-org", ...; an id) in 8 bytes.
+  static uint64_t EntityId(absl::string_view kind, absl::string_view id) {
+    return absl::HashOf(kind, id);
+  }
+
+  // True the first time an entity is seen.
   bool FirstTime(absl::string_view kind, absl::string_view id) {
-    return seen_.insert(absl::HashOf(kind, id)).second;
+    return seen_.insert(EntityId(kind, id)).second;
   }
 
   absl::Status ResolveOrgFilter() {
@@ -255,6 +262,8 @@ class Reconciler {
     }
     row->listed = *effective <= options_.as_of &&
                   (!end.has_value() || options_.as_of < *end);
+    row->payer_start = *effective;
+    if (end.has_value() && *end <= options_.as_of) row->payer_end = end;
     payers_.insert(row->payer);
     return "";
   }
@@ -294,6 +303,7 @@ class Reconciler {
                              std::optional<DayNumber> roster_due,
                              const Queries::Identity* known = nullptr) {
     if (!FirstTime(is_org ? "org" : "ind", npi)) return absl::OkStatus();
+    const uint64_t entity = EntityId(is_org ? "org" : "ind", npi);
     Queries::Identity id;
     if (known != nullptr) {
       id = *known;
@@ -312,12 +322,14 @@ class Reconciler {
         Emit("NAME_MISMATCH", line, provider, org,
              absl::StrCat(who, " ", npi, ": the roster says '", roster_name,
                           "', the ledger says '", ledger_name, "'"));
+        mismatched_.insert(entity);
       }
       if (!roster_state.empty() && !id.state.empty() &&
           absl::AsciiStrToUpper(roster_state) != id.state) {
         Emit("STATE_MISMATCH", line, provider, org,
              absl::StrCat(who, " ", npi, ": the roster says ", roster_state,
                           ", the ledger says ", id.state));
+        mismatched_.insert(entity);
       }
     }
     if (options_.due_within_days.has_value()) {
@@ -330,7 +342,8 @@ class Reconciler {
       }
       if (due.has_value() &&
           *due <= options_.as_of + *options_.due_within_days) {
-        Emit("REVALIDATION_DUE", line, provider, org,
+        // A provider's revalidation is theirs, not one group's.
+        Emit("REVALIDATION_DUE", line, provider, is_org ? org : "",
              absl::StrCat(who, " ", npi, ": revalidation due ",
                           FormatDate(*due), " (from ", from, ")",
                           *due < options_.as_of ? ", overdue" : ""));
@@ -347,7 +360,6 @@ class Reconciler {
                   row->org_npi == options_.org;
       if (!mine) return absl::OkStatus();
     }
-    if (!row->listed) return absl::OkStatus();
     ++summary_.compared;
     const std::string org_label = !org.empty()            ? org
                                   : !row->org_npi.empty() ? row->org_npi
@@ -393,12 +405,48 @@ class Reconciler {
     ASSIGN_OR_RETURN(std::optional<storage::Timeline> t, ledger_.GetTimeline(key));
     std::vector<Interval> periods;
     if (t.has_value()) periods = FoldIntervals(*t, options_.known_seq);
-    for (const Interval& i : periods) {
-      if (i.Contains(options_.as_of)) {
-        matched_.insert(PairIdOf(row->provider, org, row->payer));
+    // A row agrees with the ledger when both say in effect (or both say
+    // not); one whose parties' names or states differ is not counted as
+    // matched.
+    const bool identity_agrees =
+        !mismatched_.contains(EntityId("org", org)) &&
+        !mismatched_.contains(EntityId("ind", row->provider));
+    auto agree = [&] {
+      if (identity_agrees) {
         ++summary_.matched;
+      } else {
+        ++summary_.mismatched;
+      }
+    };
+    const Interval* in_effect = nullptr;
+    for (const Interval& i : periods) {
+      if (i.Contains(options_.as_of)) in_effect = &i;
+    }
+    if (in_effect != nullptr) {
+      matched_.insert(PairIdOf(row->provider, org, row->payer));
+    }
+    if (!row->listed) {
+      // The payer's row is not in effect on as_of (ended, or not begun).
+      if (in_effect == nullptr) {
+        agree();
         return absl::OkStatus();
       }
+      Emit("ENDED_AT_PAYER", line, row->provider, org,
+           absl::StrCat(row->payer, " lists this reassignment ",
+                        row->payer_end.has_value()
+                            ? absl::StrCat("as ended on ",
+                                           FormatDate(*row->payer_end))
+                            : absl::StrCat("as starting on ",
+                                           FormatDate(row->payer_start)),
+                        " but the ledger has it in effect since ",
+                        FormatDate(in_effect->start), " (seq ",
+                        in_effect->start_seq,
+                        "): record the end, or ask the payer"));
+      return absl::OkStatus();
+    }
+    if (in_effect != nullptr) {
+      agree();
+      return absl::OkStatus();
     }
     std::string detail;
     if (periods.empty()) {
@@ -476,6 +524,8 @@ class Reconciler {
   absl::flat_hash_set<size_t> seen_;
   absl::flat_hash_map<std::string, std::string> org_cache_;
   std::set<std::string> payers_;
+  // Entities (HashOf(kind, npi)) with a NAME_ or STATE_MISMATCH.
+  absl::flat_hash_set<uint64_t> mismatched_;
 };
 
 }  // namespace

@@ -42,8 +42,9 @@ struct ReconcileOptions {
 };
 
 // One discrepancy. Codes (stable): MISSING_AT_PAYER, STALE_AT_PAYER,
-// NAME_MISMATCH, STATE_MISMATCH, UNKNOWN_PROVIDER, UNKNOWN_ORGANIZATION,
-// REVALIDATION_DUE, UNPARSEABLE_ROW.
+// ENDED_AT_PAYER (a generic roster's row ends the reassignment, the ledger
+// has it in effect), NAME_MISMATCH, STATE_MISMATCH, UNKNOWN_PROVIDER,
+// UNKNOWN_ORGANIZATION, REVALIDATION_DUE, UNPARSEABLE_ROW.
 struct Discrepancy {
   std::string code;
   size_t line = 0;  // roster line; 0 for findings from the ledger side
@@ -56,6 +57,8 @@ struct ReconcileSummary {
   uint64_t rows = 0;           // data rows read
   uint64_t compared = 0;       // reassignment rows compared with the ledger
   uint64_t matched = 0;        // ... that the ledger agrees with
+  uint64_t mismatched = 0;     // ... in effect in both, but a party's name
+                               // or state differs
   uint64_t not_compared = 0;   // rows of other record types (e.g. PA)
   uint64_t unparseable = 0;    // rows reported and skipped
   std::map<std::string, uint64_t> by_code;

@@ -100,18 +100,28 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
   for (const auto& [code, n] : summary->by_code) {
     counts.push_back(absl::StrCat(code, "=", n));
   }
-  const std::string text = absl::StrCat(
-      summary->rows, " roster rows: ", summary->compared, " compared, ",
-      summary->matched, " matched, ", summary->not_compared,
-      " not compared (Physician Assistant employment), ", summary->unparseable,
-      " unparseable; ", summary->total(), " discrepancies",
-      counts.empty() ? "" : " (" + absl::StrJoin(counts, ", ") + ")");
+  std::string text = absl::StrCat(summary->rows, " roster rows: ",
+                                  summary->compared, " compared, ",
+                                  summary->matched, " matched, ");
+  if (summary->mismatched > 0) {
+    absl::StrAppend(&text, summary->mismatched,
+                    " in effect but with name or state mismatches, ");
+  }
+  // Only the CMS list has rows of other record types.
+  if (options.format == RosterFormat::kCmsReassignment) {
+    absl::StrAppend(&text, summary->not_compared,
+                    " not compared (Physician Assistant employment), ");
+  }
+  absl::StrAppend(&text, summary->unparseable, " unparseable; ",
+                  summary->total(), " discrepancies",
+                  counts.empty() ? "" : " (" + absl::StrJoin(counts, ", ") + ")");
   switch (*format) {
     case Format::kTable:
       if (first) std::cout << "no discrepancies\n";
       std::cout << "summary: " << text << "\n";
       break;
     case Format::kCsv:
+      if (first) std::cout << "code,line,provider_npi,org,detail\n";
       std::cerr << "summary: " << text << "\n";
       break;
     case Format::kJson: {
@@ -123,6 +133,7 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
                 << "],\"summary\":{\"rows\":" << summary->rows
                 << ",\"compared\":" << summary->compared
                 << ",\"matched\":" << summary->matched
+                << ",\"mismatched\":" << summary->mismatched
                 << ",\"not_compared\":" << summary->not_compared
                 << ",\"unparseable\":" << summary->unparseable
                 << ",\"by_code\":{" << absl::StrJoin(by_code, ",") << "}}}\n";
