@@ -231,13 +231,15 @@ absl::StatusOr<std::vector<ChangeRow>> Queries::Changes(
 }
 
 absl::StatusOr<std::vector<HistoryRow>> Queries::History(
-    const std::string& npi, const std::string& payer_filter) const {
+    const std::string& npi, const std::string& payer_filter,
+    uint64_t known_seq) const {
   const std::string payer = CanonicalPayer(payer_filter);
   ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, ledger_->StreamSeqs(npi));
   absl::flat_hash_map<std::string, Timeline> timelines;
   absl::flat_hash_map<uint64_t, std::string> payer_of;  // for voids
   std::vector<HistoryRow> rows;
   for (uint64_t seq : seqs) {
+    if (seq > known_seq) break;
     ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
     HistoryRow row;
     std::string event_payer;
@@ -254,7 +256,8 @@ absl::StatusOr<std::vector<HistoryRow>> Queries::History(
                          ledger_->GetTimeline(ref.key));
         it = timelines.emplace(ref.key, t.value_or(Timeline())).first;
       }
-      if (TimelineEntry* entry = FindEntry(&it->second, seq)) {
+      if (TimelineEntry* entry = FindEntry(&it->second, seq);
+          entry != nullptr && entry->voided_by() <= known_seq) {
         row.voided_by = entry->voided_by();
       }
     }

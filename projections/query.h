@@ -114,10 +114,12 @@ class Queries {
       DayNumber from, DayNumber to, uint64_t known_seq,
       const RelationFilter& filter) const;
 
-  // Every event touching `npi`, in seq order; with `payer`, only events of
-  // that payer (voids follow their target).
+  // Every event touching `npi` recorded by `known_seq`, in seq order; with
+  // `payer`, only events of that payer (voids follow their target). A void
+  // recorded after `known_seq` is not applied (voided_by stays 0).
   absl::StatusOr<std::vector<HistoryRow>> History(
-      const std::string& npi, const std::string& payer) const;
+      const std::string& npi, const std::string& payer,
+      uint64_t known_seq = kHeadSeq) const;
 
   // Can `billing` bill `payer` for a service `rendering` gave on `dos`,
   // according to what was known at `known_seq`? Self-billing

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "ledger/ledger.h"
 #include "tests/cli_support.h"
 
@@ -218,6 +219,76 @@ TEST_F(CliQueryTest, AsOfMarksReassignmentsWhoseEnrollmentEnded) {
   EXPECT_FALSE(absl::StrContains(
       Run("asof --date 2024-02-29 --org 1407201544 --format csv").out,
       "not enrolled"));
+}
+
+TEST_F(CliQueryTest, HistoryAsKnownAtAnEarlierPoint) {
+  // Seq 18 (Natarajan's mistyped reassignment) was voided by seq 19.
+  RunResult now = Run("history --provider 1637485966 --format csv");
+  EXPECT_TRUE(absl::StrContains(now.out, ",VOIDED by seq 19,")) << now.out;
+  RunResult then = Run("history --provider 1637485966 --known-seq 18 --format csv");
+  EXPECT_EQ(then.exit_code, 0) << then.err;
+  // Events recorded later are absent, and the later void is not applied.
+  EXPECT_FALSE(absl::StrContains(then.out, "VOIDED")) << then.out;
+  EXPECT_FALSE(absl::StrContains(then.out, "voids seq")) << then.out;
+  EXPECT_FALSE(absl::StrContains(then.out, "\n19,")) << then.out;
+  EXPECT_TRUE(absl::StrContains(then.out, "\n18,")) << then.out;
+  RunResult table = Run("history --provider 1637485966 --known-seq 18");
+  EXPECT_TRUE(absl::StartsWith(
+      table.out, "History of 1637485966, as known at seq 18 recorded "))
+      << table.out;
+  EXPECT_EQ(Run("history --provider 1637485966 --known-seq 99").err,
+            "provledger: --known-seq: 99 is beyond the head (26)\n");
+}
+
+TEST_F(CliQueryTest, KnownAtReadsLocalTimesInTheTimeZone) {
+  // When the demo was recorded, in Chicago's local time.
+  RunResult exported = Run("export --from-seq 26");
+  const std::string marker = "\"recorded_at\":\"";
+  const size_t at = exported.out.find(marker);
+  ASSERT_NE(at, std::string::npos) << exported.out;
+  absl::Time recorded;
+  std::string err;
+  ASSERT_TRUE(absl::ParseTime(
+      absl::RFC3339_full,
+      exported.out.substr(at + marker.size(),
+                          exported.out.find('"', at + marker.size()) - at -
+                              marker.size()),
+      &recorded, &err))
+      << err;
+  absl::TimeZone chicago;
+  ASSERT_TRUE(absl::LoadTimeZone("America/Chicago", &chicago));
+  auto local = [&](absl::Duration d) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M", recorded + d, chicago);
+  };
+  // A minute after, in Chicago time: everything; a minute before: nothing.
+  const std::string csv = " --format csv --tz America/Chicago";
+  EXPECT_TRUE(absl::StrContains(
+      Run("asof --date 2024-03-10 --known-at " + local(absl::Minutes(1)) + csv)
+          .out,
+      "1234567893"));
+  EXPECT_EQ(
+      Run("asof --date 2024-03-10 --known-at " + local(-absl::Minutes(1)) + csv)
+          .out,
+      "provider,org,payer,effective_from,effective_until,start_seq,end_seq,"
+      "note\n");
+  // The same local time read as UTC is hours away from it.
+  EXPECT_NE(Run("asof --date 2024-03-10 --format csv --known-at " +
+                local(absl::Minutes(1)))
+                .out,
+            Run("asof --date 2024-03-10 --known-at " + local(absl::Minutes(1)) +
+                csv)
+                .out);
+  // PROVLEDGER_TZ is the default; the zone is shown with the time.
+  setenv("PROVLEDGER_TZ", "America/Chicago", 1);
+  RunResult env = Run("history --provider 1637485966 --known-seq 18");
+  unsetenv("PROVLEDGER_TZ");
+  EXPECT_TRUE(absl::StrContains(env.out, " (America/Chicago) (")) << env.out;
+  RunResult bad = Run("asof --date 2024-03-10 --tz Mars/Base");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.err,
+            "provledger: --tz: 'Mars/Base' is not a time zone this system "
+            "knows (an IANA name such as America/Chicago, from the tzdata "
+            "package)\n");
 }
 
 TEST_F(CliQueryTest, HistoryMarksVoidsAndFilters) {

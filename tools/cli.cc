@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "ledger/knowledge_point.h"
 
 namespace provledger {
 
@@ -44,9 +45,26 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
   return std::move(*ledger);
 }
 
+absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag) {
+  std::string name = flag;
+  const char* source = "--tz";
+  if (name.empty()) {
+    const char* env = std::getenv("PROVLEDGER_TZ");
+    if (env != nullptr) name = env;
+    source = "PROVLEDGER_TZ";
+  }
+  auto zone = LoadTimeZone(name);
+  if (!zone.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, ": ", zone.status().message()));
+  }
+  return zone;
+}
+
 absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
                                         const std::string& known_at,
                                         uint64_t known_seq,
+                                        absl::TimeZone zone,
                                         const char* at_flag,
                                         const char* seq_flag) {
   if (!known_at.empty() && known_seq != 0) {
@@ -54,22 +72,12 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
         absl::StrCat("give ", at_flag, " or ", seq_flag, ", not both"));
   }
   if (!known_at.empty()) {
-    absl::Time t;
-    std::string err;
-    if (!absl::ParseTime(absl::RFC3339_full, known_at, &t, &err)) {
-      // A bare date means the end of that day (UTC).
-      absl::CivilDay day;
-      if (absl::ParseCivilTime(known_at, &day)) {
-        t = absl::FromCivil(day + 1, absl::UTCTimeZone()) -
-            absl::Nanoseconds(1);
-      } else {
-        return absl::InvalidArgumentError(absl::StrCat(
-            at_flag, ": '", known_at,
-            "' is not an RFC 3339 timestamp (e.g. 2024-04-02T17:00:00Z) or "
-            "a date"));
-      }
+    auto t = ParseKnownAt(known_at, zone);
+    if (!t.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at_flag, ": ", t.status().message()));
     }
-    return ledger.SeqAtTime(t);
+    return ledger.SeqAtTime(*t);
   }
   if (known_seq != 0) {
     if (known_seq > ledger.head().seq) {
@@ -83,12 +91,17 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
 }
 
 void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
-                       uint64_t* known_seq) {
+                       uint64_t* known_seq, std::string* tz) {
   cmd->add_option("--known-at", *known_at,
-                  "answer with what was recorded by this time (RFC 3339, e.g. "
-                  "2024-04-02T17:00:00Z, or a date = end of that day UTC)");
+                  "answer with what was recorded by this time: RFC 3339 "
+                  "(2024-04-02T17:00:00Z), a local time in --tz "
+                  "(2024-04-02T17:00), or a date (the end of that day in --tz)");
   cmd->add_option("--known-seq", *known_seq,
                   "answer with the events up to this seq");
+  cmd->add_option("--tz", *tz,
+                  "time zone for --known-at and the times shown, an IANA "
+                  "name such as America/Chicago (default: $PROVLEDGER_TZ, "
+                  "else UTC)");
 }
 
 int CompactProjections(Ledger& ledger) {

@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "ledger/ledger.h"
 
 namespace provledger {
@@ -38,17 +39,23 @@ int ReportError(const absl::Status& status);
 std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
                                    const LedgerOptions& options = {});
 
-// Resolves --known-at / --known-seq into a seq (head when neither is set).
-// Error messages name the flags `at_flag` / `seq_flag`.
+// The time zone of --tz `flag`; when it is empty, of $PROVLEDGER_TZ; else
+// UTC. Error messages name --tz.
+absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag);
+
+// Resolves --known-at (read in `zone`, see ParseKnownAt) / --known-seq into
+// a seq (head when neither is set). Error messages name the flags `at_flag`
+// / `seq_flag`.
 absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
                                         const std::string& known_at,
                                         uint64_t known_seq,
+                                        absl::TimeZone zone,
                                         const char* at_flag = "--known-at",
                                         const char* seq_flag = "--known-seq");
 
-// Adds --known-at / --known-seq to a command.
+// Adds --known-at, --known-seq and --tz to a command.
 void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
-                       uint64_t* known_seq);
+                       uint64_t* known_seq, std::string* tz);
 
 // A progress bar on stderr, drawn only when stderr is a terminal.
 class Progress {

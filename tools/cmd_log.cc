@@ -384,7 +384,9 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc);
   if (!ledger) return rc;
-  auto until = ResolveKnownAt(*ledger, f.until_time, f.until_seq,
+  auto zone = ResolveZone("");
+  if (!zone.ok()) return ReportError(zone.status());
+  auto until = ResolveKnownAt(*ledger, f.until_time, f.until_seq, *zone,
                               "--until-time", "--until-seq");
   if (!until.ok()) return ReportError(until.status());
   LedgerOptions options;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/time_util.h"
+#include "ledger/knowledge_point.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/query.h"
@@ -28,6 +29,7 @@ struct QueryFlags {
   std::string format = "table";
   std::string known_at;
   uint64_t known_seq = 0;
+  std::string tz;
   std::string provider;
   std::string org;
   std::string payer;
@@ -35,7 +37,7 @@ struct QueryFlags {
 };
 
 void AddKnowledgeFlags(CLI::App* cmd, QueryFlags* f) {
-  provledger::AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq);
+  provledger::AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq, &f->tz);
 }
 
 void AddFormatFlag(CLI::App* cmd, QueryFlags* f) {
@@ -60,6 +62,7 @@ struct Session {
   std::unique_ptr<Ledger> ledger;
   Format format = Format::kTable;
   uint64_t known_seq = 0;
+  absl::TimeZone zone;  // of --known-at and the times shown
   PayerRules rules;
 };
 
@@ -83,7 +86,13 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
   }
   s.ledger = OpenLedger(ctx, rc);
   if (!s.ledger) return std::nullopt;
-  auto known = ResolveKnownAt(*s.ledger, f.known_at, f.known_seq);
+  auto zone = ResolveZone(f.tz);
+  if (!zone.ok()) {
+    *rc = ReportError(zone.status());
+    return std::nullopt;
+  }
+  s.zone = *zone;
+  auto known = ResolveKnownAt(*s.ledger, f.known_at, f.known_seq, s.zone);
   if (!known.ok()) {
     *rc = ReportError(known.status());
     return std::nullopt;
@@ -116,19 +125,23 @@ std::optional<DayNumber> ParseDay(const std::string& flag,
   return *day;
 }
 
-std::string KnownAtCaption(const Ledger& ledger, uint64_t known_seq) {
-  if (known_seq == ledger.head().seq) {
-    return absl::StrCat("as known now (seq ", known_seq, ")");
+absl::Time ToTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+std::string KnownAtCaption(const Session& s) {
+  const Ledger& ledger = *s.ledger;
+  if (s.known_seq == ledger.head().seq) {
+    return absl::StrCat("as known now (seq ", s.known_seq, ")");
   }
   std::string when;
-  if (known_seq > 0) {
-    auto e = ledger.Get(known_seq);
+  if (s.known_seq > 0) {
+    auto e = ledger.Lookup(s.known_seq);
     if (e.ok()) {
-      when = " recorded " +
-             google::protobuf::util::TimeUtil::ToString(e->recorded_at());
+      when = " recorded " + FormatKnownTime(ToTime(e->recorded_at()), s.zone);
     }
   }
-  return absl::StrCat("as known at seq ", known_seq, when);
+  return absl::StrCat("as known at seq ", s.known_seq, when);
 }
 
 std::string Seq(uint64_t seq) { return seq == 0 ? "" : absl::StrCat(seq); }
@@ -214,7 +227,7 @@ int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
   switch (s->format) {
     case Format::kTable:
       std::cout << "Reassignments in effect on " << date << ", "
-                << KnownAtCaption(*s->ledger, s->known_seq) << ":\n";
+                << KnownAtCaption(*s) << ":\n";
       table.Print(std::cout, Format::kTable);
       for (const auto& w : warnings) {
         std::cout << "warning " << w.code << ": " << w.message << "\n";
@@ -249,7 +262,7 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
   auto s = Start(ctx, with_npi, &rc);
   if (!s) return rc;
   Queries q(s->ledger.get());
-  auto rows = q.History(npi, f.payer);
+  auto rows = q.History(npi, f.payer, s->known_seq);
   if (!rows.ok()) return ReportError(rows.status());
   Table t({"seq", "recorded_at", "effective_date", "event", "detail", "actor",
            "source", "status", "hash"});
@@ -263,14 +276,14 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
       status = absl::StrCat("voids seq ", e.voided().target_seq());
     }
     t.AddRow({absl::StrCat(e.seq()),
-              google::protobuf::util::TimeUtil::ToString(e.recorded_at()),
+              FormatKnownTime(ToTime(e.recorded_at()), s->zone),
               e.effective_date(), std::string(BodyName(e)), Describe(e),
               e.actor(), e.source(), status, e.hash()});
   }
   if (s->format == Format::kTable) {
     std::cout << "History of " << npi
-              << (f.payer.empty() ? "" : " at " + f.payer) << " ("
-              << t.size() << " events):\n";
+              << (f.payer.empty() ? "" : " at " + f.payer) << ", "
+              << KnownAtCaption(*s) << " (" << t.size() << " events):\n";
   }
   t.Print(std::cout, s->format);
   return kExitOk;
@@ -300,7 +313,7 @@ int RunDiff(const Context& ctx, const QueryFlags& f, const std::string& from,
   if (s->format == Format::kTable) {
     std::cout << "Reassignments that started or ended from " << from << " to "
               << to << " (inclusive), "
-              << KnownAtCaption(*s->ledger, s->known_seq) << ":\n";
+              << KnownAtCaption(*s) << ":\n";
   }
   t.Print(std::cout, s->format);
   return kExitOk;
@@ -328,7 +341,7 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
     case Format::kTable:
       std::cout << verdict << ": rendering " << c.rendering << ", billing "
                 << c.billing << ", " << f.payer << ", date of service "
-                << c.dos << ", " << KnownAtCaption(*s->ledger, s->known_seq)
+                << c.dos << ", " << KnownAtCaption(*s)
                 << "\n";
       for (const auto& x : result->findings) {
         std::cout << "  " << x.code << ": " << x.message << "\n";
@@ -483,6 +496,7 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--payer", f->payer, "only events of this payer");
     cmd->add_option("--actor", *actor, "only events recorded by this actor");
     cmd->add_option("--source", *source, "only events from this source");
+    AddKnowledgeFlags(cmd, f.get());
     AddFormatFlag(cmd, f.get());
     cmd->callback([&ctx, f, npi, actor, source] {
       ctx.exit_code = RunHistory(ctx, *f, *npi, *actor, *source);

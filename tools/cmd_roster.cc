@@ -24,6 +24,7 @@ struct ReconcileFlags {
   int due_within = -1;
   std::string known_at;
   uint64_t known_seq = 0;
+  std::string tz;
 };
 
 int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
@@ -57,7 +58,9 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc);
   if (!ledger) return rc;
-  auto known = ResolveKnownAt(*ledger, f.known_at, f.known_seq);
+  auto zone = ResolveZone(f.tz);
+  if (!zone.ok()) return ReportError(zone.status());
+  auto known = ResolveKnownAt(*ledger, f.known_at, f.known_seq, *zone);
   if (!known.ok()) return ReportError(known.status());
   options.known_seq = *known;
 
@@ -211,7 +214,7 @@ void RegisterRosterCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--due-within", f->due_within,
                     "report REVALIDATION_DUE for due dates within DAYS of "
                     "--as-of (or overdue)");
-    AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq);
+    AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq, &f->tz);
     cmd->add_option("--format", f->format, "table, json or csv")
         ->capture_default_str();
     cmd->callback([&ctx, f] { ctx.exit_code = RunReconcile(ctx, *f); });

@@ -1,0 +1,50 @@
+#include "ledger/knowledge_point.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+
+namespace provledger {
+namespace {
+
+bool IsUtc(absl::TimeZone zone) { return zone.name() == "UTC"; }
+
+}  // namespace
+
+absl::StatusOr<absl::TimeZone> LoadTimeZone(absl::string_view name) {
+  if (name.empty() || name == "UTC") return absl::UTCTimeZone();
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(std::string(name), &zone)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", name,
+        "' is not a time zone this system knows (an IANA name such as "
+        "America/Chicago, from the tzdata package)"));
+  }
+  return zone;
+}
+
+absl::StatusOr<absl::Time> ParseKnownAt(absl::string_view text,
+                                        absl::TimeZone zone) {
+  const std::string s(text);
+  absl::Time t;
+  std::string err;
+  if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return t;
+  for (const char* local : {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"}) {
+    if (absl::ParseTime(local, s, zone, &t, &err)) return t;
+  }
+  absl::CivilDay day;
+  if (absl::ParseCivilTime(s, &day)) {
+    return absl::FromCivil(day + 1, zone) - absl::Nanoseconds(1);
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "'", text,
+      "' is not an RFC 3339 timestamp (2024-04-02T17:00:00Z), a local time "
+      "(2024-04-02T17:00) or a date (2024-04-02, the end of that day)"));
+}
+
+std::string FormatKnownTime(absl::Time t, absl::TimeZone zone) {
+  if (IsUtc(zone)) return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, zone);
+  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E6S%Ez", t, zone),
+                      " (", zone.name(), ")");
+}
+
+}  // namespace provledger
