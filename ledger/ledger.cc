@@ -1392,7 +1392,8 @@ absl::Status Ledger::VerifyProjections() const {
   const uint64_t total = head().seq;
   ScratchDir scratch(absl::StrCat(db_->GetName(), "/verify.tmp"));
   uint64_t replayed = 0;
-  std::optional<std::string> first_bad;  // smallest differing entry
+  // The smallest differing entry (family name + key) and what is wrong.
+  std::optional<std::pair<std::string, std::string>> first_bad;
   auto check = [&](const std::string& name, rocksdb::ColumnFamilyHandle* cf,
                    const std::string& key,
                    const std::string& want) -> absl::Status {
@@ -1402,7 +1403,31 @@ absl::Status Ledger::VerifyProjections() const {
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read projections");
     if (s.IsNotFound() || have != want) {
       std::string entry = name + key;
-      if (!first_bad.has_value() || entry < *first_bad) first_bad = entry;
+      if (first_bad.has_value() && entry >= first_bad->first) {
+        return absl::OkStatus();
+      }
+      const bool timeline = cf == cf_timelines_;
+      std::string what =
+          timeline ? DescribeTimelineKey(key)
+                   : absl::StrCat("the index entry '", absl::CHexEscape(key),
+                                  "'");
+      std::string why = s.IsNotFound() ? " is missing, but a replay of the "
+                                         "log has it"
+                                       : " differs from a replay of the log";
+      Timeline stored;
+      if (timeline && s.ok() && stored.ParseFromString(have)) {
+        uint64_t latest = 0;
+        for (const auto& e : stored.entries()) {
+          latest = std::max({latest, e.seq(), e.voided_by()});
+        }
+        if (latest > total) {
+          why = absl::StrCat(" names seq ", latest,
+                             ", after the log's last event (seq ", total,
+                             "): events were removed from the log, or the "
+                             "projections were altered");
+        }
+      }
+      first_bad = {std::move(entry), what + why};
     }
     return absl::OkStatus();
   };
@@ -1421,11 +1446,7 @@ absl::Status Ledger::VerifyProjections() const {
         }
         return absl::OkStatus();
       }));
-  if (first_bad.has_value()) {
-    return absl::DataLossError(absl::StrCat(
-        "projection entry '", absl::CHexEscape(*first_bad),
-        "' differs from a replay of the log (run: provledger rebuild)"));
-  }
+  if (first_bad.has_value()) return absl::DataLossError(first_bad->second);
   uint64_t stored = 0;
   for (auto* cf : {cf_timelines_, cf_indexes_}) {
     rocksdb::ReadOptions all;
@@ -1438,7 +1459,8 @@ absl::Status Ledger::VerifyProjections() const {
   if (stored != replayed) {
     return absl::DataLossError(absl::StrCat(
         "the stored projections hold ", stored, " entries, a replay of the log ",
-        replayed, " (run: provledger rebuild)"));
+        replayed, ": the projections were altered, or events were removed "
+        "from the log"));
   }
   return absl::OkStatus();
 }

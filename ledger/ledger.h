@@ -227,8 +227,10 @@ class Ledger {
   absl::StatusOr<VerifyReport> VerifyChain() const;
 
   // Replays the log into fresh projections held in memory and compares them
-  // with the stored ones; OK if identical, DataLoss naming the first
-  // differing key otherwise.
+  // with the stored ones; OK if identical, DataLoss describing the first
+  // differing entry otherwise (a difference may come from altered
+  // projections or from an altered log: check the log against a saved
+  // digest before rebuilding).
   absl::Status VerifyProjections() const;
 
   // Rewrites the projections into RocksDB's last level, dropping the

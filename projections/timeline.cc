@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/validation.h"
 
@@ -81,6 +82,45 @@ absl::string_view PayerOfKey(absl::string_view key) {
       break;
   }
   return absl::string_view();
+}
+
+std::string DescribeTimelineKey(absl::string_view key) {
+  auto digits = [](absl::string_view s) {
+    return s.size() == 10 && std::all_of(s.begin(), s.end(), [](char c) {
+             return c >= '0' && c <= '9';
+           });
+  };
+  const Relation r = RelationOfKey(key);
+  const bool pair = r == Relation::kAssociation || r == Relation::kReassignment;
+  const size_t first = r == Relation::kReassignment ? 1 : 0;
+  if (key.size() < kAfterNpi + (pair ? 10 : 0) ||
+      !digits(key.substr(first, 10)) ||
+      (pair && !digits(key.substr(kAfterNpi, 10)))) {
+    return absl::StrCat("the timeline key '", absl::CHexEscape(key), "'");
+  }
+  const std::string npi(key.substr(first, 10));
+  const std::string payer = absl::CHexEscape(PayerOfKey(key));
+  switch (r) {
+    case Relation::kEnrollment:
+      return absl::StrCat("the enrollment timeline of ", npi, " at ", payer);
+    case Relation::kCredential:
+      return absl::StrCat("the credentialing timeline of ", npi, " at ", payer);
+    case Relation::kRevalidation:
+      return absl::StrCat("the revalidation timeline of ", npi, " at ", payer);
+    case Relation::kAssociation:
+      return absl::StrCat("the association timeline of ", npi, " with ",
+                          key.substr(kAfterNpi, 10), " at ", payer);
+    case Relation::kReassignment:
+      return absl::StrCat("the reassignment timeline of ", npi, " to ",
+                          key.substr(kAfterNpi, 10), " at ", payer);
+    case Relation::kContract:
+      return absl::StrCat("the timeline of contract ",
+                          absl::CHexEscape(ContractIdOfKey(key)), " held by ",
+                          npi, " at ", payer);
+    case Relation::kDemographics:
+      return absl::StrCat("the demographics timeline of ", npi);
+  }
+  return absl::StrCat("the timeline key '", absl::CHexEscape(key), "'");
 }
 
 PairParts DecodePairKey(absl::string_view key) {

@@ -59,6 +59,10 @@ Relation RelationOfKey(absl::string_view key);
 // The payer of such a key; "" for demographics.
 absl::string_view PayerOfKey(absl::string_view key);
 
+// A key made by one of the functions above, for people: "the reassignment
+// timeline of 1526374859 to 1245319599 at medicare". Any bytes are safe.
+std::string DescribeTimelineKey(absl::string_view key);
+
 // The parts of an association or reassignment key.
 struct PairParts {
   std::string provider;

@@ -260,6 +260,45 @@ TEST_F(CliLogTest, VerifyNamesTheTamperedSeq) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(absl::StartsWith(bad.err, "provledger: verify FAILED at seq 6: "))
       << bad.err;
+  // The damage is the log's: rebuilding would hide it.
+  EXPECT_TRUE(absl::EndsWith(
+      bad.err,
+      "provledger: the log itself is damaged from seq 6. Do not run rebuild: "
+      "it would make the projections agree with the damaged log. Check the "
+      "log against a digest you saved (provledger verify --digest TOKEN) and "
+      "restore the ledger from a backup.\n"))
+      << bad.err;
+}
+
+TEST_F(CliLogTest, VerifyOfAShortenedLogSaysEventsWereRemoved) {
+  std::string text;
+  for (int i = 1; i <= 8; ++i) text += CredLine(i);
+  WriteFile(dir_.Sub("a.jsonl"), text);
+  ASSERT_EQ(RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("a.jsonl")).exit_code, 0);
+  {
+    // The last event removed: the chain of the rest still verifies.
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    ASSERT_TRUE((*ledger)
+                    ->raw_db()
+                    ->Delete(rocksdb::WriteOptions(), (*ledger)->events_cf(),
+                             EncodeSeq(8))
+                    .ok());
+  }
+  RunResult bad = RunCli(dir_, "--db " + db_ + " verify");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.out, "hash chain verified: 7 event(s)\n");
+  EXPECT_EQ(bad.err,
+            "provledger: verify FAILED: the credentialing timeline of "
+            "1234567893 at medicare names seq 8, after the log's last event "
+            "(seq 7): events were removed from the log, or the projections "
+            "were altered\n"
+            "provledger: the projections and the log disagree: either was "
+            "altered. First check the log against a digest you saved "
+            "(provledger verify --digest TOKEN); if it fails, restore the "
+            "ledger from a backup. Run provledger rebuild only once the log is "
+            "known to be intact: a rebuild makes the projections agree with "
+            "whatever the log now holds.\n");
 }
 
 }  // namespace

@@ -297,7 +297,13 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
   if (!report.ok()) return ReportError(report.status());
   if (report->first_bad_seq != 0) {
     std::cerr << "provledger: verify FAILED at seq " << report->first_bad_seq
-              << ": " << report->problem << "\n";
+              << ": " << report->problem << "\n"
+              << "provledger: the log itself is damaged from seq "
+              << report->first_bad_seq
+              << ". Do not run rebuild: it would make the projections agree "
+                 "with the damaged log. Check the log against a digest you "
+                 "saved (provledger verify --digest TOKEN) and restore the "
+                 "ledger from a backup.\n";
     return kExitFailure;
   }
   std::cout << "hash chain verified: " << report->events_checked
@@ -325,7 +331,13 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
     absl::Status projections = ledger->VerifyProjections();
     if (!projections.ok()) {
       std::cerr << "provledger: verify FAILED: " << projections.message()
-                << "\n";
+                << "\n"
+                << "provledger: the projections and the log disagree: either "
+                   "was altered. First check the log against a digest you "
+                   "saved (provledger verify --digest TOKEN); if it fails, "
+                   "restore the ledger from a backup. Run provledger rebuild "
+                   "only once the log is known to be intact: a rebuild makes "
+                   "the projections agree with whatever the log now holds.\n";
       return kExitFailure;
     }
     std::cout << "projections match a replay of the log\n";
