@@ -305,6 +305,15 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     return absl::AlreadyExistsError(
         absl::StrCat("a ledger already exists at '", dir, "'"));
   }
+  if (!exists) {
+    const std::filesystem::path parent =
+        std::filesystem::path(dir).lexically_normal().parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+      return absl::NotFoundError(absl::StrCat(
+          "cannot create a ledger at '", dir, "': the folder '",
+          parent.string(), "' does not exist"));
+    }
+  }
 
   std::unique_ptr<Ledger> ledger(new Ledger());
   ledger->options_ = options;
@@ -366,9 +375,16 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   };
   ledger->descriptors_ = cfs;
   rocksdb::DB* raw = nullptr;
-  RETURN_IF_ERROR(FromRocks(
-      rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw),
-      absl::StrCat("open ledger '", dir, "'")));
+  rocksdb::Status opened =
+      rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw);
+  if (opened.IsIOError() &&
+      absl::StrContains(opened.ToString(), "While lock file")) {
+    return absl::UnavailableError(absl::StrCat(
+        "the ledger at '", dir,
+        "' is in use by another process (an import, a server, or another "
+        "command that writes); wait for it to finish and try again"));
+  }
+  RETURN_IF_ERROR(FromRocks(opened, absl::StrCat("open ledger '", dir, "'")));
   ledger->db_.reset(raw);
   ledger->cf_default_ = ledger->handles_[0];
   ledger->cf_events_ = ledger->handles_[1];

@@ -70,8 +70,9 @@ TEST_F(CliLogTest, BadLine700OfA1000LineBatchWritesNothing) {
   WriteFile(dir_.Sub("bad.jsonl"), CredLine(1) + "\n{\"event_id\": oops}\n");
   RunResult bad = RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("bad.jsonl"));
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_TRUE(absl::StartsWith(bad.err, "provledger: line 3: not a valid event: "))
-      << bad.err;
+  EXPECT_EQ(bad.err,
+            "provledger: line 3: not valid JSON at column 14: this is not JSON "
+            "here\nprovledger: nothing was written\n");
   EXPECT_EQ(RunCli(dir_, "--db " + db_ + " export").out, "");
 }
 
@@ -140,6 +141,53 @@ TEST_F(CliLogTest, ACorrectionFileVoidsByEventId) {
       << exported.out;
   RunResult history = RunCli(dir_, "--db " + db_ + " history --provider " + kDrA);
   EXPECT_TRUE(absl::StrContains(history.out, "VOIDED by seq 3")) << history.out;
+}
+
+TEST_F(CliLogTest, ParserAndStorageErrorsAreSentences) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"event_id":"x","effective_date":"2024-01-01,"source":"s"})",
+       "not valid JSON at column 47: expected ',' or '}' after a value"},
+      {R"(not json)", "not valid JSON at column 1: this is not JSON here"},
+      {R"({"event_id":"x","reassigned":{"effective_until":"2024-01-01"}})",
+       "reassigned.effective_until: is not a field of 'reassigned' (field "
+       "names are as in events.proto, snake_case)"},
+      {R"({"event_id":"x","bogus":1})",
+       "bogus: is not a field of an event (field names are as in "
+       "events.proto, snake_case)"},
+      {R"({"event_id":"x","voided":{"target_seq":-1}})",
+       "voided.target_seq: -1 is not a whole number of 0 or more"},
+      {R"({"event_id":"x","enrolled":{"entity":"PERSON"}})",
+       "enrolled.entity: \"PERSON\" is not one of INDIVIDUAL, ORGANIZATION"},
+      {R"({"event_id":"x","reassigned":{"payer":5}})",
+       "reassigned.payer: 5 is not a string in double quotes"},
+      {R"({"event_id":"x","voided":{"target_seq":"1"},"reassigned":{}})",
+       "body: an event has exactly one body (enrolled, reassigned, ...), and "
+       "this line has two"},
+  };
+  for (const auto& [line, message] : cases) {
+    WriteFile(dir_.Sub("bad.jsonl"), CredLine(1) + line + "\n");
+    RunResult r = RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("bad.jsonl"));
+    EXPECT_EQ(r.exit_code, 2) << line;
+    EXPECT_EQ(r.err, "provledger: line 2: " + message +
+                         "\nprovledger: nothing was written\n")
+        << line;
+  }
+  RunResult parent = RunCli(dir_, "--db " + dir_.Sub("no/such/folder") + " init");
+  EXPECT_EQ(parent.exit_code, 2);
+  EXPECT_EQ(parent.err, "provledger: cannot create a ledger at '" +
+                            dir_.Sub("no/such/folder") + "': the folder '" +
+                            dir_.Sub("no/such") + "' does not exist\n");
+  {
+    // Another process holds the ledger.
+    auto holder = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(holder.ok()) << holder.status();
+    RunResult busy = RunCli(dir_, "--db " + db_ + " export");
+    EXPECT_EQ(busy.exit_code, 1);
+    EXPECT_EQ(busy.err, "provledger: the ledger at '" + db_ +
+                            "' is in use by another process (an import, a "
+                            "server, or another command that writes); wait "
+                            "for it to finish and try again\n");
+  }
 }
 
 TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {

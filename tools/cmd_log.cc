@@ -49,8 +49,8 @@ absl::Status ReadEventLines(std::istream& in, size_t max_events,
     if (text.empty()) continue;
     auto event = ParseEventJson(text);
     if (!event.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "line ", *line_no, ": not a valid event: ", event.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("line ", *line_no, ": ", event.status().message()));
     }
     out->events.push_back(std::move(*event));
     out->lines.push_back(*line_no);

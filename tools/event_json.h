@@ -11,8 +11,15 @@
 namespace provledger {
 
 // Parses one JSON object into an Event. Unknown fields are errors.
-// InvalidArgument with the parser's reason on failure.
+// InvalidArgument on failure, with a sentence naming the field or the
+// column and the reason (DescribeJsonError).
 absl::StatusOr<v1::Event> ParseEventJson(absl::string_view line);
+
+// The JSON parser's `error` about `line`, for people: "not valid JSON at
+// column 34: a string is missing its closing quote",
+// "reassigned.effective_until: is not a field of 'reassigned' ...",
+// "voided.target_seq: -1 is not a whole number of 0 or more".
+std::string DescribeJsonError(absl::string_view line, absl::string_view error);
 
 // One line of JSON (no trailing newline), field names as in the proto.
 std::string EventToJson(const google::protobuf::Message& message);
