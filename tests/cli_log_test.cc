@@ -85,7 +85,7 @@ TEST_F(CliLogTest, AppendPrintsSeqsAndIsIdempotent) {
                                      dir_.Sub("a.jsonl"));
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_TRUE(absl::StartsWith(
-      again.out, R"({"appended":0,"duplicates":2,"seqs":[1,2],"head":"2:)"))
+      again.out, R"({"appended":0,"duplicates":2,"seqs":["1","2"],"head":"2:)"))
       << again.out;
 }
 

@@ -82,7 +82,7 @@ TEST_F(CliQueryTest, AsOfAsKnownNowAndBeforeTheLateTermination) {
             "14                  \n");
   RunResult json = Run("asof --date 2021-01-01 --format json");
   EXPECT_EQ(json.out,
-            "{\"date\":\"2021-01-01\",\"known_seq\":26,\"reassignments\":[],"
+            "{\"date\":\"2021-01-01\",\"known_seq\":\"26\",\"reassignments\":[],"
             "\"warnings\":[]}\n");
 }
 
@@ -125,7 +125,7 @@ TEST_F(CliQueryTest, ClaimCheckExitCodesAndCodes) {
   EXPECT_EQ(denied.exit_code, 3);
   EXPECT_TRUE(absl::StartsWith(
       denied.out,
-      "{\"result\":\"denied\",\"known_seq\":26,\"findings\":[{\"code\":"
+      "{\"result\":\"denied\",\"known_seq\":\"26\",\"findings\":[{\"code\":"
       "\"NOT_ASSOCIATED\""))
       << denied.out;
   EXPECT_TRUE(absl::StrContains(denied.out, "\"code\":\"REASSIGNMENT_ENDED\""));
@@ -219,6 +219,35 @@ TEST_F(CliQueryTest, AsOfMarksReassignmentsWhoseEnrollmentEnded) {
   EXPECT_FALSE(absl::StrContains(
       Run("asof --date 2024-02-29 --org 1407201544 --format csv").out,
       "not enrolled"));
+}
+
+TEST_F(CliQueryTest, JsonHasOneTypePerFieldAndLeavesMissingValuesOut) {
+  // As in protobuf's JSON mapping (export): seqs are strings, a missing
+  // value is absent, never "" or null.
+  RunResult asof = Run("asof --date 2024-03-10 --known-seq 24 --org 1245319599 "
+                       "--format json");
+  EXPECT_EQ(asof.out,
+            "{\"date\":\"2024-03-10\",\"known_seq\":\"24\",\"reassignments\":["
+            "{\"provider\":\"1234567893\",\"org\":\"1245319599\",\"payer\":"
+            "\"medicare\",\"effective_from\":\"2023-01-01\",\"start_seq\":\"12\"},"
+            "{\"provider\":\"1526374859\",\"org\":\"1245319599\",\"payer\":"
+            "\"medicare\",\"effective_from\":\"2022-03-01\",\"start_seq\":\"16\"}],"
+            "\"warnings\":[]}\n");
+  RunResult diff = Run("diff --from 2024-01-01 --to 2024-12-31 --format json");
+  EXPECT_TRUE(absl::StrContains(diff.out, "\"seq\":\"25\"")) << diff.out;
+  RunResult history =
+      Run("history --provider 1526374859 --format json --known-seq 16");
+  EXPECT_TRUE(absl::StrContains(history.out, "\"seq\":\"16\"")) << history.out;
+  EXPECT_FALSE(absl::StrContains(history.out, "\"\"")) << history.out;
+  RunResult exported = Run("export --from-seq 26");
+  EXPECT_TRUE(absl::StartsWith(exported.out, "{\"seq\":\"26\"")) << exported.out;
+  WriteFile(dir_.Sub("roster.csv"),
+            "provider_npi,org_npi,payer,effective_date,end_date\n");
+  RunResult reconcile = Run("reconcile --roster-format csv --roster " +
+                            dir_.Sub("roster.csv") +
+                            " --as-of 2024-06-01 --format json");
+  EXPECT_FALSE(absl::StrContains(reconcile.out, "null")) << reconcile.out;
+  EXPECT_FALSE(absl::StrContains(reconcile.out, "\"line\"")) << reconcile.out;
 }
 
 TEST_F(CliQueryTest, HistoryAsKnownAtAnEarlierPoint) {

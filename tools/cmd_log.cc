@@ -149,9 +149,14 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
   }
   size_t duplicates = lines.events.size() - result->written;
   if (f.format == "json") {
+    // Seqs are strings, as protobuf's JSON mapping writes 64-bit numbers.
     std::cout << "{\"appended\":" << result->written
               << ",\"duplicates\":" << duplicates << ",\"seqs\":["
-              << absl::StrJoin(result->seqs, ",") << "],\"head\":"
+              << absl::StrJoin(result->seqs, ",",
+                               [](std::string* out, uint64_t seq) {
+                                 absl::StrAppend(out, "\"", seq, "\"");
+                               })
+              << "],\"head\":"
               << JsonString(HeadToken(result->head)) << "}\n";
   } else {
     for (size_t i = 0; i < result->seqs.size(); ++i) {

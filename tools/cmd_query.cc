@@ -245,7 +245,7 @@ int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
       std::string list = rows_json.str();
       list.pop_back();  // newline
       std::cout << "{\"date\":" << JsonString(date)
-                << ",\"known_seq\":" << s->known_seq
+                << ",\"known_seq\":" << JsonString(absl::StrCat(s->known_seq))
                 << ",\"reassignments\":" << list
                 << ",\"warnings\":" << FindingsJson(warnings) << "}\n";
       break;
@@ -364,7 +364,7 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
     }
     case Format::kJson:
       std::cout << "{\"result\":" << JsonString(verdict)
-                << ",\"known_seq\":" << result->known_seq
+                << ",\"known_seq\":" << JsonString(absl::StrCat(result->known_seq))
                 << ",\"findings\":" << FindingsJson(result->findings)
                 << ",\"warnings\":" << FindingsJson(result->warnings) << "}\n";
       break;

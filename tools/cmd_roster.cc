@@ -86,9 +86,11 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
       case Format::kJson:
         std::cout << (first ? "{\"discrepancies\":[\n" : ",\n")
                   << "{\"code\":" << JsonString(d.code)
-                  << ",\"line\":" << (d.line == 0 ? "null" : line)
-                  << ",\"provider_npi\":" << JsonString(d.provider_npi)
-                  << ",\"org\":" << JsonString(d.org)
+                  << (d.line == 0 ? "" : ",\"line\":" + line)
+                  << (d.provider_npi.empty()
+                          ? ""
+                          : ",\"provider_npi\":" + JsonString(d.provider_npi))
+                  << (d.org.empty() ? "" : ",\"org\":" + JsonString(d.org))
                   << ",\"detail\":" << JsonString(d.detail) << "}";
         break;
     }

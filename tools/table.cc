@@ -50,11 +50,14 @@ void Table::Print(std::ostream& out, Format format) const {
       return;
     }
     case Format::kJson: {
-      // Objects keep the column order.
+      // Objects keep the column order; as in protobuf's JSON mapping,
+      // every value is a string (seqs are 64-bit) and an empty cell (a
+      // missing value) is left out.
       std::vector<std::string> objects;
       for (const auto& row : rows_) {
         std::vector<std::string> fields;
         for (size_t i = 0; i < columns_.size(); ++i) {
+          if (row[i].empty()) continue;
           fields.push_back(JsonString(columns_[i]) + ":" + JsonString(row[i]));
         }
         objects.push_back("{" + absl::StrJoin(fields, ",") + "}");
