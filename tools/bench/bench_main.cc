@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -215,10 +216,20 @@ double ScanPutBaseline(const Ledger& ledger, const std::string& path) {
   return s;
 }
 
-// A CMS-format roster of `rows` rows: every reassignment in effect on `day`
-// at medicare, then rows for providers the ledger does not know.
-std::string WriteRoster(const std::string& path, const Ledger& ledger,
-                        const Generator& gen, DayNumber day, uint64_t rows) {
+// A CMS-format Medicare roster written from the ledger's own reassignments
+// in effect on `day` (at most `max_rows` rows), as a payer that mostly
+// agrees would send it: the groups' and providers' real enrollment ids,
+// names and states, with about 2% of each discrepancy the reconcile finds.
+// By a hash of the provider (so that a provider's rows agree with each
+// other): a changed last name (NAME_MISMATCH), a changed state
+// (STATE_MISMATCH), a revalidation due within 90 days (REVALIDATION_DUE).
+// By row: the row left out (MISSING_AT_PAYER), a second row naming a group
+// the provider has no reassignment to (STALE_AT_PAYER), a row for a
+// provider the ledger does not know (UNKNOWN_PROVIDER). Returns the rows
+// written.
+constexpr int kRosterDueWithinDays = 90;
+uint64_t WriteRoster(const std::string& path, const Ledger& ledger,
+                     const Generator& gen, DayNumber day, uint64_t max_rows) {
   std::ofstream out(path, std::ios::binary);
   out << "Group PAC ID,Group Enrollment ID,Group Legal Business Name,Group "
          "State Code,Group Due Date,Group Reassignments and Physician "
@@ -228,26 +239,66 @@ std::string WriteRoster(const std::string& path, const Ledger& ledger,
          "Description,Individual Due Date,Individual Total Employer "
          "Associations\r\n";
   Queries q(&ledger);
-  uint64_t written = 0;
-  auto row = [&](uint64_t org, const std::string& npi) {
-    out << absl::StrFormat(
-        "2%09d,O2%013d,Org %d Medical Group LLC,OH,TBD,3,Reassignment,"
-        "1%09d,I1%013d,%s,MARIA,ALVAREZ,OH,Family Practice,,1\r\n",
-        org, org, org, written, written, npi);
+  auto us_date = [](DayNumber d) {
+    const absl::CivilDay c = ToCivilDay(d);
+    return absl::StrFormat("%02d/%02d/%04d", c.month(), c.day(), c.year());
+  };
+  const std::string far_due = us_date(day + 1000);
+  const std::string near_due = us_date(day + kRosterDueWithinDays / 3);
+  std::map<std::string, Queries::Identity> orgs;
+  auto org_identity = [&](const std::string& npi) -> const Queries::Identity& {
+    auto it = orgs.find(npi);
+    if (it == orgs.end()) {
+      auto id = q.IdentityOn(npi, "medicare", day, kHeadSeq);
+      it = orgs.emplace(npi, id.ok() ? *id : Queries::Identity()).first;
+    }
+    return it->second;
+  };
+  uint64_t written = 0, listed = 0, unknown = 0;
+  auto write = [&](const Queries::Identity& org, const std::string& npi,
+                   const Queries::Identity& ind, const std::string& last,
+                   const std::string& state, const std::string& due) {
+    out << org.pac_id << "," << org.enrollment_id << ",\"" << org.legal_name
+        << "\"," << org.state << "," << far_due << ",3,Reassignment,"
+        << ind.pac_id << "," << ind.enrollment_id << "," << npi << ","
+        << ind.first_name << "," << last << "," << state
+        << ",Family Practice," << due << ",1\r\n";
     ++written;
   };
-  absl::Status listed = q.ForEachReassignmentOn(
+  absl::Status status = q.ForEachReassignmentOn(
       day, kHeadSeq, {"", "", "medicare"}, [&](const ReassignmentRow& r) {
-        if (written < rows) row(std::stoull(r.org.substr(1, 8)), r.provider);
+        if (written >= max_rows) return;
+        const uint64_t row = listed++;
+        if (row % 50 == 0) return;  // MISSING_AT_PAYER
+        auto ind = q.IdentityOn(r.provider, "medicare", day, kHeadSeq);
+        if (!ind.ok()) return;
+        const uint64_t who = std::hash<std::string>()(r.provider) % 50;
+        write(org_identity(r.org), r.provider, *ind,
+              who == 1 ? ind->last_name + "-SMITH" : ind->last_name,
+              who == 2 ? std::string(ind->state == "ZZ" ? "YY" : "ZZ")
+                       : ind->state,
+              who == 3 ? near_due : far_due);
+        if (row % 50 == 4 && written < max_rows) {
+          // A group this provider never reassigned to (the next one).
+          const std::string other = gen.OrgNpi(
+              (std::stoull(r.org.substr(1, 8)) + 1) % gen.orgs());
+          write(org_identity(other), r.provider, *ind, ind->last_name,
+                ind->state, far_due);
+        }
+        if (row % 50 == 5 && written < max_rows) {
+          Queries::Identity stranger = *ind;
+          stranger.enrollment_id.clear();
+          stranger.pac_id.clear();
+          write(org_identity(r.org),
+                gen.ProviderNpi(gen.providers() + unknown++), stranger,
+                "UNKNOWN", ind->state, far_due);
+        }
       });
-  if (!listed.ok()) {
-    std::cerr << "bench: listing reassignments failed: " << listed << "\n";
+  if (!status.ok()) {
+    std::cerr << "bench: listing reassignments failed: " << status << "\n";
     std::exit(1);
   }
-  for (uint64_t k = 0; written < rows; ++k) {
-    row(k % gen.orgs(), gen.ProviderNpi(gen.providers() + k));
-  }
-  return path;
+  return written;
 }
 
 // Reads the timelines into the timeline cache, as a query service does when
@@ -291,9 +342,30 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
     return rocksdb::get_perf_context()->block_read_count;
   };
   std::vector<std::pair<std::string, std::string>> pairs;
+  // The same-phase baseline: a raw RocksDB point read of one timeline (a
+  // random provider's Medicare enrollment, which every generated provider
+  // has) through the same caches, interleaved with the queries, so that a
+  // latency reads as a ratio on any machine.
+  std::mt19937_64 raw_rng(seed ^ 0x9e3779b97f4a7c15ull);
+  std::vector<double> raw_us;
+  std::string raw_value;
+  auto raw_read = [&] {
+    const std::string key = NpiPayerKey(
+        Relation::kEnrollment,
+        gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
+            0, gen.providers() - 1)(raw_rng)),
+        "medicare");
+    auto start = Clock::now();
+    rocksdb::Status s = ledger.raw_db()->Get(rocksdb::ReadOptions(),
+                                             ledger.timelines_cf(), key,
+                                             &raw_value);
+    raw_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    if (!s.ok()) std::cerr << "bench: raw timeline read: " << s.ToString() << "\n";
+  };
   for (uint64_t i = 0; i < samples; ++i) {
     const std::string p = rand_provider();
     const DayNumber d = rand_day();
+    raw_read();
     const uint64_t blocks_before = blocks_read();
     auto start = Clock::now();
     auto rows = q.ReassignmentsOn(d, kHeadSeq, {p, "", ""});
@@ -321,6 +393,7 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
           0, gen.orgs() - 1)(rng));
     }
     const DayNumber d = rand_day();
+    raw_read();
     const uint64_t blocks_before = blocks_read();
     auto start = Clock::now();
     auto r = q.ClaimCheck(p, org, "medicare", d, kHeadSeq, rules);
@@ -332,6 +405,12 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
   res->Add(prefix + "claim_check_p99_us", Percentile(claim_us, 0.99));
   res->Add(prefix + "claim_check_blocks_read",
            static_cast<double>(claim_blocks) / samples);
+  const double raw_p99 = Percentile(raw_us, 0.99);
+  res->Add(prefix + "baseline_timeline_get_p50_us", Percentile(raw_us, 0.5));
+  res->Add(prefix + "baseline_timeline_get_p99_us", raw_p99);
+  res->Add(prefix + "asof_p99_ratio", Percentile(head_us, 0.99) / raw_p99);
+  res->Add(prefix + "claim_check_p99_ratio",
+           Percentile(claim_us, 0.99) / raw_p99);
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
 
@@ -487,21 +566,30 @@ int Run(const Flags& f) {
   res.Add("rss_after_snapshot_mb", RssMb());
 
   // A streamed reconcile of a national-size roster.
-  const std::string roster_path =
-      WriteRoster(dir + "/roster.csv", *ledger, gen, snapshot_day, roster_rows);
+  const std::string roster_path = dir + "/roster.csv";
+  const uint64_t rows =
+      WriteRoster(roster_path, *ledger, gen, snapshot_day, roster_rows);
   {
     std::ifstream in(roster_path, std::ios::binary);
     ReconcileOptions ro;
     ro.as_of = snapshot_day;
+    ro.due_within_days = kRosterDueWithinDays;
     uint64_t found = 0;
     start = Clock::now();
     auto s = Reconcile(*ledger, in, ro, [&](const Discrepancy&) { ++found; });
     double secs = Seconds(Clock::now() - start);
-    res.Add("reconcile_rows", roster_rows);
+    res.Add("reconcile_rows", rows);
     res.Add("reconcile_s", secs);
-    res.Add("reconcile_rows_per_s", roster_rows / secs);
+    res.Add("reconcile_rows_per_s", rows / secs);
     res.Add("reconcile_discrepancies", found);
-    if (!s.ok()) std::cerr << "bench: reconcile failed: " << s.status() << "\n";
+    if (s.ok()) {
+      res.Add("reconcile_matched", s->matched);
+      for (const auto& [code, n] : s->by_code) {
+        res.Add("reconcile_" + code, n);
+      }
+    } else {
+      std::cerr << "bench: reconcile failed: " << s.status() << "\n";
+    }
   }
   std::filesystem::remove(roster_path);
 
@@ -550,7 +638,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--samples", f.samples, "queries per latency figure")
       ->capture_default_str();
-  app.add_option("--roster-rows", f.roster_rows, "rows of the reconcile roster")
+  app.add_option("--roster-rows", f.roster_rows,
+                 "most rows of the reconcile roster (written from the ledger's "
+                 "Medicare reassignments in effect, 2% of each discrepancy)")
       ->capture_default_str();
   app.add_option("--dir", f.dir, "work directory (default: a temporary one)");
   app.add_flag("--keep", f.keep, "keep the work directory");
