@@ -15,9 +15,9 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -126,7 +126,7 @@ class DifferingFieldCollector
   }
 };
 
-// The proto paths of the fields in which `a` and `b` differ ("" none).
+// The proto paths of the fields in which `a` and `b` differ (none: empty).
 std::vector<std::string> DifferingFields(const Event& a, const Event& b) {
   DifferingFieldCollector collector;
   {

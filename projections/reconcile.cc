@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/csv.h"
@@ -381,10 +382,13 @@ class Reconciler {
                                    options_.known_seq));
     const bool provider_known = provider_id.ever_enrolled;
     if (!provider_known && FirstTime("unknown-provider", row->provider)) {
+      // A generic roster carries no names.
+      const std::string name = std::string(absl::StripAsciiWhitespace(
+          absl::StrCat(row->first, " ", row->last)));
       Emit("UNKNOWN_PROVIDER", line, row->provider, org_label,
-           absl::StrCat("provider ", row->provider, " (", row->first, " ",
-                        row->last, ") has no enrollment at ", row->payer,
-                        " in the ledger"));
+           absl::StrCat("provider ", row->provider,
+                        name.empty() ? "" : absl::StrCat(" (", name, ")"),
+                        " has no enrollment at ", row->payer, " in the ledger"));
     }
     if (!org.empty()) {
       RETURN_IF_ERROR(CheckIdentity(line, org, org, row->payer, true,

@@ -43,6 +43,23 @@ class ReconcileTest : public ::testing::Test {
     return out;
   }
 
+  // Reconciles a generic roster given as text, as of 2024-06-01; "CODE line
+  // provider org detail" per discrepancy.
+  std::vector<std::string> RunGeneric(const std::string& csv,
+                                      ReconcileSummary* summary) {
+    std::istringstream roster(csv);
+    ReconcileOptions o = AsOf("2024-06-01");
+    o.format = RosterFormat::kGeneric;
+    std::vector<std::string> got;
+    auto s = Reconcile(*ledger_, roster, o, [&](const Discrepancy& d) {
+      got.push_back(absl::StrCat(d.code, " ", d.line, " ", d.provider_npi, " ",
+                                 d.org, " ", d.detail));
+    });
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (s.ok()) *summary = *s;
+    return got;
+  }
+
   static ReconcileOptions AsOf(const char* date) {
     ReconcileOptions o;
     o.as_of = *ParseDate(date);
@@ -156,22 +173,17 @@ TEST_F(ReconcileTest, GenericCsvRoster) {
 }
 
 TEST_F(ReconcileTest, GenericRowsEndedOnBothSidesAgree) {
-  std::istringstream roster(
+  ReconcileSummary summary;
+  std::vector<std::string> got = RunGeneric(
       "provider_npi,org_npi,payer,effective_date,end_date\n"
       "1526374859,1245319599,Medicare,2022-03-01,2024-02-29\n"
       "1234567893,1245319599,MEDICARE,2023-01-01,\n"
       "1234567893,1407201544,medicare,2023-06-01,\n"
-      "1637485966,1407201544,medicare,2024-01-15,\n");
-  ReconcileOptions o = AsOf("2024-06-01");
-  o.format = RosterFormat::kGeneric;
-  std::vector<std::string> got;
-  auto summary = Reconcile(*ledger_, roster, o, [&](const Discrepancy& d) {
-    got.push_back(d.code);
-  });
-  ASSERT_TRUE(summary.ok()) << summary.status();
+      "1637485966,1407201544,medicare,2024-01-15,\n",
+      &summary);
   EXPECT_TRUE(got.empty()) << got[0];
-  EXPECT_EQ(summary->compared, 4u);
-  EXPECT_EQ(summary->matched, 4u);
+  EXPECT_EQ(summary.compared, 4u);
+  EXPECT_EQ(summary.matched, 4u);
 }
 
 TEST_F(ReconcileTest, AccentedNamesMatchAfterCaseFolding) {
@@ -235,24 +247,26 @@ TEST_F(ReconcileTest, MatchesArePerPayer) {
        Reassigned("rea-alvarez-riverbend-cigna", "2023-01-01", kDrA, kGroupX,
                   "cigna")});
   ASSERT_TRUE(added.ok()) << added.status();
-  std::istringstream roster(
+  ReconcileSummary summary;
+  std::vector<std::string> got = RunGeneric(
       "provider_npi,org_npi,payer,effective_date,end_date\n"
       "1234567893,1245319599,cigna,2023-01-01,\n"
       "1234567893,1407201544,medicare,2023-06-01,\n"
-      "1637485966,1407201544,medicare,2024-01-15,\n");
-  ReconcileOptions o = AsOf("2024-06-01");
-  o.format = RosterFormat::kGeneric;
-  std::vector<std::string> got;
-  auto summary = Reconcile(*ledger_, roster, o, [&](const Discrepancy& d) {
-    got.push_back(absl::StrCat(d.code, " ", d.line, " ", d.provider_npi, " ",
-                               d.org, " ", d.detail));
-  });
-  ASSERT_TRUE(summary.ok()) << summary.status();
-  EXPECT_EQ(summary->matched, 3u);
+      "1637485966,1407201544,medicare,2024-01-15,\n",
+      &summary);
+  EXPECT_EQ(summary.matched, 3u);
   EXPECT_EQ(got, std::vector<std::string>{
                      "MISSING_AT_PAYER 0 1234567893 1245319599 in effect in "
                      "the ledger since 2023-01-01 (seq 12) but absent from "
                      "the medicare roster: claims will deny"});
+  // An unknown provider on a generic roster (which carries no names).
+  got = RunGeneric(
+      "provider_npi,org_npi,payer,effective_date,end_date\n"
+      "1073921482,1245319599,medicare,2023-01-01,\n",
+      &summary);
+  EXPECT_EQ(got[0],
+            "UNKNOWN_PROVIDER 2 1073921482 1245319599 provider 1073921482 has "
+            "no enrollment at medicare in the ledger");
 }
 
 TEST_F(ReconcileTest, AsKnownBeforeTheLateTerminationChenIsNotStale) {
