@@ -1,6 +1,8 @@
 #include "ledger/ledger.h"
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -78,6 +80,13 @@ bool SplitRecord(absl::string_view value, Hash* hash, absl::string_view* bytes) 
   *bytes = value.substr(kHashSize);
   return true;
 }
+
+// RocksDB's info log, dropped (a read-only ledger writes nothing).
+class DiscardingLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
 
 // The writer's part of an event: what idempotency compares.
 Event WriterFields(const Event& e) {
@@ -305,6 +314,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     return absl::AlreadyExistsError(
         absl::StrCat("a ledger already exists at '", dir, "'"));
   }
+  if (!exists && options.read_only) {
+    return absl::NotFoundError(absl::StrCat("no ledger at '", dir, "'"));
+  }
   if (!exists) {
     const std::filesystem::path parent =
         std::filesystem::path(dir).lexically_normal().parent_path();
@@ -375,8 +387,26 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   };
   ledger->descriptors_ = cfs;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status opened =
-      rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw);
+  rocksdb::Status opened;
+  if (options.read_only) {
+    // No info log in the ledger's directory, and every table file opened
+    // now: a writer beside us may compact files away after we listed them.
+    db_options.info_log = std::make_shared<DiscardingLogger>();
+    db_options.max_open_files = -1;
+    // A writer may delete a file between our reading the manifest and
+    // opening it: try again.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      ledger->handles_.clear();
+      opened = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs,
+                                            &ledger->handles_, &raw,
+                                            /*error_if_wal_file_exists=*/false);
+      if (opened.ok() || !(opened.IsIOError() || opened.IsPathNotFound())) {
+        break;
+      }
+    }
+  } else {
+    opened = rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw);
+  }
   if (opened.IsIOError() &&
       absl::StrContains(opened.ToString(), "While lock file")) {
     return absl::UnavailableError(absl::StrCat(
@@ -397,6 +427,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   std::string value;
   rocksdb::Status s =
       db->Get(rocksdb::ReadOptions(), ledger->cf_default_, kMetaFormat, &value);
+  if (s.IsNotFound() && options.read_only) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("'", dir, "' holds no provledger ledger metadata"));
+  }
   if (s.IsNotFound()) {
     rocksdb::WriteBatch wb;
     wb.Put(ledger->cf_default_, kMetaFormat, absl::StrCat(kFormatVersion));
@@ -466,7 +500,27 @@ absl::Status Ledger::LoadHead() {
   return absl::OkStatus();
 }
 
+bool Ledger::HeldByAWriter(absl::string_view path) {
+  // RocksDB's lock is a POSIX record lock on the LOCK file.
+  const std::string lock = absl::StrCat(path, "/LOCK");
+  const int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct flock probe = {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  const bool held = ::fcntl(fd, F_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+  ::close(fd);
+  return held;
+}
+
+absl::Status Ledger::CheckWritable() const {
+  if (!options_.read_only) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      "the ledger was opened read-only: it cannot be written");
+}
+
 absl::Status Ledger::Sync() {
+  RETURN_IF_ERROR(CheckWritable());
   return FromRocks(db_->FlushWAL(/*sync=*/true), "sync");
 }
 
@@ -688,6 +742,7 @@ std::unique_ptr<EventIterator> Ledger::Read(uint64_t from_seq) const {
 
 absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
                                             const AppendOptions& options) {
+  RETURN_IF_ERROR(CheckWritable());
   absl::MutexLock lock(&write_mu_);
   const Head start = head();
 
@@ -1305,6 +1360,7 @@ absl::Status Ledger::ReplayInPasses(
 
 absl::Status Ledger::Rebuild(
     const std::function<void(uint64_t, uint64_t)>& progress) {
+  RETURN_IF_ERROR(CheckWritable());
   absl::MutexLock lock(&write_mu_);
   rocksdb::WriteOptions sync;
   sync.sync = true;
@@ -1391,6 +1447,7 @@ absl::Status Ledger::Rebuild(
 
 
 absl::Status Ledger::CompactProjections() {
+  RETURN_IF_ERROR(CheckWritable());
   absl::MutexLock lock(&write_mu_);  // Rebuild replaces the families
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction =
@@ -1406,7 +1463,14 @@ absl::Status Ledger::VerifyProjections() const {
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.
   const uint64_t total = head().seq;
-  ScratchDir scratch(absl::StrCat(db_->GetName(), "/verify.tmp"));
+  // A read-only ledger's directory is not ours to write in.
+  ScratchDir scratch(
+      options_.read_only
+          ? (std::filesystem::temp_directory_path() /
+             absl::StrCat("provledger-verify-", ::getpid(), "-",
+                          reinterpret_cast<uintptr_t>(this)))
+                .string()
+          : absl::StrCat(db_->GetName(), "/verify.tmp"));
   uint64_t replayed = 0;
   // The smallest differing entry (family name + key) and what is wrong.
   std::optional<std::pair<std::string, std::string>> first_bad;

@@ -64,6 +64,13 @@ struct LedgerOptions {
   size_t rebuild_memory_mb = 512;
   // Passes for Rebuild(); 0 chooses them from rebuild_memory_mb.
   uint32_t rebuild_passes = 0;
+  // Open for reading only, beside any number of other readers and one
+  // writer (another process holding the ledger): no lock is taken and
+  // nothing is written into the ledger's directory, so a read-only copy or
+  // mount works too. The ledger answers from the log as it stood when it
+  // was opened. Append, Sync, Rebuild and CompactProjections then fail with
+  // FailedPrecondition. Default: false.
+  bool read_only = false;
 };
 
 // Optimistic concurrency on one NPI's stream.
@@ -170,6 +177,11 @@ class Ledger {
 
   // Makes every write so far durable (fsyncs the write-ahead log).
   absl::Status Sync();
+
+  // Whether another process holds the ledger at `path` for writing (a
+  // running import or server). A read-only Ledger opened beside it answers
+  // from the log as it stood when it was opened.
+  static bool HeldByAWriter(absl::string_view path);
 
   // The latest appended event's seq and hash.
   Head head() const;
@@ -279,6 +291,8 @@ class Ledger {
 
   Ledger() = default;
   absl::Status LoadHead();
+  // FailedPrecondition if the ledger was opened read-only.
+  absl::Status CheckWritable() const;
   absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(uint64_t seq) const;
   // Passes for replaying `events` events when `shares` passes may be held
   // in memory at once.

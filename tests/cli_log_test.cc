@@ -1,6 +1,9 @@
 // Acceptance tests of the log commands through the provledger binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -178,16 +181,79 @@ TEST_F(CliLogTest, ParserAndStorageErrorsAreSentences) {
                             dir_.Sub("no/such/folder") + "': the folder '" +
                             dir_.Sub("no/such") + "' does not exist\n");
   {
-    // Another process holds the ledger.
+    // Another process holds the ledger: a second writer is refused.
     auto holder = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(holder.ok()) << holder.status();
-    RunResult busy = RunCli(dir_, "--db " + db_ + " export");
+    WriteFile(dir_.Sub("one.jsonl"), CredLine(1));
+    RunResult busy =
+        RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("one.jsonl"));
     EXPECT_EQ(busy.exit_code, 1);
     EXPECT_EQ(busy.err, "provledger: the ledger at '" + db_ +
                             "' is in use by another process (an import, a "
                             "server, or another command that writes); wait "
                             "for it to finish and try again\n");
   }
+}
+
+// Every file in a directory with its size.
+std::vector<std::pair<std::string, uintmax_t>> Listing(const std::string& dir) {
+  std::vector<std::pair<std::string, uintmax_t>> out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    out.emplace_back(e.path().string(),
+                     e.is_regular_file() ? e.file_size() : 0);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(CliLogTest, ReadersRunBesideEachOtherAndBesideAWriter) {
+  ASSERT_EQ(RunCli(dir_, absl::StrCat("--db ", db_, " append ",
+                                      PROVLEDGER_DEMO_EVENTS))
+                .exit_code,
+            0);
+  // Reading commands write nothing into the ledger's directory.
+  const auto before = Listing(db_);
+  for (const char* cmd :
+       {"stats", "export", "digest", "verify",
+        "asof --date 2024-03-10 --org 1245319599",
+        "history --provider 1526374859",
+        "claim-check --rendering 1234567893 --billing 1245319599 --payer "
+        "medicare --dos 2024-03-10"}) {
+    RunResult r = RunCli(dir_, absl::StrCat("--db ", db_, " ", cmd));
+    EXPECT_EQ(r.exit_code, 0) << cmd << ": " << r.err;
+  }
+  EXPECT_EQ(Listing(db_), before);
+
+  // A writer holds the ledger and appends; eight claim checks started
+  // together all answer, from the log as it stood when each opened it.
+  auto writer = Ledger::Open(LedgerOptions(), db_);
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  AppendOptions no_sync;
+  no_sync.sync = false;
+  ASSERT_TRUE((*writer)->Append({Credentialed("c-late", "2024-01-01", kDrB)},
+                                no_sync)
+                  .ok());
+  std::string script;
+  for (int i = 0; i < 8; ++i) {
+    absl::StrAppend(&script, PROVLEDGER_PATH, " --db ", db_,
+                    " claim-check --rendering 1234567893 --billing 1245319599 "
+                    "--payer medicare --dos 2024-03-10 >",
+                    dir_.Sub(absl::StrCat("check", i, ".out")), " 2>",
+                    dir_.Sub(absl::StrCat("check", i, ".err")), " & ");
+  }
+  script += "wait";
+  ASSERT_EQ(std::system(script.c_str()), 0);
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(ReadFile(dir_.Sub(absl::StrCat("check", i, ".out"))),
+              "payable: rendering 1234567893, billing 1245319599, medicare, "
+              "date of service 2024-03-10, as known now (seq 27)\n");
+    EXPECT_EQ(ReadFile(dir_.Sub(absl::StrCat("check", i, ".err"))),
+              "provledger: another process is writing to this ledger; "
+              "answering from the log as it stood when this command opened "
+              "it (seq 27)\n");
+  }
+  // Writing commands are still refused while it holds the ledger.
+  EXPECT_EQ(RunCli(dir_, "--db " + db_ + " compact").exit_code, 1);
 }
 
 TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {

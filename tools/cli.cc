@@ -42,7 +42,19 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
     *exit_code = ReportError(ledger.status());
     return nullptr;
   }
+  if (options.read_only && Ledger::HeldByAWriter(ctx.db)) {
+    std::cerr << "provledger: another process is writing to this ledger; "
+                 "answering from the log as it stood when this command "
+                 "opened it (seq "
+              << (*ledger)->head().seq << ")\n";
+  }
   return std::move(*ledger);
+}
+
+LedgerOptions ReadOnly() {
+  LedgerOptions options;
+  options.read_only = true;
+  return options;
 }
 
 absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag) {

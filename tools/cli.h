@@ -35,9 +35,14 @@ struct Context {
 int ReportError(const absl::Status& status);
 
 // Opens the ledger at ctx.db; if it cannot (also when --db was not given)
-// prints an error, sets *exit_code and returns nullptr.
+// prints an error, sets *exit_code and returns nullptr. Commands that only
+// read pass options with read_only set: they run beside each other and
+// beside one writer (then saying so on stderr).
 std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
                                    const LedgerOptions& options = {});
+
+// LedgerOptions for a command that only reads.
+LedgerOptions ReadOnly();
 
 // The time zone of --tz `flag`; when it is empty, of $PROVLEDGER_TZ; else
 // UTC. Error messages name --tz.

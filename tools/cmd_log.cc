@@ -255,7 +255,7 @@ struct ExportFlags {
 
 int RunExport(const Context& ctx, const ExportFlags& f) {
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
+  auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
   auto it = ledger->Read(f.from_seq);
   for (; it->Valid(); it->Next()) {
@@ -294,7 +294,7 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
     if (!parsed.ok()) return ReportError(parsed);
   }
   int rc = kExitOk;
-  LedgerOptions options;
+  LedgerOptions options = ReadOnly();
   options.rebuild_memory_mb = f.memory_mb;
   auto ledger = OpenLedger(ctx, &rc, options);
   if (!ledger) return rc;
@@ -372,7 +372,7 @@ int RunGenerate(const GeneratorOptions& options) {
 
 int RunDigest(const Context& ctx) {
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
+  auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
   const Head head = ledger->head();
   if (head.seq == 0) {
@@ -399,7 +399,7 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
     return kExitBadInput;
   }
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
+  auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
   auto zone = ResolveZone("");
   if (!zone.ok()) return ReportError(zone.status());

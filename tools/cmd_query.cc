@@ -84,7 +84,7 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
       return std::nullopt;
     }
   }
-  s.ledger = OpenLedger(ctx, rc);
+  s.ledger = OpenLedger(ctx, rc, ReadOnly());
   if (!s.ledger) return std::nullopt;
   auto zone = ResolveZone(f.tz);
   if (!zone.ok()) {

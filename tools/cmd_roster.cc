@@ -56,7 +56,7 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
         absl::NotFoundError(absl::StrCat("cannot read roster '", f.roster, "'")));
   }
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
+  auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
   auto zone = ResolveZone(f.tz);
   if (!zone.ok()) return ReportError(zone.status());
