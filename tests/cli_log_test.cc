@@ -256,6 +256,36 @@ TEST_F(CliLogTest, ReadersRunBesideEachOtherAndBesideAWriter) {
   EXPECT_EQ(RunCli(dir_, "--db " + db_ + " compact").exit_code, 1);
 }
 
+TEST_F(CliLogTest, AnArchivedLedgerOnAReadOnlyMountCanBeAudited) {
+  ASSERT_EQ(RunCli(dir_, absl::StrCat("--db ", db_, " append ",
+                                      PROVLEDGER_DEMO_EVENTS))
+                .exit_code,
+            0);
+  const std::string mnt = dir_.Sub("archive");
+  std::filesystem::create_directories(mnt);
+  const std::string mount = absl::StrCat(
+      "mount --bind ", db_, " ", mnt, " 2>/dev/null && mount -o remount,ro,bind ",
+      mnt, " 2>/dev/null");
+  if (std::system(mount.c_str()) != 0) {
+    std::system(("umount " + mnt + " 2>/dev/null").c_str());
+    GTEST_SKIP() << "this environment cannot make a read-only bind mount";
+  }
+  RunResult asof =
+      RunCli(dir_, "--db " + mnt + " asof --date 2024-03-10 --org 1245319599 "
+                                   "--format csv");
+  RunResult verify = RunCli(dir_, "--db " + mnt + " verify");
+  RunResult append = RunCli(dir_, "--db " + mnt + " compact");
+  ASSERT_EQ(std::system(("umount " + mnt).c_str()), 0);
+  EXPECT_EQ(asof.exit_code, 0) << asof.err;
+  EXPECT_EQ(asof.out,
+            "provider,org,payer,effective_from,effective_until,start_seq,end_seq,"
+            "note\n"
+            "1234567893,1245319599,medicare,2023-01-01,,12,,\n");
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_TRUE(absl::StrContains(verify.out, "projections match a replay"));
+  EXPECT_EQ(append.exit_code, 1);  // a writer cannot use a read-only copy
+}
+
 TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {
   std::string text;
   for (int i = 1; i <= 25; ++i) text += CredLine(i, i == 23 ? "123" : kDrA);
