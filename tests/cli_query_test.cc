@@ -250,6 +250,35 @@ TEST_F(CliQueryTest, JsonHasOneTypePerFieldAndLeavesMissingValuesOut) {
   EXPECT_FALSE(absl::StrContains(reconcile.out, "\"line\"")) << reconcile.out;
 }
 
+TEST_F(CliQueryTest, NumericFlagsArePlainDecimalAndGivenTextIsNotEmpty) {
+  // "010" once meant 8, "0x10" 16, "-1" the largest seq and "" the head.
+  for (const char* bad : {"010", "0x10", "-1", "1e3", "+5", "''"}) {
+    RunResult r = Run(absl::StrCat("asof --date 2024-03-10 --known-seq ", bad));
+    EXPECT_EQ(r.exit_code, 2) << bad;
+    EXPECT_EQ(r.out, "") << bad;
+  }
+  RunResult octal = Run("asof --date 2024-03-10 --known-seq 010");
+  EXPECT_TRUE(absl::StrContains(
+      octal.err,
+      "--known-seq: '010' is not a plain decimal number (digits only: no "
+      "sign, leading zero or prefix)"))
+      << octal.err;
+  EXPECT_EQ(Run("asof --date 2024-03-10 --known-seq 10 --format csv").exit_code, 0);
+  RunResult negative = RunCli(dir_, "generate --providers -1");
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(negative.err, "'-1' is not a plain decimal"))
+      << negative.err;
+  RunResult batch = Run("import --batch-size -1 /dev/null");
+  EXPECT_EQ(batch.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(batch.err, "'-1' is not a plain decimal"))
+      << batch.err;
+  // An empty digest no longer skips the check.
+  RunResult digest = Run("verify --digest ''");
+  EXPECT_EQ(digest.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(digest.err, "--digest: is empty")) << digest.err;
+  EXPECT_EQ(Run("asof --date 2024-03-10 --known-at ''").exit_code, 2);
+}
+
 TEST_F(CliQueryTest, HistoryAsKnownAtAnEarlierPoint) {
   // Seq 18 (Natarajan's mistyped reassignment) was voided by seq 19.
   RunResult now = Run("history --provider 1637485966 --format csv");

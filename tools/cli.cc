@@ -5,6 +5,7 @@
 #include <malloc.h>
 #endif
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -49,6 +50,31 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
               << (*ledger)->head().seq << ")\n";
   }
   return std::move(*ledger);
+}
+
+const CLI::Validator& PlainDecimal() {
+  static const CLI::Validator* const v = new CLI::Validator(
+      [](std::string& s) -> std::string {
+        const bool digits =
+            !s.empty() && (s.size() == 1 || s[0] != '0') &&
+            std::all_of(s.begin(), s.end(),
+                        [](char c) { return c >= '0' && c <= '9'; });
+        if (digits) return "";
+        return "'" + s +
+               "' is not a plain decimal number (digits only: no sign, "
+               "leading zero or prefix)";
+      },
+      "DECIMAL");
+  return *v;
+}
+
+const CLI::Validator& NonEmpty() {
+  static const CLI::Validator* const v = new CLI::Validator(
+      [](std::string& s) -> std::string {
+        return s.empty() ? "is empty" : "";
+      },
+      "TEXT");
+  return *v;
 }
 
 LedgerOptions ReadOnly() {
@@ -107,13 +133,16 @@ void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
   cmd->add_option("--known-at", *known_at,
                   "answer with what was recorded by this time: RFC 3339 "
                   "(2024-04-02T17:00:00Z), a local time in --tz "
-                  "(2024-04-02T17:00), or a date (the end of that day in --tz)");
+                  "(2024-04-02T17:00), or a date (the end of that day in --tz)")
+      ->check(NonEmpty());
   cmd->add_option("--known-seq", *known_seq,
-                  "answer with the events up to this seq");
+                  "answer with the events up to this seq")
+      ->check(PlainDecimal());
   cmd->add_option("--tz", *tz,
                   "time zone for --known-at and the times shown, an IANA "
                   "name such as America/Chicago (default: $PROVLEDGER_TZ, "
-                  "else UTC)");
+                  "else UTC)")
+      ->check(NonEmpty());
 }
 
 int CompactProjections(Ledger& ledger) {
@@ -130,6 +159,7 @@ void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb) {
                   "memory for replaying the log, in MiB; a larger log is "
                   "replayed in several passes")
       ->capture_default_str()
+      ->check(PlainDecimal())
       ->check(CLI::Range(size_t{16}, size_t{1} << 20));
 }
 
@@ -176,7 +206,7 @@ int RunCommandLine(int argc, const char* const* argv) {
       "4 reconciliation discrepancies."};
   app.require_subcommand(1);
   Context ctx;
-  app.add_option("--db", ctx.db, "ledger directory");
+  app.add_option("--db", ctx.db, "ledger directory")->check(NonEmpty());
   RegisterLogCommands(app, ctx);
   RegisterQueryCommands(app, ctx);
   RegisterRosterCommands(app, ctx);

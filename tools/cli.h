@@ -58,6 +58,12 @@ absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
                                         const char* at_flag = "--known-at",
                                         const char* seq_flag = "--known-seq");
 
+// CLI11 checks. Numeric flags take plain decimal digits only (no sign,
+// leading zero or 0x prefix, not empty), so "010" never means 8 and "-1"
+// never wraps; text flags that are given must not be empty.
+const CLI::Validator& PlainDecimal();
+const CLI::Validator& NonEmpty();
+
 // Adds --known-at, --known-seq and --tz to a command.
 void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
                        uint64_t* known_seq, std::string* tz);

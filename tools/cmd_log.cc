@@ -458,7 +458,8 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
 // --actor and --no-sync, shared by the commands that append JSON lines.
 void AddWriterFlags(CLI::App* cmd, std::string* actor, bool* no_sync) {
   cmd->add_option("--actor", *actor,
-                  "actor recorded on events that name none (default: $USER)");
+                  "actor recorded on events that name none (default: $USER)")
+      ->check(NonEmpty());
   cmd->add_flag("--no-sync", *no_sync,
                 "do not fsync each batch (faster bulk loads; a crash may lose "
                 "the last batches, never part of one)");
@@ -529,11 +530,13 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       ->required();
   import->add_option("--batch-size", import_flags->batch_size,
                      "events per atomic batch")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(PlainDecimal());
   import->add_option("--compact-after", import_flags->compact_after,
                      "end with `provledger compact` when the import wrote at "
                      "least this many events (0: never)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(PlainDecimal());
   AddWriterFlags(import, &import_flags->actor, &import_flags->no_sync);
   import->callback([&ctx, import_flags] {
     ctx.exit_code = RunImport(ctx, *import_flags);
@@ -545,7 +548,8 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       "Print stored events as JSON lines, with seq, recorded_at, prev_hash "
       "and hash");
   exp->add_option("--from-seq", export_flags->from_seq, "first seq")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(PlainDecimal());
   exp->add_option("--actor", export_flags->actor, "only events by this actor");
   exp->add_option("--source", export_flags->source,
                   "only events from this source");
@@ -562,7 +566,8 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
                    "check the hash chain only");
   verify->add_option("--digest", verify_flags->digest,
                      "also confirm the log still holds exactly the prefix "
-                     "this digest (<seq>:<hash> from `digest`) names");
+                     "this digest (<seq>:<hash> from `digest`) names")
+      ->check(NonEmpty());
   AddReplayMemoryFlag(verify, &verify_flags->memory_mb);
 
   auto* digest = app.add_subcommand(
@@ -576,7 +581,8 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       "replay",
       "Copy the log as it stood at a seq or time into a new, complete ledger "
       "(projections rebuilt) for exploring a past state");
-  replay->add_option("--until-seq", replay_flags->until_seq, "last seq to copy");
+  replay->add_option("--until-seq", replay_flags->until_seq, "last seq to copy")
+      ->check(PlainDecimal());
   replay->add_option("--until-time", replay_flags->until_time,
                      "copy what was recorded by this time (RFC 3339)");
   replay->add_option("--into", replay_flags->into, "new ledger directory")
@@ -594,17 +600,22 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       "Print realistic synthetic events (JSON lines) for an empty ledger: "
       "deterministic for a seed");
   generate->add_option("--providers", gen->providers, "individual providers")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(PlainDecimal());
   generate->add_option("--orgs", gen->orgs,
-                       "organizations (default: providers / 10)");
+                       "organizations (default: providers / 10)")
+      ->check(PlainDecimal());
   generate->add_option("--payers", gen->payers, "payers, 1-8")
       ->capture_default_str()
-      ->check(CLI::Range(1, 8));
+      ->check(CLI::Range(1, 8))
+      ->check(PlainDecimal());
   generate->add_option("--years", gen->years, "years of history from 2017")
       ->capture_default_str()
-      ->check(CLI::Range(1, 30));
+      ->check(CLI::Range(1, 30))
+      ->check(PlainDecimal());
   generate->add_option("--seed", gen->seed, "random seed")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(PlainDecimal());
   generate->callback([&ctx, gen] { ctx.exit_code = RunGenerate(*gen); });
 
   auto keep = std::make_shared<bool>(false);

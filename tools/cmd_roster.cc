@@ -215,7 +215,8 @@ void RegisterRosterCommands(CLI::App& app, Context& ctx) {
         ->capture_default_str();
     cmd->add_option("--due-within", f->due_within,
                     "report REVALIDATION_DUE for due dates within DAYS of "
-                    "--as-of (or overdue)");
+                    "--as-of (or overdue)")
+        ->check(PlainDecimal());
     AddKnowledgeFlags(cmd, &f->known_at, &f->known_seq, &f->tz);
     cmd->add_option("--format", f->format, "table, json or csv")
         ->capture_default_str();
@@ -237,7 +238,8 @@ void RegisterRosterCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--as-of", f->as_of, "the snapshot's date")->required();
     cmd->add_option("--payer", f->payer, "payer")->capture_default_str();
     cmd->add_option("--batch-size", f->batch_size, "events per atomic batch")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(PlainDecimal());
     cmd->add_flag("--no-sync", f->no_sync, "do not fsync each batch");
     cmd->callback([&ctx, f] { ctx.exit_code = RunLoadPpef(ctx, *f); });
   }
