@@ -479,7 +479,9 @@ class Reconciler {
 
   absl::Status ReportMissing() {
     std::set<std::string> payers = payers_;
-    if (options_.format == RosterFormat::kCmsReassignment) {
+    // A CMS list is the payer's; a generic roster with no rows at all is
+    // the payer's too (else an empty file would reconcile as clean).
+    if (options_.format == RosterFormat::kCmsReassignment || payers.empty()) {
       payers.insert(options_.payer);
     }
     if (!options_.org.empty() && org_filter_npi_.empty()) return absl::OkStatus();

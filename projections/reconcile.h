@@ -30,7 +30,8 @@ struct ReconcileOptions {
   RosterFormat format = RosterFormat::kCmsReassignment;
   // The date the roster describes. Default: none (required).
   DayNumber as_of = 0;
-  // The payer of a CMS roster. Default: "medicare".
+  // The payer of a CMS roster, and of a generic roster without rows (a
+  // generic roster's rows name their payers). Default: "medicare".
   std::string payer = "medicare";
   // Restrict to one organization: its NPI or enrollment id. Default: all.
   std::string org;

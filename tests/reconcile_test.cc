@@ -172,6 +172,24 @@ TEST_F(ReconcileTest, GenericCsvRoster) {
             "effective_date: 'not-a-date' is not a date of the form YYYY-MM-DD");
 }
 
+TEST_F(ReconcileTest, ARosterWithOnlyItsHeaderIsNotClean) {
+  ReconcileSummary summary;
+  std::vector<std::string> got = RunGeneric(
+      "provider_npi,org_npi,payer,effective_date,end_date\n", &summary);
+  // Every Medicare reassignment in effect on 2024-06-01 is missing from it.
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "MISSING_AT_PAYER 0 1234567893 1245319599 in effect in "
+                     "the ledger since 2023-01-01 (seq 12) but absent from "
+                     "the medicare roster: claims will deny",
+                     "MISSING_AT_PAYER 0 1234567893 1407201544 in effect in "
+                     "the ledger since 2023-06-01 (seq 14) but absent from "
+                     "the medicare roster: claims will deny",
+                     "MISSING_AT_PAYER 0 1637485966 1407201544 in effect in "
+                     "the ledger since 2024-01-15 (seq 20) but absent from "
+                     "the medicare roster: claims will deny"}));
+  EXPECT_EQ(summary.rows, 0u);
+}
+
 TEST_F(ReconcileTest, GenericRowsEndedOnBothSidesAgree) {
   ReconcileSummary summary;
   std::vector<std::string> got = RunGeneric(
