@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -44,7 +45,7 @@ using v1::Event;
 
 namespace {
 
-constexpr char kIndexPayloadUrl[] = "provledger/event-index";
+constexpr char kEventErrorUrl[] = "type.googleapis.com/provledger.v1.EventError";
 constexpr char kMetaFormat[] = "format_version";
 constexpr char kMetaProjection[] = "projection_version";
 constexpr char kMetaRebuilding[] = "rebuild_in_progress";
@@ -52,9 +53,38 @@ constexpr int kFormatVersion = 1;
 // Events between progress reports while replaying the log.
 constexpr uint64_t kReplayChunk = 100000;
 
-absl::Status WithIndex(absl::Status s, size_t index) {
-  s.SetPayload(kIndexPayloadUrl, absl::Cord(absl::StrCat(index)));
+// The stable code of an append error of this status code.
+const char* EventErrorCode(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return "INVALID_FIELD";
+    case absl::StatusCode::kAlreadyExists: return "DUPLICATE_EVENT_ID";
+    case absl::StatusCode::kFailedPrecondition: return "INCOHERENT_TIMELINE";
+    case absl::StatusCode::kAborted: return "STALE_VERSION";
+    default: return "STORAGE";
+  }
+}
+
+// `s` with its EventError payload: the field is the message's leading
+// "<field path>: ", if it has one.
+absl::Status WithEventError(absl::Status s, std::optional<size_t> index) {
+  v1::EventError details;
+  if (index.has_value()) details.set_index(static_cast<uint32_t>(*index));
+  const absl::string_view message = s.message();
+  const size_t colon = message.find(": ");
+  if (colon != absl::string_view::npos &&
+      std::all_of(message.begin(), message.begin() + colon, [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+               c == '.' || c == '[' || c == ']';
+      })) {
+    details.set_field(std::string(message.substr(0, colon)));
+  }
+  details.set_code(EventErrorCode(s.code()));
+  s.SetPayload(kEventErrorUrl, absl::Cord(details.SerializeAsString()));
   return s;
+}
+
+absl::Status WithIndex(absl::Status s, size_t index) {
+  return WithEventError(std::move(s), index);
 }
 
 absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
@@ -203,12 +233,18 @@ class PrefixScan {
 
 }  // namespace
 
-std::optional<size_t> FailedEventIndex(const absl::Status& status) {
-  auto payload = status.GetPayload(kIndexPayloadUrl);
+std::optional<v1::EventError> EventErrorOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kEventErrorUrl);
   if (!payload.has_value()) return std::nullopt;
-  size_t index = 0;
-  if (!absl::SimpleAtoi(std::string(*payload), &index)) return std::nullopt;
-  return index;
+  v1::EventError details;
+  if (!details.ParseFromString(std::string(*payload))) return std::nullopt;
+  return details;
+}
+
+std::optional<size_t> FailedEventIndex(const absl::Status& status) {
+  std::optional<v1::EventError> details = EventErrorOf(status);
+  if (!details.has_value() || !details->has_index()) return std::nullopt;
+  return details->index();
 }
 
 // Sees events of the batch being appended as well as stored ones.
@@ -904,10 +940,12 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   if (result.written > 0 && options.expected.has_value()) {
     ASSIGN_OR_RETURN(uint64_t version, StreamVersion(options.expected->npi));
     if (version != options.expected->version) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "expected_version: stream ", options.expected->npi,
-          " is at version ", version, ", not the expected ",
-          options.expected->version, " (someone appended meanwhile)"));
+      return WithEventError(
+          absl::AbortedError(absl::StrCat(
+              "expected_version: stream ", options.expected->npi,
+              " is at version ", version, ", not the expected ",
+              options.expected->version, " (someone appended meanwhile)")),
+          std::nullopt);
     }
   }
 

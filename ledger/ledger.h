@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ledger/hash.h"
+#include "provledger/v1/errors.pb.h"
 #include "provledger/v1/events.pb.h"
 #include "provledger/v1/storage.pb.h"
 
@@ -84,8 +85,8 @@ struct ExpectedVersion {
 struct AppendOptions {
   // fsync the write-ahead log before Append returns. Default: true.
   bool sync = true;
-  // If set, the batch is refused with FailedPrecondition unless the stream's
-  // version equals the expected one. Default: unset.
+  // If set, the batch is refused with Aborted unless the stream's version
+  // equals the expected one. Default: unset.
   std::optional<ExpectedVersion> expected;
   // Keep the events' recorded_at as given (replaying a log into a new
   // ledger); they must not go backwards. Default: false.
@@ -113,6 +114,10 @@ struct AppendResult {
   size_t written = 0;
   Head head;
 };
+
+// The structured details of an Append error (index of the event, field,
+// stable code; see errors.proto), if it carries them.
+std::optional<v1::EventError> EventErrorOf(const absl::Status& status);
 
 // The index (0-based) of the batch event an Append error is about, if any.
 std::optional<size_t> FailedEventIndex(const absl::Status& status);
@@ -162,14 +167,16 @@ class Ledger {
   // coherent with the batch's events inserted at their effective dates (not
   // only at the tail) and its voids applied; so a complete backdated episode
   // (start and end) can be recorded in one batch.
-  // Errors (nothing written; FailedEventIndex names the event):
+  // Errors (nothing written; EventErrorOf gives the event's index, the
+  // field and a stable code):
   //   InvalidArgument     "<field>: <reason>" (format, bad void target)
   //   AlreadyExists       "event_id: ..." same id, different content (the
   //                       message lists the differing fields)
-  //   FailedPrecondition  "<body>: ..." incoherent timeline, or the
-  //                       expected version did not match (no index). A
-  //                       batch whose events are all recorded already
-  //                       (a retry) returns their seqs, whatever the
+  //   FailedPrecondition  "<body>: ..." incoherent timeline
+  //   Aborted             "expected_version: ..." the stream moved on
+  //                       (no index): read it again and retry. A batch
+  //                       whose events are all recorded already (a
+  //                       retry) returns their seqs, whatever the
   //                       expected version.
   //   Internal/DataLoss   storage failures
   absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,

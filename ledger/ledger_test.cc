@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -55,6 +56,15 @@ class LedgerTest : public ::testing::Test {
     EXPECT_EQ(r.status().code(), code);
     EXPECT_EQ(std::string(r.status().message()), message);
     EXPECT_EQ(FailedEventIndex(r.status()), std::optional<size_t>(0));
+    // Every refusal carries its field and a stable code for its status.
+    std::optional<v1::EventError> details = EventErrorOf(r.status());
+    ASSERT_TRUE(details.has_value());
+    EXPECT_EQ(details->field(), message.substr(0, message.find(": ")));
+    const std::map<absl::StatusCode, std::string> codes = {
+        {absl::StatusCode::kInvalidArgument, "INVALID_FIELD"},
+        {absl::StatusCode::kAlreadyExists, "DUPLICATE_EVENT_ID"},
+        {absl::StatusCode::kFailedPrecondition, "INCOHERENT_TIMELINE"}};
+    EXPECT_EQ(details->code(), codes.at(code));
     EXPECT_EQ(ledger_->head().seq, head);
   }
 
@@ -255,6 +265,15 @@ TEST_F(LedgerTest, BatchWithOneBadEventWritesNothingAndNamesIt) {
             "credentialed.npi: '1234567890' fails the NPI check digit (Luhn "
             "over prefix 80840)");
   EXPECT_EQ(FailedEventIndex(r.status()), std::optional<size_t>(699));
+  // The same as structured details, under protobuf's type URL.
+  std::optional<v1::EventError> details = EventErrorOf(r.status());
+  ASSERT_TRUE(details.has_value());
+  EXPECT_EQ(details->index(), 699u);
+  EXPECT_EQ(details->field(), "credentialed.npi");
+  EXPECT_EQ(details->code(), "INVALID_FIELD");
+  EXPECT_TRUE(r.status()
+                  .GetPayload("type.googleapis.com/provledger.v1.EventError")
+                  .has_value());
   EXPECT_EQ(ledger_->head().seq, 0u);
   EXPECT_FALSE(ledger_->Read(1)->Valid());
   EXPECT_EQ(*ledger_->FindEventId("c0"), std::nullopt);
@@ -367,7 +386,7 @@ TEST_F(LedgerTest, ARetryOfASuccessfulAppendReturnsItsSeqsWhateverTheVersion) {
   auto stale = Append({batch[0], Credentialed("c3", "2023-01-01", kDrA)},
                       guarded);
   ASSERT_FALSE(stale.ok());
-  EXPECT_EQ(stale.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(stale.status().message(),
             "expected_version: stream 1234567893 is at version 3, not the "
             "expected 1 (someone appended meanwhile)");
@@ -387,10 +406,16 @@ TEST_F(LedgerTest, ExpectedVersionGuardsAStream) {
   stale.expected = ExpectedVersion{kDrA, 1};
   auto r = Append({Revoked("x1", "2022-01-01", kDrA, kGroupX)}, stale);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  // Aborted: retry at a higher level (read the stream again).
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted);
   EXPECT_EQ(r.status().message(),
             "expected_version: stream 1234567893 is at version 2, not the "
             "expected 1 (someone appended meanwhile)");
+  std::optional<v1::EventError> details = EventErrorOf(r.status());
+  ASSERT_TRUE(details.has_value());
+  EXPECT_FALSE(details->has_index());
+  EXPECT_EQ(details->field(), "expected_version");
+  EXPECT_EQ(details->code(), "STALE_VERSION");
   EXPECT_EQ(ledger_->head().seq, 2u);
 
   AppendOptions current;

@@ -22,6 +22,7 @@ int ReportError(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:  // a stale --expect-version
     case absl::StatusCode::kAlreadyExists:
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kOutOfRange:
