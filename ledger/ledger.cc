@@ -53,6 +53,12 @@ constexpr int kFormatVersion = 1;
 // Events between progress reports while replaying the log.
 constexpr uint64_t kReplayChunk = 100000;
 
+// `s`, marked as curable by rebuilding the projections (kNeedsRebuildPayload).
+absl::Status NeedsRebuild(absl::Status s) {
+  s.SetPayload(kNeedsRebuildPayload, absl::Cord());
+  return s;
+}
+
 // The stable code of an append error of this status code.
 const char* EventErrorCode(absl::StatusCode code) {
   switch (code) {
@@ -342,9 +348,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   std::error_code ec;
   bool exists = std::filesystem::exists(dir + "/CURRENT", ec);
   if (!exists && !options.create_if_missing) {
-    return absl::NotFoundError(absl::StrCat(
-        "no ledger at '", dir, "' (create one with: provledger --db ", dir,
-        " init)"));
+    absl::Status none =
+        absl::NotFoundError(absl::StrCat("no ledger at '", dir, "'"));
+    none.SetPayload(kNoLedgerPayload, absl::Cord());
+    return none;
   }
   if (exists && options.error_if_exists) {
     return absl::AlreadyExistsError(
@@ -489,16 +496,17 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
                                         &pv),
                                 "read projection version"));
       if (pv != absl::StrCat(kProjectionVersion)) {
-        return absl::FailedPreconditionError(absl::StrCat(
+        return NeedsRebuild(absl::FailedPreconditionError(absl::StrCat(
             "ledger '", dir, "' has projections of version ", pv,
-            "; run: provledger --db ", dir, " rebuild"));
+            ", this provledger reads version ", kProjectionVersion,
+            ": they must be rebuilt from the log")));
       }
       if (db->Get(rocksdb::ReadOptions(), ledger->cf_default_, kMetaRebuilding,
                   &rebuilding)
               .ok()) {
-        return absl::FailedPreconditionError(absl::StrCat(
+        return NeedsRebuild(absl::FailedPreconditionError(absl::StrCat(
             "an interrupted rebuild left the projections of '", dir,
-            "' incomplete; run: provledger --db ", dir, " rebuild"));
+            "' incomplete: they must be rebuilt from the log")));
       }
     }
   }
@@ -681,7 +689,9 @@ absl::StatusOr<std::optional<Timeline>> ParseTimeline(
   RETURN_IF_ERROR(FromRocks(s, "read timeline"));
   Timeline t;
   if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return absl::DataLossError("a stored timeline is corrupt (run rebuild)");
+    return NeedsRebuild(absl::DataLossError(
+        "a stored timeline is corrupt: the projections must be rebuilt from "
+        "the log"));
   }
   return t;
 }
@@ -725,7 +735,9 @@ absl::Status Ledger::ScanTimelines(
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     if (!t.ParseFromArray(it->value().data(),
                           static_cast<int>(it->value().size()))) {
-      return absl::DataLossError("a stored timeline is corrupt (run rebuild)");
+      return NeedsRebuild(absl::DataLossError(
+        "a stored timeline is corrupt: the projections must be rebuilt from "
+        "the log"));
     }
     if (!fn(ToView(it->key()), t)) break;
   }

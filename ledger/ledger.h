@@ -115,6 +115,12 @@ struct AppendResult {
   Head head;
 };
 
+// Payloads (empty) that front ends turn into hints naming their commands:
+// the status is about a missing ledger, or one whose projections must be
+// rebuilt from the log.
+inline constexpr char kNoLedgerPayload[] = "provledger/no-ledger";
+inline constexpr char kNeedsRebuildPayload[] = "provledger/needs-rebuild";
+
 // The structured details of an Append error (index of the event, field,
 // stable code; see errors.proto), if it carries them.
 std::optional<v1::EventError> EventErrorOf(const absl::Status& status);

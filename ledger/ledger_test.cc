@@ -730,12 +730,11 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
   for (auto [meta, value, message] :
        {std::tuple{"projection_version", "1",
                    "ledger '" + path +
-                       "' has projections of version 1; run: provledger --db " +
-                       path + " rebuild"},
+                       "' has projections of version 1, this provledger reads "
+                       "version 5: they must be rebuilt from the log"},
         std::tuple{"rebuild_in_progress", "1",
                    "an interrupted rebuild left the projections of '" + path +
-                       "' incomplete; run: provledger --db " + path +
-                       " rebuild"}}) {
+                       "' incomplete: they must be rebuilt from the log"}}) {
     ASSERT_TRUE(ledger_->raw_db()
                     ->Put(rocksdb::WriteOptions(),
                           ledger_->raw_db()->DefaultColumnFamily(), meta, value)
@@ -746,6 +745,8 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
     ASSERT_FALSE(refused.ok());
     EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(refused.status().message(), message);
+    // The front end names its command (library messages name none).
+    EXPECT_TRUE(refused.status().GetPayload(kNeedsRebuildPayload).has_value());
 
     options.skip_projection_check = true;
     auto l = Ledger::Open(options, path);

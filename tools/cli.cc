@@ -19,6 +19,10 @@ namespace provledger {
 
 int ReportError(const absl::Status& status) {
   std::cerr << "provledger: " << status.message() << "\n";
+  if (status.GetPayload(kNeedsRebuildPayload).has_value()) {
+    std::cerr << "provledger: check the log first (provledger verify "
+                 "--chain-only), then run provledger rebuild\n";
+  }
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
@@ -41,7 +45,18 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
   }
   auto ledger = Ledger::Open(options, ctx.db);
   if (!ledger.ok()) {
-    *exit_code = ReportError(ledger.status());
+    absl::Status s = ledger.status();
+    if (s.GetPayload(kNoLedgerPayload).has_value()) {
+      s = absl::Status(s.code(), absl::StrCat(s.message(),
+                                              " (create one with: provledger "
+                                              "--db ",
+                                              ctx.db, " init)"));
+    } else if (s.GetPayload(kNeedsRebuildPayload).has_value()) {
+      s = absl::Status(s.code(), absl::StrCat(s.message(),
+                                              "; run: provledger --db ",
+                                              ctx.db, " rebuild"));
+    }
+    *exit_code = ReportError(s);
     return nullptr;
   }
   if (options.read_only && Ledger::HeldByAWriter(ctx.db)) {
