@@ -360,6 +360,30 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   if (!exists && options.read_only) {
     return absl::NotFoundError(absl::StrCat("no ledger at '", dir, "'"));
   }
+  if (!exists && std::filesystem::is_directory(dir, ec) &&
+      !std::filesystem::is_empty(dir, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot create a ledger in '", dir,
+        "': the folder is not empty and holds no ledger"));
+  }
+  if (exists) {
+    // Only our own ledgers: another application's RocksDB is refused
+    // before it is opened (opening would add our column families to it).
+    // The log's families are always there; the projections' may be missing
+    // while a rebuild that died is pending.
+    std::vector<std::string> families;
+    RETURN_IF_ERROR(FromRocks(
+        rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir, &families),
+        absl::StrCat("read the column families of '", dir, "'")));
+    for (const char* wanted : {"events", "event_ids", "streams"}) {
+      if (std::find(families.begin(), families.end(), wanted) ==
+          families.end()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "'", dir, "' is a RocksDB database but not a provledger ledger (it "
+            "has no '", wanted, "' column family); it was left untouched"));
+      }
+    }
+  }
   if (!exists) {
     const std::filesystem::path parent =
         std::filesystem::path(dir).lexically_normal().parent_path();
@@ -489,12 +513,22 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
           "ledger '", dir, "' has format version ", value,
           "; this provledger reads version ", kFormatVersion));
     }
+    std::string pv, rebuilding;
+    RETURN_IF_ERROR(FromRocks(db->Get(rocksdb::ReadOptions(),
+                                      ledger->cf_default_, kMetaProjection,
+                                      &pv),
+                              "read projection version"));
+    // Projections from a newer provledger are not ours to rewrite, not even
+    // by a rebuild.
+    int stored_version = 0;
+    if (absl::SimpleAtoi(pv, &stored_version) &&
+        stored_version > kProjectionVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "ledger '", dir, "' was written by a newer provledger (projections "
+          "of version ", pv, "; this one reads up to version ",
+          kProjectionVersion, "): use that provledger"));
+    }
     if (!options.skip_projection_check) {
-      std::string pv, rebuilding;
-      RETURN_IF_ERROR(FromRocks(db->Get(rocksdb::ReadOptions(),
-                                        ledger->cf_default_, kMetaProjection,
-                                        &pv),
-                                "read projection version"));
       if (pv != absl::StrCat(kProjectionVersion)) {
         return NeedsRebuild(absl::FailedPreconditionError(absl::StrCat(
             "ledger '", dir, "' has projections of version ", pv,

@@ -304,6 +304,62 @@ TEST_F(CliLogTest, AnArchivedLedgerOnAReadOnlyMountCanBeAudited) {
   EXPECT_EQ(append.exit_code, 1);  // a writer cannot use a read-only copy
 }
 
+TEST_F(CliLogTest, OnlyOurOwnLedgersAreOpened) {
+  // init refuses a folder that holds something else.
+  const std::string busy = dir_.Sub("papers");
+  std::filesystem::create_directories(busy);
+  WriteFile(busy + "/notes.txt", "keep me\n");
+  RunResult init = RunCli(dir_, "--db " + busy + " init");
+  EXPECT_EQ(init.exit_code, 2);
+  EXPECT_EQ(init.err, "provledger: cannot create a ledger in '" + busy +
+                          "': the folder is not empty and holds no ledger\n");
+  EXPECT_EQ(ReadFile(busy + "/notes.txt"), "keep me\n");
+
+  // Another application's RocksDB is refused and left untouched.
+  const std::string other = dir_.Sub("other-app");
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, other, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "k", "v").ok());
+  }
+  for (const char* cmd : {"stats", "compact"}) {
+    RunResult r = RunCli(dir_, "--db " + other + " " + cmd);
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_EQ(r.err, "provledger: '" + other +
+                         "' is a RocksDB database but not a provledger ledger "
+                         "(it has no 'events' column family); it was left "
+                         "untouched\n")
+        << cmd;
+  }
+  std::vector<std::string> families;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), other, &families)
+          .ok());
+  EXPECT_EQ(families, std::vector<std::string>{"default"});
+
+  // A ledger written by a newer provledger is refused, rebuild included.
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok());
+    ASSERT_TRUE((*ledger)
+                    ->raw_db()
+                    ->Put(rocksdb::WriteOptions(), "projection_version", "99")
+                    .ok());
+  }
+  for (const char* cmd : {"rebuild", "stats"}) {
+    RunResult r = RunCli(dir_, "--db " + db_ + " " + cmd);
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_TRUE(absl::StartsWith(
+        r.err, "provledger: ledger '" + db_ +
+                   "' was written by a newer provledger (projections of "
+                   "version 99; this one reads up to version "))
+        << cmd << ": " << r.err;
+  }
+}
+
 TEST_F(CliLogTest, ImportCommitsEarlierBatchesAndResumes) {
   std::string text;
   for (int i = 1; i <= 25; ++i) text += CredLine(i, i == 23 ? "123" : kDrA);
