@@ -41,6 +41,10 @@ absl::StatusOr<absl::Time> ParseKnownAt(absl::string_view text,
       "(2024-04-02T17:00) or a date (2024-04-02, the end of that day)"));
 }
 
+absl::Time ToAbslTime(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
 std::string FormatKnownTime(absl::Time t, absl::TimeZone zone) {
   if (IsUtc(zone)) return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, zone);
   return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E6S%Ez", t, zone),

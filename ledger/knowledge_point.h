@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace provledger {
 
@@ -27,6 +28,9 @@ absl::StatusOr<absl::TimeZone> LoadTimeZone(absl::string_view name);
 // front end adds them).
 absl::StatusOr<absl::Time> ParseKnownAt(absl::string_view text,
                                         absl::TimeZone zone);
+
+// A protobuf Timestamp (an event's recorded_at) as an absl::Time.
+absl::Time ToAbslTime(const google::protobuf::Timestamp& ts);
 
 // `t` as RFC 3339 with microseconds (the precision of recorded_at): "2026-11-22T20:02:21.290508Z" in
 // UTC; elsewhere with the zone's offset and name,

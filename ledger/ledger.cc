@@ -26,6 +26,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "ledger/coding.h"
+#include "ledger/knowledge_point.h"
 #include "ledger/rocks_status.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
@@ -91,10 +92,6 @@ absl::Status WithEventError(absl::Status s, std::optional<size_t> index) {
 
 absl::Status WithIndex(absl::Status s, size_t index) {
   return WithEventError(std::move(s), index);
-}
-
-absl::Time ToAbsl(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
@@ -571,7 +568,7 @@ absl::Status Ledger::LoadHead() {
       return absl::DataLossError(
           absl::StrCat("event ", head.seq, " (the head) is corrupt"));
     }
-    head.recorded_at = ToAbsl(e.recorded_at());
+    head.recorded_at = ToAbslTime(e.recorded_at());
   }
   absl::MutexLock lock(&head_mu_);
   head_ = head;
@@ -706,7 +703,7 @@ absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
     if (!e.has_value()) {
       return absl::DataLossError(absl::StrCat("event ", mid, " is missing"));
     }
-    if (ToAbsl(e->recorded_at()) <= t) {
+    if (ToAbslTime(e->recorded_at()) <= t) {
       lo = mid;
     } else {
       hi = mid - 1;
@@ -947,7 +944,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
                              "recorded_at: is required when preserving it"),
                          i);
       }
-      recorded = ToAbsl(in.recorded_at());
+      recorded = ToAbslTime(in.recorded_at());
       if (recorded < head.recorded_at) {
         return WithIndex(absl::InvalidArgumentError(
                              "recorded_at: goes backwards from the previous "

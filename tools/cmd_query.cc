@@ -125,10 +125,6 @@ std::optional<DayNumber> ParseDay(const std::string& flag,
   return *day;
 }
 
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 std::string KnownAtCaption(const Session& s) {
   const Ledger& ledger = *s.ledger;
   if (s.known_seq == ledger.head().seq) {
@@ -138,7 +134,8 @@ std::string KnownAtCaption(const Session& s) {
   if (s.known_seq > 0) {
     auto e = ledger.Lookup(s.known_seq);
     if (e.ok()) {
-      when = " recorded " + FormatKnownTime(ToTime(e->recorded_at()), s.zone);
+      when =
+          " recorded " + FormatKnownTime(ToAbslTime(e->recorded_at()), s.zone);
     }
   }
   return absl::StrCat("as known at seq ", s.known_seq, when);
@@ -276,7 +273,7 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
       status = absl::StrCat("voids seq ", e.voided().target_seq());
     }
     t.AddRow({absl::StrCat(e.seq()),
-              FormatKnownTime(ToTime(e.recorded_at()), s->zone),
+              FormatKnownTime(ToAbslTime(e.recorded_at()), s->zone),
               e.effective_date(), std::string(BodyName(e)), Describe(e),
               e.actor(), e.source(), status, e.hash()});
   }
