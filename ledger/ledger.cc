@@ -90,10 +90,6 @@ absl::Status WithEventError(absl::Status s, std::optional<size_t> index) {
   return s;
 }
 
-absl::Status WithIndex(absl::Status s, size_t index) {
-  return WithEventError(std::move(s), index);
-}
-
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
   int64_t micros = absl::ToUnixMicros(t);
@@ -880,7 +876,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   for (size_t i = 0; i < batch.size(); ++i) {
     const Event& in = batch[i];
     absl::Status valid = ValidateEvent(in);
-    if (!valid.ok()) return WithIndex(valid, i);
+    if (!valid.ok()) return WithEventError(valid, i);
     // The event as it would be stored: a defaulted actor, a void's target
     // resolved.
     Event candidate = WriterFields(in);
@@ -889,7 +885,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     if (candidate.has_voided() &&
         !candidate.voided().target_event_id().empty()) {
       absl::Status resolved = resolve_void(candidate.mutable_voided());
-      if (!resolved.ok()) return WithIndex(resolved, i);
+      if (!resolved.ok()) return WithEventError(resolved, i);
     }
 
     // Idempotency by event_id.
@@ -898,18 +894,18 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
       existing = it->second;
     } else if (id_statuses[i].ok()) {
       if (id_values[i].size() != 8) {
-        return WithIndex(absl::DataLossError("event id index is corrupt"), i);
+        return WithEventError(absl::DataLossError("event id index is corrupt"), i);
       }
       existing = DecodeBigEndian64(
           absl::string_view(id_values[i].data(), id_values[i].size()));
     } else if (!id_statuses[i].IsNotFound()) {
-      return WithIndex(FromRocks(id_statuses[i], "read event id"), i);
+      return WithEventError(FromRocks(id_statuses[i], "read event id"), i);
     }
     if (existing.has_value()) {
       auto original = source.LoadEvent(*existing);
-      if (!original.ok()) return WithIndex(original.status(), i);
+      if (!original.ok()) return WithEventError(original.status(), i);
       if (!original->has_value()) {
-        return WithIndex(absl::DataLossError(absl::StrCat(
+        return WithEventError(absl::DataLossError(absl::StrCat(
                              "event id index names seq ", *existing,
                              ", which is not in the log")),
                          i);
@@ -921,7 +917,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
       if (defaulted_actor) candidate.set_actor(recorded.actor());
       std::vector<std::string> differing = DifferingFields(recorded, candidate);
       if (!differing.empty()) {
-        return WithIndex(
+        return WithEventError(
             absl::AlreadyExistsError(absl::StrCat(
                 "event_id: '", in.event_id(),
                 "' was already used for different content (seq ", *existing,
@@ -940,13 +936,13 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     absl::Time recorded = std::max(now, head.recorded_at);
     if (options.preserve_recorded_at) {
       if (!in.has_recorded_at()) {
-        return WithIndex(absl::InvalidArgumentError(
+        return WithEventError(absl::InvalidArgumentError(
                              "recorded_at: is required when preserving it"),
                          i);
       }
       recorded = ToAbslTime(in.recorded_at());
       if (recorded < head.recorded_at) {
-        return WithIndex(absl::InvalidArgumentError(
+        return WithEventError(absl::InvalidArgumentError(
                              "recorded_at: goes backwards from the previous "
                              "event"),
                          i);
@@ -955,9 +951,9 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     *ev.mutable_recorded_at() = ToProto(recorded);
 
     absl::Status applied = projector.Apply(ev);
-    if (!applied.ok()) return WithIndex(applied, i);
+    if (!applied.ok()) return WithEventError(applied, i);
     auto npis = projector.StreamNpis(ev);
-    if (!npis.ok()) return WithIndex(npis.status(), i);
+    if (!npis.ok()) return WithEventError(npis.status(), i);
 
     bytes.clear();
     ev.SerializeToString(&bytes);
@@ -1001,7 +997,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
       for (size_t i = 0; i < result.seqs.size(); ++i) {
         if (!result.duplicate[i] && result.seqs[i] == blamed) index = i;
       }
-      return WithIndex(coherent, index);
+      return WithEventError(coherent, index);
     }
     std::sort(ids.begin(), ids.end());
     for (const auto& [id, key] : ids) wb.Put(cf_event_ids_, id, key);
