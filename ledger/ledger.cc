@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/cleanup/cleanup.h"
@@ -26,6 +27,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "ledger/coding.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/knowledge_point.h"
 #include "ledger/rocks_status.h"
 #include "ledger/status_macros.h"
@@ -36,6 +38,7 @@
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
 
@@ -53,6 +56,8 @@ constexpr char kMetaRebuilding[] = "rebuild_in_progress";
 constexpr int kFormatVersion = 1;
 // Events between progress reports while replaying the log.
 constexpr uint64_t kReplayChunk = 100000;
+// Events one commit group holds at most (the first batch may be larger).
+constexpr size_t kMaxGroupEvents = 100000;
 
 // `s`, marked as curable by rebuilding the projections (kNeedsRebuildPayload).
 absl::Status NeedsRebuild(absl::Status s) {
@@ -203,7 +208,10 @@ constexpr size_t kIndexesCf = 5;
 // filters skip table files that hold none of its keys.
 class PrefixScan {
  public:
-  PrefixScan(absl::string_view prefix, size_t extractor) : upper_(prefix) {
+  PrefixScan(absl::string_view prefix, size_t extractor,
+             const rocksdb::Snapshot* snapshot)
+      : upper_(prefix) {
+    options_.snapshot = snapshot;
     while (!upper_.empty() && static_cast<unsigned char>(upper_.back()) == 0xff) {
       upper_.pop_back();
     }
@@ -232,6 +240,42 @@ class PrefixScan {
 
 }  // namespace
 
+namespace internal {
+
+// The projection column families of one generation (Rebuild replaces
+// them); their handles live as long as any view that reads them.
+struct ProjectionFamilies {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* timelines = nullptr;
+  rocksdb::ColumnFamilyHandle* indexes = nullptr;
+  ProjectionFamilies() = default;
+  ProjectionFamilies(const ProjectionFamilies&) = delete;
+  ProjectionFamilies& operator=(const ProjectionFamilies&) = delete;
+  ~ProjectionFamilies() {
+    for (auto* h : {timelines, indexes}) {
+      if (h != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
+  }
+};
+
+struct PinnedState {
+  Head head;
+  // Null for a read-only ledger (nothing changes under it).
+  std::shared_ptr<const rocksdb::Snapshot> snapshot;
+  std::shared_ptr<const ProjectionFamilies> families;
+
+  rocksdb::ReadOptions Options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.get();
+    return ro;
+  }
+};
+
+}  // namespace internal
+
+using internal::PinnedState;
+using internal::ProjectionFamilies;
+
 std::optional<v1::EventError> EventErrorOf(const absl::Status& status) {
   auto payload = status.GetPayload(kEventErrorUrl);
   if (!payload.has_value()) return std::nullopt;
@@ -246,20 +290,71 @@ std::optional<size_t> FailedEventIndex(const absl::Status& status) {
   return details->index();
 }
 
-// Sees events of the batch being appended as well as stored ones.
+namespace {
+// A stored timeline's value, parsed; nullopt for NotFound.
+absl::StatusOr<std::optional<Timeline>> ParseTimeline(
+    const rocksdb::Status& s, const rocksdb::Slice& value) {
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(FromRocks(s, "read timeline"));
+  Timeline t;
+  if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return NeedsRebuild(absl::DataLossError(
+        "a stored timeline is corrupt: the projections must be rebuilt from "
+        "the log"));
+  }
+  return t;
+}
+}  // namespace
+
+// What the batches of a group that were judged before the current one
+// wrote (not yet in the database).
+struct Ledger::GroupOverlay {
+  absl::flat_hash_map<std::string, Timeline> timelines;
+  absl::flat_hash_map<uint64_t, Event> events;
+  absl::flat_hash_map<std::string, uint64_t> event_ids;
+  // NPI -> the latest seq of the group touching it.
+  absl::flat_hash_map<std::string, uint64_t> streams;
+};
+
+// An Append call waiting in the queue.
+struct Ledger::Writer {
+  Writer(const std::vector<Event>* b, const AppendOptions* o)
+      : batch(b), options(o) {}
+  const std::vector<Event>* batch;
+  const AppendOptions* options;
+  absl::StatusOr<AppendResult> result;
+  bool done = false;
+  std::condition_variable cv;
+};
+
+// Sees events of the batch being appended and of the batches before it in
+// its group, as well as stored ones. Used only by the committing leader,
+// the one writer of the database, so it reads without a snapshot.
 class Ledger::BatchSource : public ProjectionSource {
  public:
-  explicit BatchSource(const Ledger* ledger) : ledger_(ledger) {}
+  BatchSource(const Ledger* ledger, const ProjectionFamilies* families,
+              const GroupOverlay* overlay)
+      : ledger_(ledger), families_(families), overlay_(overlay) {}
 
   absl::StatusOr<std::optional<Timeline>> LoadTimeline(
       const std::string& key) override {
-    return ledger_->GetTimeline(key);
+    if (auto it = overlay_->timelines.find(key);
+        it != overlay_->timelines.end()) {
+      return it->second;
+    }
+    rocksdb::PinnableSlice value;
+    rocksdb::Status s = ledger_->db_->Get(rocksdb::ReadOptions(),
+                                          families_->timelines, key, &value);
+    return ParseTimeline(s, value);
   }
   absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
     if (seq > first_seq_ && seq - first_seq_ <= written_.size()) {
       return written_[seq - first_seq_ - 1];
     }
-    return ledger_->LoadStoredEvent(seq);
+    if (auto it = overlay_->events.find(seq); it != overlay_->events.end()) {
+      return it->second;
+    }
+    return ledger_->LoadStoredEvent(seq, nullptr);
   }
   // Events of this batch: seqs first_seq+1, first_seq+2, ...
   void SetFirstSeq(uint64_t seq) { first_seq_ = seq; }
@@ -267,21 +362,24 @@ class Ledger::BatchSource : public ProjectionSource {
 
  private:
   const Ledger* ledger_;
+  const ProjectionFamilies* families_;
+  const GroupOverlay* overlay_;
   uint64_t first_seq_ = 0;
   std::vector<Event> written_;
 };
 
 class Ledger::IteratorImpl : public EventIterator {
  public:
-  IteratorImpl(const Ledger* ledger, uint64_t from_seq, uint64_t head_seq)
-      : upper_(EncodeSeq(head_seq + 1)) {
-    rocksdb::ReadOptions ro;
+  IteratorImpl(const Ledger* ledger, std::shared_ptr<const PinnedState> state,
+               uint64_t from_seq)
+      : state_(std::move(state)), upper_(EncodeSeq(state_->head.seq + 1)) {
+    rocksdb::ReadOptions ro = state_->Options();
     upper_slice_ = rocksdb::Slice(upper_);
     ro.iterate_upper_bound = &upper_slice_;
     if (from_seq == 0) from_seq = 1;
     if (from_seq > 1) {
       std::string value;
-      rocksdb::Status s = ledger->db_->Get(rocksdb::ReadOptions(),
+      rocksdb::Status s = ledger->db_->Get(state_->Options(),
                                            ledger->cf_events_,
                                            EncodeSeq(from_seq - 1), &value);
       absl::string_view bytes;
@@ -325,6 +423,7 @@ class Ledger::IteratorImpl : public EventIterator {
     event_.set_hash(ToHex(hash_));
   }
 
+  const std::shared_ptr<const PinnedState> state_;  // keeps the snapshot
   std::string upper_;
   rocksdb::Slice upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
@@ -396,6 +495,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  if (options.collect_statistics) {
+    db_options.statistics = rocksdb::CreateDBStatistics();
+  }
 
   rocksdb::BlockBasedTableOptions table;
   ledger->block_cache_ = rocksdb::NewLRUCache(options.block_cache_mb << 20);
@@ -455,14 +557,17 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     db_options.max_open_files = -1;
     // A writer may delete a file between our reading the manifest and
     // opening it: try again.
-    for (int attempt = 0; attempt < 5; ++attempt) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
       ledger->handles_.clear();
       opened = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs,
                                             &ledger->handles_, &raw,
                                             /*error_if_wal_file_exists=*/false);
-      if (opened.ok() || !(opened.IsIOError() || opened.IsPathNotFound())) {
-        break;
-      }
+      // (RocksDB reports such a file as missing, sometimes wrapped in a
+      // Corruption status naming the manifest that lists it.)
+      const bool vanished =
+          opened.IsIOError() || opened.IsPathNotFound() ||
+          absl::StrContains(opened.ToString(), "No such file or directory");
+      if (opened.ok() || !vanished) break;
     }
   } else {
     opened = rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw);
@@ -480,8 +585,16 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   ledger->cf_events_ = ledger->handles_[1];
   ledger->cf_event_ids_ = ledger->handles_[2];
   ledger->cf_streams_ = ledger->handles_[3];
-  ledger->cf_timelines_ = ledger->handles_[kTimelinesCf];
-  ledger->cf_indexes_ = ledger->handles_[kIndexesCf];
+  {
+    auto families = std::make_shared<ProjectionFamilies>();
+    families->db = raw;
+    families->timelines = std::exchange(ledger->handles_[kTimelinesCf], nullptr);
+    families->indexes = std::exchange(ledger->handles_[kIndexesCf], nullptr);
+    auto state = std::make_shared<PinnedState>();
+    state->families = std::move(families);
+    std::lock_guard<std::mutex> lock(ledger->state_mu_);
+    ledger->state_ = std::move(state);
+  }
 
   rocksdb::DB* db = ledger->db_.get();
   std::string value;
@@ -537,19 +650,100 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
       }
     }
   }
-  RETURN_IF_ERROR(ledger->LoadHead());
+  Head head;
+  RETURN_IF_ERROR(ledger->LoadHead(&head));
+  ledger->Publish(head);
   return ledger;
 }
 
 Ledger::~Ledger() {
   if (db_ == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    // The last reference, unless a view outlives its ledger.
+    state_.reset();
+  }
   for (auto* h : handles_) {
     if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
   }
   db_->Close();
 }
 
-absl::Status Ledger::LoadHead() {
+std::shared_ptr<const PinnedState> Ledger::Current() const {
+  std::lock_guard<std::mutex> lock(state_mu_);
+  return state_;
+}
+
+void Ledger::Publish(const Head& head) {
+  auto state = std::make_shared<PinnedState>();
+  state->head = head;
+  state->families = Current()->families;
+  if (!options_.read_only) {
+    rocksdb::DB* db = db_.get();
+    state->snapshot = std::shared_ptr<const rocksdb::Snapshot>(
+        db->GetSnapshot(),
+        [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+  }
+  std::lock_guard<std::mutex> lock(state_mu_);
+  state_ = std::move(state);
+  state_cv_.notify_all();
+}
+
+std::shared_ptr<const LedgerView> Ledger::View() const {
+  return std::shared_ptr<const LedgerView>(new LedgerView(this, Current()));
+}
+
+Head Ledger::WaitForHead(uint64_t after_seq, absl::Time deadline) const {
+  std::unique_lock<std::mutex> lock(state_mu_);
+  auto moved_on = [&] { return state_->head.seq > after_seq; };
+  if (deadline == absl::InfiniteFuture()) {
+    state_cv_.wait(lock, moved_on);
+  } else {
+    state_cv_.wait_until(lock, absl::ToChronoTime(deadline), moved_on);
+  }
+  return state_->head;
+}
+
+rocksdb::DB* LedgerInternals::Db(const Ledger& ledger) {
+  return ledger.db_.get();
+}
+rocksdb::ColumnFamilyHandle* LedgerInternals::EventsCf(const Ledger& ledger) {
+  return ledger.cf_events_;
+}
+rocksdb::ColumnFamilyHandle* LedgerInternals::TimelinesCf(
+    const Ledger& ledger) {
+  return ledger.Current()->families->timelines;
+}
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+LedgerInternals::DumpProjections(const Ledger& ledger) {
+  return ledger.DumpProjections();
+}
+void LedgerInternals::Repin(Ledger& ledger) {
+  std::lock_guard<std::mutex> lock(ledger.write_mu_);
+  ledger.Publish(ledger.head());
+}
+void LedgerInternals::HoldCommits(Ledger& ledger) { ledger.write_mu_.lock(); }
+void LedgerInternals::ReleaseCommits(Ledger& ledger) {
+  ledger.write_mu_.unlock();
+}
+void LedgerInternals::AwaitQueuedAppends(Ledger& ledger, size_t n) {
+  std::unique_lock<std::mutex> lock(ledger.queue_mu_);
+  ledger.queued_cv_.wait(lock, [&] { return ledger.writers_.size() >= n; });
+}
+uint64_t LedgerInternals::WalSyncs(const Ledger& ledger) {
+  const auto& stats = ledger.db_->GetDBOptions().statistics;
+  return stats ? stats->getTickerCount(rocksdb::WAL_FILE_SYNCED) : 0;
+}
+
+LedgerView::LedgerView(const Ledger* ledger,
+                       std::shared_ptr<const PinnedState> state)
+    : ledger_(ledger), state_(std::move(state)) {}
+
+LedgerView::~LedgerView() = default;
+
+const Head& LedgerView::head() const { return state_->head; }
+
+absl::Status Ledger::LoadHead(Head* out) {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), cf_events_));
   it->SeekToLast();
@@ -566,8 +760,7 @@ absl::Status Ledger::LoadHead() {
     }
     head.recorded_at = ToAbslTime(e.recorded_at());
   }
-  absl::MutexLock lock(&head_mu_);
-  head_ = head;
+  *out = head;
   return absl::OkStatus();
 }
 
@@ -595,16 +788,14 @@ absl::Status Ledger::Sync() {
   return FromRocks(db_->FlushWAL(/*sync=*/true), "sync");
 }
 
-Head Ledger::head() const {
-  absl::MutexLock lock(&head_mu_);
-  return head_;
-}
+Head Ledger::head() const { return Current()->head; }
 
 absl::StatusOr<std::optional<Event>> Ledger::LoadStoredEvent(
-    uint64_t seq) const {
+    uint64_t seq, const rocksdb::Snapshot* snapshot) const {
   std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), cf_events_, EncodeSeq(seq), &value);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  rocksdb::Status s = db_->Get(ro, cf_events_, EncodeSeq(seq), &value);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
   Hash hash;
@@ -618,7 +809,13 @@ absl::StatusOr<std::optional<Event>> Ledger::LoadStoredEvent(
   return e;
 }
 
-absl::StatusOr<Event> Ledger::Lookup(uint64_t seq) const {
+absl::StatusOr<std::optional<Event>> LedgerView::LoadStoredEvent(
+    uint64_t seq) const {
+  if (seq > state_->head.seq) return std::nullopt;
+  return ledger_->LoadStoredEvent(seq, state_->snapshot.get());
+}
+
+absl::StatusOr<Event> LedgerView::Lookup(uint64_t seq) const {
   ASSIGN_OR_RETURN(std::optional<Event> e, LoadStoredEvent(seq));
   if (!e.has_value()) {
     return absl::NotFoundError(absl::StrCat("no event with seq ", seq));
@@ -626,26 +823,23 @@ absl::StatusOr<Event> Ledger::Lookup(uint64_t seq) const {
   return *std::move(e);
 }
 
-absl::StatusOr<Event> Ledger::Get(uint64_t seq) const {
-  ASSIGN_OR_RETURN(std::optional<Event> e, LoadStoredEvent(seq));
-  if (!e.has_value()) {
-    return absl::NotFoundError(absl::StrCat("no event with seq ", seq));
-  }
+absl::StatusOr<Event> LedgerView::Get(uint64_t seq) const {
+  ASSIGN_OR_RETURN(Event e, Lookup(seq));
   if (seq > 1) {
     ASSIGN_OR_RETURN(std::optional<Event> prev, LoadStoredEvent(seq - 1));
-    if (prev.has_value()) e->set_prev_hash(prev->hash());
+    if (prev.has_value()) e.set_prev_hash(prev->hash());
   } else {
-    e->set_prev_hash(ToHex(kZeroHash));
+    e.set_prev_hash(ToHex(kZeroHash));
   }
-  return *e;
+  return e;
 }
 
-absl::StatusOr<std::optional<uint64_t>> Ledger::FindEventId(
+absl::StatusOr<std::optional<uint64_t>> LedgerView::FindEventId(
     absl::string_view event_id) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_event_ids_,
-                               rocksdb::Slice(event_id.data(), event_id.size()),
-                               &value);
+  rocksdb::Status s = ledger_->db_->Get(
+      state_->Options(), ledger_->cf_event_ids_,
+      rocksdb::Slice(event_id.data(), event_id.size()), &value);
   if (s.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocks(s, "read event id"));
   if (value.size() != 8) {
@@ -655,16 +849,18 @@ absl::StatusOr<std::optional<uint64_t>> Ledger::FindEventId(
   return DecodeBigEndian64(value);
 }
 
-absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
-                                               uint64_t known_seq) const {
+absl::StatusOr<uint64_t> LedgerView::StreamVersion(absl::string_view npi,
+                                                   uint64_t known_seq) const {
+  known_seq = std::min(known_seq, state_->head.seq);
   std::string lower(npi), upper(npi);
   PutBigEndian64(&lower, 0);
   PutBigEndian64(&upper, known_seq);
-  PrefixScan scan(npi, kStreamPrefix);
+  PrefixScan scan(npi, kStreamPrefix, state_->snapshot.get());
   rocksdb::ReadOptions ro = scan.options();
   rocksdb::Slice lower_slice(lower);
   ro.iterate_lower_bound = &lower_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_streams_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      ledger_->db_->NewIterator(ro, ledger_->cf_streams_));
   it->SeekForPrev(upper);
   RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
   if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(npi.data(), npi.size()))) {
@@ -674,25 +870,28 @@ absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
   return seq <= known_seq ? seq : 0;
 }
 
-absl::StatusOr<std::vector<uint64_t>> Ledger::StreamSeqs(
+absl::StatusOr<std::vector<uint64_t>> LedgerView::StreamSeqs(
     absl::string_view npi) const {
   std::vector<uint64_t> seqs;
-  PrefixScan scan(npi, kStreamPrefix);
+  PrefixScan scan(npi, kStreamPrefix, state_->snapshot.get());
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(scan.options(), cf_streams_));
+      ledger_->db_->NewIterator(scan.options(), ledger_->cf_streams_));
   rocksdb::Slice prefix(npi.data(), npi.size());
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
        it->Next()) {
     if (it->key().size() != npi.size() + 8) continue;
-    seqs.push_back(DecodeBigEndian64(ToView(it->key()).substr(npi.size())));
+    const uint64_t seq =
+        DecodeBigEndian64(ToView(it->key()).substr(npi.size()));
+    if (seq > state_->head.seq) break;
+    seqs.push_back(seq);
   }
   RETURN_IF_ERROR(FromRocks(it->status(), "read stream"));
   return seqs;
 }
 
-absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
+absl::StatusOr<uint64_t> LedgerView::SeqAtTime(absl::Time t) const {
   // recorded_at never decreases with seq: binary search.
-  uint64_t lo = 0, hi = head().seq;  // answer in [lo, hi]
+  uint64_t lo = 0, hi = state_->head.seq;  // answer in [lo, hi]
   while (lo < hi) {
     uint64_t mid = lo + (hi - lo + 1) / 2;
     ASSIGN_OR_RETURN(std::optional<Event> e, LoadStoredEvent(mid));
@@ -708,38 +907,24 @@ absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
   return lo;
 }
 
-namespace {
-// A stored timeline's value, parsed; nullopt for NotFound.
-absl::StatusOr<std::optional<Timeline>> ParseTimeline(
-    const rocksdb::Status& s, const rocksdb::Slice& value) {
-  if (s.IsNotFound()) return std::nullopt;
-  RETURN_IF_ERROR(FromRocks(s, "read timeline"));
-  Timeline t;
-  if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return NeedsRebuild(absl::DataLossError(
-        "a stored timeline is corrupt: the projections must be rebuilt from "
-        "the log"));
-  }
-  return t;
-}
-}  // namespace
-
-absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
+absl::StatusOr<std::optional<Timeline>> LedgerView::GetTimeline(
     absl::string_view key) const {
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_timelines_,
-                               rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s = ledger_->db_->Get(
+      state_->Options(), state_->families->timelines,
+      rocksdb::Slice(key.data(), key.size()), &value);
   return ParseTimeline(s, value);
 }
 
-absl::StatusOr<std::vector<std::optional<Timeline>>> Ledger::GetTimelines(
+absl::StatusOr<std::vector<std::optional<Timeline>>> LedgerView::GetTimelines(
     const std::vector<std::string>& keys) const {
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
   if (!keys.empty()) {
-    db_->MultiGet(rocksdb::ReadOptions(), cf_timelines_, keys.size(),
-                  slices.data(), values.data(), statuses.data());
+    ledger_->db_->MultiGet(state_->Options(), state_->families->timelines,
+                           keys.size(), slices.data(), values.data(),
+                           statuses.data());
   }
   std::vector<std::optional<Timeline>> timelines;
   timelines.reserve(keys.size());
@@ -751,12 +936,12 @@ absl::StatusOr<std::vector<std::optional<Timeline>>> Ledger::GetTimelines(
   return timelines;
 }
 
-absl::Status Ledger::ScanTimelines(
+absl::Status LedgerView::ScanTimelines(
     absl::string_view prefix,
     const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
-  PrefixScan scan(prefix, kTimelinePrefix);
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(scan.options(), cf_timelines_));
+  PrefixScan scan(prefix, kTimelinePrefix, state_->snapshot.get());
+  std::unique_ptr<rocksdb::Iterator> it(ledger_->db_->NewIterator(
+      scan.options(), state_->families->timelines));
   rocksdb::Slice p(prefix.data(), prefix.size());
   Timeline t;
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
@@ -771,12 +956,12 @@ absl::Status Ledger::ScanTimelines(
   return FromRocks(it->status(), "scan timelines");
 }
 
-absl::Status Ledger::ScanIndex(
+absl::Status LedgerView::ScanIndex(
     absl::string_view prefix,
     const std::function<bool(absl::string_view)>& fn) const {
-  PrefixScan scan(prefix, 0);
+  PrefixScan scan(prefix, 0, state_->snapshot.get());
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(scan.options(), cf_indexes_));
+      ledger_->db_->NewIterator(scan.options(), state_->families->indexes));
   rocksdb::Slice p(prefix.data(), prefix.size());
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     if (!fn(ToView(it->key()))) break;
@@ -784,11 +969,60 @@ absl::Status Ledger::ScanIndex(
   return FromRocks(it->status(), "scan index");
 }
 
+std::unique_ptr<EventIterator> LedgerView::Read(uint64_t from_seq) const {
+  return std::make_unique<Ledger::IteratorImpl>(ledger_, state_, from_seq);
+}
+
+// The ledger's own reads, each through a fresh view.
+std::unique_ptr<EventIterator> Ledger::Read(uint64_t from_seq) const {
+  return View()->Read(from_seq);
+}
+absl::StatusOr<Event> Ledger::Get(uint64_t seq) const {
+  return View()->Get(seq);
+}
+absl::StatusOr<Event> Ledger::Lookup(uint64_t seq) const {
+  return View()->Lookup(seq);
+}
+absl::StatusOr<std::optional<uint64_t>> Ledger::FindEventId(
+    absl::string_view event_id) const {
+  return View()->FindEventId(event_id);
+}
+absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
+                                               uint64_t known_seq) const {
+  return View()->StreamVersion(npi, known_seq);
+}
+absl::StatusOr<std::vector<uint64_t>> Ledger::StreamSeqs(
+    absl::string_view npi) const {
+  return View()->StreamSeqs(npi);
+}
+absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
+  return View()->SeqAtTime(t);
+}
+absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
+    absl::string_view key) const {
+  return View()->GetTimeline(key);
+}
+absl::StatusOr<std::vector<std::optional<Timeline>>> Ledger::GetTimelines(
+    const std::vector<std::string>& keys) const {
+  return View()->GetTimelines(keys);
+}
+absl::Status Ledger::ScanTimelines(
+    absl::string_view prefix,
+    const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
+  return View()->ScanTimelines(prefix, fn);
+}
+absl::Status Ledger::ScanIndex(
+    absl::string_view prefix,
+    const std::function<bool(absl::string_view)>& fn) const {
+  return View()->ScanIndex(prefix, fn);
+}
+
 absl::Status Ledger::ScanColumnFamily(
-    rocksdb::ColumnFamilyHandle* cf,
+    rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snapshot,
     const std::function<void(absl::string_view, absl::string_view)>& fn)
     const {
   rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
   ro.total_order_seek = true;   // every key, not one prefix
   ro.readahead_size = 2 << 20;  // the files are read front to back
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
@@ -799,9 +1033,11 @@ absl::Status Ledger::ScanColumnFamily(
 }
 
 absl::StatusOr<uint64_t> Ledger::WarmTimelines() const {
+  const std::shared_ptr<const PinnedState> state = Current();
   uint64_t bytes = 0;
   RETURN_IF_ERROR(ScanColumnFamily(
-      cf_timelines_, [&](absl::string_view k, absl::string_view v) {
+      state->families->timelines, state->snapshot.get(),
+      [&](absl::string_view k, absl::string_view v) {
         bytes += k.size() + v.size();
       }));
   return bytes;
@@ -811,21 +1047,99 @@ size_t Ledger::timeline_cache_usage() const {
   return timeline_cache_ ? timeline_cache_->GetUsage() : 0;
 }
 
-std::unique_ptr<EventIterator> Ledger::Read(uint64_t from_seq) const {
-  return std::make_unique<IteratorImpl>(this, from_seq, head().seq);
-}
-
 absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
                                             const AppendOptions& options) {
   RETURN_IF_ERROR(CheckWritable());
-  absl::MutexLock lock(&write_mu_);
-  const Head start = head();
+  // leveldb's writer queue: the writer at the front commits every writer
+  // queued behind it (those that arrived while the previous group was
+  // being written and synced) in one group.
+  Writer w(&batch, &options);
+  std::unique_lock<std::mutex> queue(queue_mu_);
+  writers_.push_back(&w);
+  queued_cv_.notify_all();
+  w.cv.wait(queue, [&] { return w.done || writers_.front() == &w; });
+  if (w.done) return std::move(w.result);
+  std::vector<Writer*> group;
+  size_t events = 0;
+  for (Writer* writer : writers_) {
+    // A bounded group: a huge import batch is not held up by many small
+    // ones, nor they by it, beyond one group.
+    if (!group.empty() && events + writer->batch->size() > kMaxGroupEvents) {
+      break;
+    }
+    group.push_back(writer);
+    events += writer->batch->size();
+  }
+  queue.unlock();
 
-  BatchSource source(this);
+  CommitGroup(group);
+
+  queue.lock();
+  for (Writer* writer : group) {
+    writers_.pop_front();
+    if (writer != &w) {
+      writer->done = true;
+      writer->cv.notify_one();
+    }
+  }
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  return std::move(w.result);
+}
+
+void Ledger::CommitGroup(const std::vector<Writer*>& group) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const std::shared_ptr<const PinnedState> start = Current();
+  GroupOverlay overlay;
+  rocksdb::WriteBatch wb;
+  Head head = start->head;
+  bool sync = false;
+  const absl::Time now = options_.clock();
+  std::vector<Writer*> accepted;
+  for (size_t i = 0; i < group.size(); ++i) {
+    Writer* writer = group[i];
+    // The last batch's writes need not be remembered for the ones after it.
+    writer->result = PrepareBatch(*writer->batch, *writer->options, now,
+                                  /*update_overlay=*/i + 1 < group.size(),
+                                  &overlay, &head, &wb);
+    if (writer->result.ok() && writer->result->written > 0) {
+      accepted.push_back(writer);
+      sync = sync || writer->options->sync;
+    }
+  }
+  if (accepted.empty()) return;
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  absl::Status written = FromRocks(db_->Write(wo, &wb), "append");
+  if (!written.ok()) {
+    for (Writer* writer : accepted) writer->result = written;
+    return;
+  }
+  Publish(head);
+}
+
+absl::StatusOr<AppendResult> Ledger::PrepareBatch(
+    const std::vector<Event>& batch, const AppendOptions& options,
+    absl::Time now, bool update_overlay, GroupOverlay* overlay, Head* head_io,
+    rocksdb::WriteBatch* wb_out) {
+  const Head start = *head_io;
+  const std::shared_ptr<const PinnedState> start_state = Current();
+  const ProjectionFamilies* families = start_state->families.get();
+  BatchSource source(this, families, overlay);
   source.SetFirstSeq(start.seq);
   source.written().reserve(batch.size());
   Projector projector(&source);
-  rocksdb::WriteBatch wb;
+  // The batch's writes go straight into the group's batch, undone unless
+  // the batch is accepted whole.
+  rocksdb::WriteBatch& wb = *wb_out;
+  wb.SetSavePoint();
+  bool accepted = false;
+  absl::Cleanup undo = [&] {
+    if (accepted) {
+      wb.PopSavePoint();
+    } else {
+      wb.RollbackToSavePoint();
+    }
+  };
   absl::flat_hash_map<std::string, uint64_t> batch_ids;
 
   // Look every event_id up at once.
@@ -842,7 +1156,6 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   result.seqs.reserve(batch.size());
   result.duplicate.reserve(batch.size());
   Head head = start;
-  const absl::Time now = options_.clock();
   std::string bytes, value;
   // Keys of the random-order column families, put sorted at the end (so
   // consecutive memtable inserts share their skiplist search path).
@@ -855,8 +1168,12 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     std::optional<uint64_t> seq;
     if (auto it = batch_ids.find(v->target_event_id()); it != batch_ids.end()) {
       seq = it->second;
+    } else if (auto it = overlay->event_ids.find(v->target_event_id());
+               it != overlay->event_ids.end()) {
+      seq = it->second;
     } else {
-      ASSIGN_OR_RETURN(seq, FindEventId(v->target_event_id()));
+      ASSIGN_OR_RETURN(seq, LedgerView(this, start_state).FindEventId(
+                                v->target_event_id()));
     }
     if (!seq.has_value()) {
       return absl::InvalidArgumentError(
@@ -891,6 +1208,9 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     // Idempotency by event_id.
     std::optional<uint64_t> existing;
     if (auto it = batch_ids.find(in.event_id()); it != batch_ids.end()) {
+      existing = it->second;
+    } else if (auto it = overlay->event_ids.find(in.event_id());
+               it != overlay->event_ids.end()) {
       existing = it->second;
     } else if (id_statuses[i].ok()) {
       if (id_values[i].size() != 8) {
@@ -977,7 +1297,14 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   // succeeded (a client that lost the reply): its original seqs are the
   // answer, whatever the expected version says now.
   if (result.written > 0 && options.expected.has_value()) {
-    ASSIGN_OR_RETURN(uint64_t version, StreamVersion(options.expected->npi));
+    uint64_t version = 0;
+    if (auto it = overlay->streams.find(options.expected->npi);
+        it != overlay->streams.end()) {
+      version = it->second;
+    } else {
+      ASSIGN_OR_RETURN(version, LedgerView(this, start_state)
+                                    .StreamVersion(options.expected->npi));
+    }
     if (version != options.expected->version) {
       return WithEventError(
           absl::AbortedError(absl::StrCat(
@@ -1005,21 +1332,39 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     for (const std::string& key : streams) {
       wb.Put(cf_streams_, key, rocksdb::Slice());
     }
-    projector.WriteTo(&wb, cf_timelines_, cf_indexes_);
-    rocksdb::WriteOptions wo;
-    wo.sync = options.sync;
-    RETURN_IF_ERROR(FromRocks(db_->Write(wo, &wb), "append"));
-    absl::MutexLock head_lock(&head_mu_);
-    head_ = head;
+    projector.WriteTo(&wb, families->timelines, families->indexes);
+    if (update_overlay) {
+      for (const auto& [key, timeline] : projector.changed_timelines()) {
+        overlay->timelines[key] = *timeline;
+      }
+      for (const std::string& key : streams) {  // npi || seq
+        const absl::string_view k(key);
+        uint64_t& latest = overlay->streams[k.substr(0, k.size() - 8)];
+        latest = std::max(latest, DecodeBigEndian64(k.substr(k.size() - 8)));
+      }
+      for (Event& e : source.written()) {
+        overlay->event_ids[e.event_id()] = e.seq();
+        const uint64_t seq = e.seq();
+        overlay->events.emplace(seq, std::move(e));
+      }
+    }
+    *head_io = head;
   }
+  accepted = true;
   result.head = head;
   return result;
 }
 
 absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
   VerifyReport report;
-  report.head = head();
-  rocksdb::ReadOptions ro;
+  const std::shared_ptr<const PinnedState> view = Current();
+  report.head = view->head;
+  rocksdb::ReadOptions ro = view->Options();
+  // Up to the view's head: appends may go on meanwhile.
+  const std::string upper = EncodeSeq(view->head.seq + 1);
+  const rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf_events_));
   Hash prev = kZeroHash;
   uint64_t expected = 1;
@@ -1074,10 +1419,12 @@ absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 Ledger::DumpProjections() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (auto [cf, name] : {std::pair{cf_timelines_, "timelines/"},
-                          std::pair{cf_indexes_, "indexes/"}}) {
-    RETURN_IF_ERROR(
-        ScanColumnFamily(cf, [&](absl::string_view k, absl::string_view v) {
+  const std::shared_ptr<const PinnedState> state = Current();
+  for (auto [cf, name] :
+       {std::pair{state->families->timelines, "timelines/"},
+        std::pair{state->families->indexes, "indexes/"}}) {
+    RETURN_IF_ERROR(ScanColumnFamily(
+        cf, state->snapshot.get(), [&](absl::string_view k, absl::string_view v) {
           out.emplace_back(absl::StrCat(name, k), std::string(v));
         }));
   }
@@ -1179,7 +1526,7 @@ class Ledger::ReplaySource : public ProjectionSource {
     return std::nullopt;
   }
   absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
-    return ledger_->LoadStoredEvent(seq);
+    return ledger_->LoadStoredEvent(seq, nullptr);
   }
 
  private:
@@ -1238,7 +1585,7 @@ class ReplayProgress {
     const uint64_t after = before + *local;
     *local = 0;
     if (before / kReplayChunk == after / kReplayChunk) return;
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     const uint64_t at = std::min(total_, after * total_ / units_);
     if (at > reported_) {
       reported_ = at;
@@ -1251,8 +1598,8 @@ class ReplayProgress {
   const std::function<void(uint64_t, uint64_t)>& report_;
   const uint64_t total_, units_;
   std::atomic<uint64_t> done_{0};
-  absl::Mutex mu_;
-  uint64_t reported_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mutex mu_;
+  uint64_t reported_ = 0;  // guarded by mu_
 };
 
 absl::Status ParseEvent(absl::string_view bytes, uint64_t seq, Event* e) {
@@ -1364,7 +1711,7 @@ absl::Status Ledger::ReplayInPasses(
                  target >= from && target < seq) {
         pass = pass_of[target];
       } else if (target >= 1 && target < from) {  // another reader's range
-        ASSIGN_OR_RETURN(std::optional<Event> t, LoadStoredEvent(target));
+        ASSIGN_OR_RETURN(std::optional<Event> t, LoadStoredEvent(target, nullptr));
         if (t.has_value() && t->body_case() != Event::kVoided) {
           pass = pass_of_key(TimelineOf(*t).key);
         }
@@ -1438,29 +1785,15 @@ absl::Status Ledger::ReplayInPasses(
 absl::Status Ledger::Rebuild(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   RETURN_IF_ERROR(CheckWritable());
-  absl::MutexLock lock(&write_mu_);
+  std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const std::shared_ptr<const PinnedState> old = Current();
   rocksdb::WriteOptions sync;
   sync.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
                             "mark rebuild"));
-  // Drop the projection column families and create them empty: instant,
-  // whatever their size (no deletion to compact away). A crash in between
-  // leaves the rebuild mark, and Open recreates a missing family.
-  for (size_t i : {kTimelinesCf, kIndexesCf}) {
-    RETURN_IF_ERROR(
-        FromRocks(db_->DropColumnFamily(handles_[i]), "drop projections"));
-    db_->DestroyColumnFamilyHandle(handles_[i]);
-    handles_[i] = nullptr;
-    RETURN_IF_ERROR(FromRocks(
-        db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
-                                &handles_[i]),
-        "recreate projections"));
-  }
-  cf_timelines_ = handles_[kTimelinesCf];
-  cf_indexes_ = handles_[kIndexesCf];
-  // The cached blocks of the dropped projections will never be read again,
-  // and the replay reads the log past the caches: empty them, and give
-  // their memory back to the system before the replay takes its own.
+  // The replay reads the log past the caches: give the memory they hold
+  // unused back to the system before the replay takes its own.
   block_cache_->EraseUnRefEntries();
   if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
   ReleaseFreeMemory();
@@ -1469,18 +1802,19 @@ absl::Status Ledger::Rebuild(
   // projections, sorted, as table files that are then loaded into the
   // column families: no memtable inserts, no write-ahead log. Each worker
   // writes its pass's files itself, while the other worker replays.
-  const uint64_t total = head().seq;
+  const uint64_t total = old->head.seq;
   const uint32_t workers = ReplayThreads();
   const uint32_t passes = ReplayPasses(total, /*shares=*/workers);
   ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
   std::vector<std::string> timeline_files, index_files;
-  absl::Mutex files_mu;
+  std::mutex files_mu;
   // A table builder puts every block it writes into the compressed block
   // cache (the timeline cache), under the key of the file it writes; the
   // files are renumbered when loaded, so queries would never find those
   // blocks, which would only crowd out the ones they read (at 1M providers
   // 470 MB of the 512 MiB cache). The files are written without it.
-  rocksdb::Options timeline_options = db_->GetOptions(cf_timelines_);
+  rocksdb::Options timeline_options =
+      db_->GetOptions(old->families->timelines);
   if (const auto* table =
           timeline_options.table_factory
               ->GetOptions<rocksdb::BlockBasedTableOptions>();
@@ -1490,7 +1824,8 @@ absl::Status Ledger::Rebuild(
     timeline_options.table_factory.reset(
         rocksdb::NewBlockBasedTableFactory(without_cache));
   }
-  const rocksdb::Options index_options = db_->GetOptions(cf_indexes_);
+  const rocksdb::Options index_options =
+      db_->GetOptions(old->families->indexes);
   RETURN_IF_ERROR(ReplayInPasses(
       total, passes, workers, scratch.path(), progress,
       [&](std::unique_ptr<Projector> projector, uint32_t pass) {
@@ -1498,17 +1833,35 @@ absl::Status Ledger::Rebuild(
         RETURN_IF_ERROR(WritePass(*projector, scratch.path(), pass,
                                   timeline_options, index_options, &timelines,
                                   &indexes));
-        absl::MutexLock lock(&files_mu);
+        std::lock_guard<std::mutex> lock(files_mu);
         timeline_files.insert(timeline_files.end(), timelines.begin(),
                               timelines.end());
         index_files.insert(index_files.end(), indexes.begin(), indexes.end());
         return absl::OkStatus();
       }));
 
+  // Swap in fresh column families holding the files: the old ones are
+  // dropped (instant, whatever their size: no deletion to compact away)
+  // but stay readable through their handles, which live as long as a view
+  // that reads them. A crash from here on leaves the rebuild mark, and
+  // Open recreates a missing family.
+  auto families = std::make_shared<ProjectionFamilies>();
+  families->db = db_.get();
+  for (auto [i, handle] : {std::pair{kTimelinesCf, &families->timelines},
+                           std::pair{kIndexesCf, &families->indexes}}) {
+    RETURN_IF_ERROR(FromRocks(
+        db_->DropColumnFamily(i == kTimelinesCf ? old->families->timelines
+                                                : old->families->indexes),
+        "drop projections"));
+    RETURN_IF_ERROR(FromRocks(
+        db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
+                                handle),
+        "recreate projections"));
+  }
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
-  for (auto [cf, files] : {std::pair{cf_timelines_, &timeline_files},
-                           std::pair{cf_indexes_, &index_files}}) {
+  for (auto [cf, files] : {std::pair{families->timelines, &timeline_files},
+                           std::pair{families->indexes, &index_files}}) {
     if (files->empty()) continue;
     RETURN_IF_ERROR(FromRocks(db_->IngestExternalFile(cf, *files, ingest),
                               "load rebuilt projections"));
@@ -1518,6 +1871,17 @@ absl::Status Ledger::Rebuild(
   finish.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
   finish.Delete(cf_default_, kMetaRebuilding);
   RETURN_IF_ERROR(FromRocks(db_->Write(sync, &finish), "finish rebuild"));
+  {
+    std::lock_guard<std::mutex> state_lock(state_mu_);
+    auto state = std::make_shared<PinnedState>(*state_);
+    state->families = std::move(families);
+    rocksdb::DB* db = db_.get();
+    state->snapshot = std::shared_ptr<const rocksdb::Snapshot>(
+        db->GetSnapshot(),
+        [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+    state_ = std::move(state);
+    state_cv_.notify_all();
+  }
   ReleaseFreeMemory();  // the replay's
   return absl::OkStatus();
 }
@@ -1525,11 +1889,14 @@ absl::Status Ledger::Rebuild(
 
 absl::Status Ledger::CompactProjections() {
   RETURN_IF_ERROR(CheckWritable());
-  absl::MutexLock lock(&write_mu_);  // Rebuild replaces the families
+  // Not the write lock: appends go on. Rebuild, which replaces the
+  // families, waits.
+  std::lock_guard<std::mutex> lock(maintenance_mu_);
+  const std::shared_ptr<const PinnedState> state = Current();
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForceOptimized;
-  for (auto* cf : {cf_timelines_, cf_indexes_}) {
+  for (auto* cf : {state->families->timelines, state->families->indexes}) {
     RETURN_IF_ERROR(FromRocks(db_->CompactRange(options, cf, nullptr, nullptr),
                               "compact projections"));
   }
@@ -1539,7 +1906,10 @@ absl::Status Ledger::CompactProjections() {
 absl::Status Ledger::VerifyProjections() const {
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.
-  const uint64_t total = head().seq;
+  const std::shared_ptr<const PinnedState> view = Current();
+  const uint64_t total = view->head.seq;
+  rocksdb::ColumnFamilyHandle* const timelines = view->families->timelines;
+  rocksdb::ColumnFamilyHandle* const indexes = view->families->indexes;
   // A read-only ledger's directory is not ours to write in.
   ScratchDir scratch(
       options_.read_only
@@ -1556,14 +1926,14 @@ absl::Status Ledger::VerifyProjections() const {
                    const std::string& want) -> absl::Status {
     ++replayed;
     std::string have;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &have);
+    rocksdb::Status s = db_->Get(view->Options(), cf, key, &have);
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read projections");
     if (s.IsNotFound() || have != want) {
       std::string entry = name + key;
       if (first_bad.has_value() && entry >= first_bad->first) {
         return absl::OkStatus();
       }
-      const bool timeline = cf == cf_timelines_;
+      const bool timeline = cf == timelines;
       std::string what =
           timeline ? DescribeTimelineKey(key)
                    : absl::StrCat("the index entry '", absl::CHexEscape(key),
@@ -1596,17 +1966,17 @@ absl::Status Ledger::VerifyProjections() const {
         for (const auto& [key, timeline] : p->changed_timelines()) {
           value.clear();
           timeline->SerializeToString(&value);
-          RETURN_IF_ERROR(check("timelines/", cf_timelines_, key, value));
+          RETURN_IF_ERROR(check("timelines/", timelines, key, value));
         }
         for (const std::string* key : p->SortedIndexKeys()) {
-          RETURN_IF_ERROR(check("indexes/", cf_indexes_, *key, ""));
+          RETURN_IF_ERROR(check("indexes/", indexes, *key, ""));
         }
         return absl::OkStatus();
       }));
   if (first_bad.has_value()) return absl::DataLossError(first_bad->second);
   uint64_t stored = 0;
-  for (auto* cf : {cf_timelines_, cf_indexes_}) {
-    rocksdb::ReadOptions all;
+  for (auto* cf : {timelines, indexes}) {
+    rocksdb::ReadOptions all = view->Options();
     all.total_order_seek = true;
     all.fill_cache = false;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(all, cf));

@@ -11,18 +11,19 @@
 #ifndef PROVLEDGER_LEDGER_LEDGER_H_
 #define PROVLEDGER_LEDGER_LEDGER_H_
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ledger/hash.h"
 #include "provledger/v1/errors.pb.h"
@@ -35,6 +36,8 @@ class ColumnFamilyHandle;
 struct ColumnFamilyDescriptor;
 class Iterator;
 class Cache;
+class Snapshot;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace provledger {
@@ -72,6 +75,10 @@ struct LedgerOptions {
   // was opened. Append, Sync, Rebuild and CompactProjections then fail with
   // FailedPrecondition. Default: false.
   bool read_only = false;
+  // Keep RocksDB's statistics (its tickers, such as write-ahead log syncs),
+  // read by the benchmark and tests; a little overhead on every operation.
+  // Default: false.
+  bool collect_statistics = false;
 };
 
 // Optimistic concurrency on one NPI's stream.
@@ -152,54 +159,27 @@ struct VerifyReport {
   std::string problem;
 };
 
-// Safe for concurrent use: appends are serialized; reads see a consistent
-// prefix of the log.
-class Ledger {
+class Ledger;
+
+namespace internal {
+struct PinnedState;  // a head, its RocksDB snapshot and projection families
+}  // namespace internal
+
+// An immutable view of the ledger pinned to one head: every read through it
+// sees the log and the projections exactly as they stood when that head was
+// committed, whatever is appended, compacted or rebuilt meanwhile. Cheap to
+// take (no I/O, no RocksDB call) and safe to share between threads. Views
+// must not outlive their ledger.
+class LedgerView {
  public:
-  // Opens (or with create_if_missing, creates) the ledger at `path`.
-  // NotFound if there is none and create_if_missing is false;
-  // FailedPrecondition if the projections were built by another version.
-  static absl::StatusOr<std::unique_ptr<Ledger>> Open(
-      const LedgerOptions& options, absl::string_view path);
+  LedgerView(const LedgerView&) = delete;
+  LedgerView& operator=(const LedgerView&) = delete;
+  ~LedgerView();
 
-  Ledger(const Ledger&) = delete;
-  Ledger& operator=(const Ledger&) = delete;
-  ~Ledger();
+  // The head this view is pinned to.
+  const Head& head() const;
 
-  // Appends `batch` atomically: every event is written, or none.
-  // Each event is format-checked, de-duplicated by event_id, given a seq and
-  // recorded_at, hash-chained, and its projections are updated in the same
-  // WriteBatch. Every relationship timeline the batch touches must stay
-  // coherent with the batch's events inserted at their effective dates (not
-  // only at the tail) and its voids applied; so a complete backdated episode
-  // (start and end) can be recorded in one batch.
-  // Errors (nothing written; EventErrorOf gives the event's index, the
-  // field and a stable code):
-  //   InvalidArgument     "<field>: <reason>" (format, bad void target)
-  //   AlreadyExists       "event_id: ..." same id, different content (the
-  //                       message lists the differing fields)
-  //   FailedPrecondition  "<body>: ..." incoherent timeline
-  //   Aborted             "expected_version: ..." the stream moved on
-  //                       (no index): read it again and retry. A batch
-  //                       whose events are all recorded already (a
-  //                       retry) returns their seqs, whatever the
-  //                       expected version.
-  //   Internal/DataLoss   storage failures
-  absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,
-                                      const AppendOptions& options = {});
-
-  // Makes every write so far durable (fsyncs the write-ahead log).
-  absl::Status Sync();
-
-  // Whether another process holds the ledger at `path` for writing (a
-  // running import or server). A read-only Ledger opened beside it answers
-  // from the log as it stood when it was opened.
-  static bool HeldByAWriter(absl::string_view path);
-
-  // The latest appended event's seq and hash.
-  Head head() const;
-
-  // Events from `from_seq` (>= 1) on, up to the head at the time of the call.
+  // Events from `from_seq` (>= 1) up to head().seq.
   std::unique_ptr<EventIterator> Read(uint64_t from_seq) const;
 
   // The event at `seq` (seq/recorded_at/hashes filled). NotFound if none.
@@ -245,24 +225,121 @@ class Ledger {
       absl::string_view prefix,
       const std::function<bool(absl::string_view)>& fn) const;
 
+ private:
+  friend class Ledger;
+  LedgerView(const Ledger* ledger,
+             std::shared_ptr<const internal::PinnedState> state);
+  absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(uint64_t seq) const;
+
+  const Ledger* const ledger_;
+  const std::shared_ptr<const internal::PinnedState> state_;
+};
+
+// Safe for concurrent use by any number of threads. Appends from many
+// threads are committed in groups (one write and one fsync per group, each
+// batch still atomic and judged against the batches queued before it);
+// every read goes through a LedgerView, so one answer never mixes two
+// states of the ledger.
+class Ledger {
+ public:
+  // Opens (or with create_if_missing, creates) the ledger at `path`.
+  // NotFound if there is none and create_if_missing is false;
+  // FailedPrecondition if the projections were built by another version.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(
+      const LedgerOptions& options, absl::string_view path);
+
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+  // REQUIRES: no LedgerView of this ledger is alive, no call is running.
+  ~Ledger();
+
+  // Appends `batch` atomically: every event is written, or none.
+  // Each event is format-checked, de-duplicated by event_id, given a seq and
+  // recorded_at, hash-chained, and its projections are updated in the same
+  // WriteBatch. Every relationship timeline the batch touches must stay
+  // coherent with the batch's events inserted at their effective dates (not
+  // only at the tail) and its voids applied; so a complete backdated episode
+  // (start and end) can be recorded in one batch.
+  // Calls from several threads are queued and committed together: the
+  // first in the queue judges each queued batch in order against the state
+  // the ones before it leave, writes the accepted ones in one WriteBatch
+  // and fsyncs once (if any of them asked for sync). A refused batch fails
+  // alone. Append returns after its group is written (and synced).
+  // Errors (nothing written; EventErrorOf gives the event's index, the
+  // field and a stable code):
+  //   InvalidArgument     "<field>: <reason>" (format, bad void target)
+  //   AlreadyExists       "event_id: ..." same id, different content (the
+  //                       message lists the differing fields)
+  //   FailedPrecondition  "<body>: ..." incoherent timeline
+  //   Aborted             "expected_version: ..." the stream moved on
+  //                       (no index): read it again and retry. A batch
+  //                       whose events are all recorded already (a
+  //                       retry) returns their seqs, whatever the
+  //                       expected version.
+  //   Internal/DataLoss   storage failures
+  absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,
+                                      const AppendOptions& options = {});
+
+  // Makes every write so far durable (fsyncs the write-ahead log).
+  absl::Status Sync();
+
+  // Whether another process holds the ledger at `path` for writing (a
+  // running import or server). A read-only Ledger opened beside it answers
+  // from the log as it stood when it was opened.
+  static bool HeldByAWriter(absl::string_view path);
+
+  // A view pinned to the latest committed head.
+  std::shared_ptr<const LedgerView> View() const;
+
+  // The latest committed head.
+  Head head() const;
+
+  // Waits until the head is past `after_seq` or `deadline` passes, and
+  // returns the head then (head().seq <= after_seq if the deadline passed).
+  // For following the log without polling.
+  Head WaitForHead(uint64_t after_seq, absl::Time deadline) const;
+
+  // Each of these reads through a fresh View() (see LedgerView).
+  std::unique_ptr<EventIterator> Read(uint64_t from_seq) const;
+  absl::StatusOr<v1::Event> Get(uint64_t seq) const;
+  absl::StatusOr<v1::Event> Lookup(uint64_t seq) const;
+  absl::StatusOr<std::optional<uint64_t>> FindEventId(
+      absl::string_view event_id) const;
+  absl::StatusOr<uint64_t> StreamVersion(absl::string_view npi,
+                                         uint64_t known_seq = UINT64_MAX) const;
+  absl::StatusOr<std::vector<uint64_t>> StreamSeqs(absl::string_view npi) const;
+  absl::StatusOr<uint64_t> SeqAtTime(absl::Time t) const;
+  absl::StatusOr<std::optional<storage::Timeline>> GetTimeline(
+      absl::string_view key) const;
+  absl::StatusOr<std::vector<std::optional<storage::Timeline>>> GetTimelines(
+      const std::vector<std::string>& keys) const;
+  absl::Status ScanTimelines(
+      absl::string_view prefix,
+      const std::function<bool(absl::string_view, const storage::Timeline&)>&
+          fn) const;
+  absl::Status ScanIndex(
+      absl::string_view prefix,
+      const std::function<bool(absl::string_view)>& fn) const;
+
   // Recomputes the hash chain from seq 1 to the head. Returns OK with
   // first_bad_seq == 0 when it verifies; OK with first_bad_seq set (and a
   // problem sentence) at the first record that does not. Non-OK only for
   // I/O errors.
   absl::StatusOr<VerifyReport> VerifyChain() const;
 
-  // Replays the log into fresh projections held in memory and compares them
-  // with the stored ones; OK if identical, DataLoss describing the first
-  // differing entry otherwise (a difference may come from altered
-  // projections or from an altered log: check the log against a saved
-  // digest before rebuilding).
+  // Replays the log up to the head of one view into fresh projections held
+  // in memory and compares them with that view's stored ones; OK if
+  // identical, DataLoss describing the first differing entry otherwise (a
+  // difference may come from altered projections or from an altered log:
+  // check the log against a saved digest before rebuilding). Appends may
+  // run meanwhile.
   absl::Status VerifyProjections() const;
 
   // Rewrites the projections into RocksDB's last level, dropping the
   // superseded versions that appends leave in the levels above (an append
   // rewrites its relationship's whole timeline): fewer, smaller blocks for
   // queries to read. Worth it after a bulk import. The log is untouched;
-  // appends wait meanwhile.
+  // appends and queries go on meanwhile.
   absl::Status CompactProjections();
 
   // Reads every timeline block once, so queries find them in the caches
@@ -273,40 +350,53 @@ class Ledger {
   // Bytes the timeline cache holds (0 without one).
   size_t timeline_cache_usage() const;
 
-  // Drops every projection and rebuilds it by replaying the log into memory
-  // (in passes, see LedgerOptions::rebuild_memory_mb) and loading the result
-  // as sorted table files. `progress(done, total)` is called now and then
-  // with events replayed over all passes. Appends wait meanwhile; no query
-  // may run meanwhile (the projection column families are replaced).
+  // Rebuilds every projection by replaying the log into memory (in passes,
+  // see LedgerOptions::rebuild_memory_mb), writing the result as sorted
+  // table files and loading them into fresh column families that replace
+  // the old ones at once. `progress(done, total)` is called now and then
+  // with events replayed over all passes. Appends wait meanwhile; queries
+  // go on, and views taken before the swap keep reading the old
+  // projections.
   absl::Status Rebuild(
       const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 
-  // Every key/value of the projection column families, in order (for tests
-  // and verification).
+ private:
+  friend class LedgerView;
+  friend class LedgerInternals;  // ledger/internal/raw_access.h
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
   DumpProjections() const;
-
-  // For tests and tools that need raw access (tamper tests, benchmarks).
-  rocksdb::DB* raw_db() const { return db_.get(); }
-  rocksdb::ColumnFamilyHandle* events_cf() const { return cf_events_; }
-  rocksdb::ColumnFamilyHandle* timelines_cf() const { return cf_timelines_; }
-
- private:
-  // Calls fn(key, value) for every entry of `cf`, in order.
-  absl::Status ScanColumnFamily(
-      rocksdb::ColumnFamilyHandle* cf,
-      const std::function<void(absl::string_view, absl::string_view)>& fn)
-      const;
   class BatchSource;
   class ReplaySource;
   class IteratorImpl;
-  friend class IteratorImpl;
+  struct Writer;
+  struct GroupOverlay;
 
   Ledger() = default;
-  absl::Status LoadHead();
+  absl::Status LoadHead(Head* head);
+  // The state new views pin. REQUIRES: write_mu_ held (or during Open).
+  std::shared_ptr<const internal::PinnedState> Current() const;
+  void Publish(const Head& head);
   // FailedPrecondition if the ledger was opened read-only.
   absl::Status CheckWritable() const;
-  absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(uint64_t seq) const;
+  absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(
+      uint64_t seq, const rocksdb::Snapshot* snapshot) const;
+  // Judges `batch` against the stored state and `overlay` (the batches of
+  // the group queued before it), and on success adds its writes to `wb`
+  // and (with `update_overlay`) what it wrote to `overlay`; `head` moves to
+  // the batch's last event. On failure nothing changes.
+  absl::StatusOr<AppendResult> PrepareBatch(const std::vector<v1::Event>& batch,
+                                            const AppendOptions& options,
+                                            absl::Time now, bool update_overlay,
+                                            GroupOverlay* overlay, Head* head,
+                                            rocksdb::WriteBatch* wb);
+  // Commits `group` (the leader's call): REQUIRES: the writers are at the
+  // front of the queue.
+  void CommitGroup(const std::vector<Writer*>& group);
+  // Calls fn(key, value) for every entry of `cf`, in order.
+  absl::Status ScanColumnFamily(
+      rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snapshot,
+      const std::function<void(absl::string_view, absl::string_view)>& fn)
+      const;
   // Passes for replaying `events` events when `shares` passes may be held
   // in memory at once.
   uint32_t ReplayPasses(uint64_t events, uint64_t shares) const;
@@ -333,18 +423,29 @@ class Ledger {
   rocksdb::ColumnFamilyHandle* cf_events_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* cf_streams_ = nullptr;
-  rocksdb::ColumnFamilyHandle* cf_timelines_ = nullptr;
-  rocksdb::ColumnFamilyHandle* cf_indexes_ = nullptr;
+  // The log's handles (the projections' belong to the pinned state).
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors_;
   std::shared_ptr<rocksdb::Cache> block_cache_;
   // The timelines' compressed-block cache (null without one).
   std::shared_ptr<rocksdb::Cache> timeline_cache_;
 
-  // Serializes appends and rebuilds.
-  absl::Mutex write_mu_;
-  mutable absl::Mutex head_mu_;
-  Head head_ ABSL_GUARDED_BY(head_mu_);
+  // The locks are std:: ones, which ThreadSanitizer understands (Debian's
+  // Abseil is built without its annotations).
+  //
+  // Appends waiting to be committed; the front one commits a group.
+  std::mutex queue_mu_;
+  std::condition_variable queued_cv_;  // notified when an append queues
+  std::deque<Writer*> writers_;        // guarded by queue_mu_
+  // Held by the committing leader and by Rebuild: one writer of the
+  // database at a time.
+  std::mutex write_mu_;
+  // Serializes Rebuild and CompactProjections.
+  std::mutex maintenance_mu_;
+  mutable std::mutex state_mu_;
+  mutable std::condition_variable state_cv_;  // notified when state_ moves on
+  // Guarded by state_mu_.
+  std::shared_ptr<const internal::PinnedState> state_;
 };
 
 }  // namespace provledger

@@ -1,3 +1,4 @@
+#include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 
 #include <gtest/gtest.h>
@@ -278,7 +279,7 @@ TEST_F(LedgerTest, BatchWithOneBadEventWritesNothingAndNamesIt) {
   EXPECT_FALSE(ledger_->Read(1)->Valid());
   EXPECT_EQ(*ledger_->FindEventId("c0"), std::nullopt);
   EXPECT_EQ(*ledger_->StreamVersion(kDrA), 0u);
-  auto dump = ledger_->DumpProjections();
+  auto dump = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(dump.ok());
   EXPECT_TRUE(dump->empty());
 
@@ -436,15 +437,16 @@ TEST_F(LedgerTest, VerifyDetectsATamperedByte) {
   EXPECT_EQ(ok->events_checked, 10u);
 
   // Flip one byte of the stored event bytes of seq 5.
-  rocksdb::DB* db = ledger_->raw_db();
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
   std::string value;
-  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), ledger_->events_cf(),
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), LedgerInternals::EventsCf(*ledger_),
                       EncodeSeq(5), &value)
                   .ok());
   value[value.size() - 3] ^= 0x01;
   ASSERT_TRUE(
-      db->Put(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(5), value)
+      db->Put(rocksdb::WriteOptions(), LedgerInternals::EventsCf(*ledger_), EncodeSeq(5), value)
           .ok());
+  LedgerInternals::Repin(*ledger_);  // see the raw writes
   auto bad = ledger_->VerifyChain();
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->first_bad_seq, 5u);
@@ -454,20 +456,22 @@ TEST_F(LedgerTest, VerifyDetectsATamperedByte) {
   // Flip a byte of the stored hash of seq 7 instead (seq 5 restored).
   value[value.size() - 3] ^= 0x01;
   ASSERT_TRUE(
-      db->Put(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(5), value)
+      db->Put(rocksdb::WriteOptions(), LedgerInternals::EventsCf(*ledger_), EncodeSeq(5), value)
           .ok());
-  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), ledger_->events_cf(),
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), LedgerInternals::EventsCf(*ledger_),
                       EncodeSeq(7), &value)
                   .ok());
   value[0] ^= 0x80;
   ASSERT_TRUE(
-      db->Put(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(7), value)
+      db->Put(rocksdb::WriteOptions(), LedgerInternals::EventsCf(*ledger_), EncodeSeq(7), value)
           .ok());
+  LedgerInternals::Repin(*ledger_);  // see the raw writes
   EXPECT_EQ(ledger_->VerifyChain()->first_bad_seq, 7u);
 
   // A deleted event is a gap.
   ASSERT_TRUE(
-      db->Delete(rocksdb::WriteOptions(), ledger_->events_cf(), EncodeSeq(3)).ok());
+      db->Delete(rocksdb::WriteOptions(), LedgerInternals::EventsCf(*ledger_), EncodeSeq(3)).ok());
+  LedgerInternals::Repin(*ledger_);  // see the raw writes
   auto gap = ledger_->VerifyChain();
   EXPECT_EQ(gap->first_bad_seq, 3u);
   EXPECT_EQ(gap->problem, "seq 3 is missing (next is 4)");
@@ -479,11 +483,11 @@ TEST_F(LedgerTest, RebuildIsByteIdenticalToIncremental) {
   Must(Reassigned("r2", "2024-01-01", kDrB, kGroupX));
   Must(Revoked("x1", "2024-06-01", kDrA, kGroupX));
   Must(Voided("v1", "2024-06-01", 3));
-  auto before = ledger_->DumpProjections();
+  auto before = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(before.ok());
   ASSERT_FALSE(before->empty());
   ASSERT_TRUE(ledger_->Rebuild().ok());
-  auto after = ledger_->DumpProjections();
+  auto after = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*before, *after);
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
@@ -501,12 +505,12 @@ TEST_F(LedgerTest, RebuildInPassesEqualsOnePassAndLeavesNoScratchFiles) {
   Must(Voided("v1", "2024-06-01", 4));
   Must(Voided("v2", "2024-06-02", 6));   // x1
   Must(Reassigned("r4", "2024-07-01", kDrB, kGroupY));
-  auto incremental = ledger_->DumpProjections();
+  auto incremental = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(incremental.ok());
   for (uint32_t passes : {1u, 2u, 5u, 64u}) {
     Reopen(passes);
     ASSERT_TRUE(ledger_->Rebuild().ok()) << passes << " passes";
-    auto rebuilt = ledger_->DumpProjections();
+    auto rebuilt = LedgerInternals::DumpProjections(*ledger_);
     ASSERT_TRUE(rebuilt.ok());
     EXPECT_EQ(*rebuilt, *incremental) << passes << " passes";
     EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/rebuild.tmp"));
@@ -530,7 +534,7 @@ TEST_F(LedgerTest, RebuildProgressClimbsToTheTotal) {
   }
   const uint64_t total = ledger_->head().seq;
   ASSERT_EQ(total, 240001u);
-  auto incremental = ledger_->DumpProjections();
+  auto incremental = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(incremental.ok());
   // Reports come every 100,000 units: events read (one pass), or events
   // split plus events replayed (several).
@@ -550,7 +554,7 @@ TEST_F(LedgerTest, RebuildProgressClimbsToTheTotal) {
       }
     }
     EXPECT_EQ(calls.back().first, total);
-    auto rebuilt = ledger_->DumpProjections();
+    auto rebuilt = LedgerInternals::DumpProjections(*ledger_);
     ASSERT_TRUE(rebuilt.ok());
     EXPECT_TRUE(*rebuilt == *incremental) << passes << " passes";
   }
@@ -571,7 +575,7 @@ TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
   options.block_cache_mb = 0;
   options.timeline_cache_mb = 4;
   Reopen(0, options);
-  auto dump = ledger_->DumpProjections();  // keys named "<cf>/<key>"
+  auto dump = LedgerInternals::DumpProjections(*ledger_);  // keys named "<cf>/<key>"
   ASSERT_TRUE(dump.ok());
   uint64_t expected = 0;
   for (const auto& [k, v] : *dump) {
@@ -692,20 +696,20 @@ TEST_F(LedgerTest, CompactProjectionsKeepsThemAndLeavesOnlyTheLastLevel) {
     }
     Reopen();
   }
-  rocksdb::DB* db = ledger_->raw_db();
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
   auto files_at = [&](int level) {
     std::string v;
-    EXPECT_TRUE(db->GetProperty(ledger_->timelines_cf(),
+    EXPECT_TRUE(db->GetProperty(LedgerInternals::TimelinesCf(*ledger_),
                                 absl::StrCat("rocksdb.num-files-at-level", level),
                                 &v));
     return std::stoi(v);
   };
   ASSERT_GE(files_at(0), 2);  // one per reopen
-  auto before = ledger_->DumpProjections();
+  auto before = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(before.ok());
 
   ASSERT_TRUE(ledger_->CompactProjections().ok());
-  auto after = ledger_->DumpProjections();
+  auto after = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(*after == *before);
   EXPECT_TRUE(ledger_->VerifyProjections().ok());
@@ -724,7 +728,7 @@ TEST_F(LedgerTest, CompactProjectionsKeepsThemAndLeavesOnlyTheLastLevel) {
 TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuilt) {
   Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
   Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
-  auto good = ledger_->DumpProjections();
+  auto good = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(good.ok());
   const std::string path = dir_.Sub("db");
   for (auto [meta, value, message] :
@@ -735,9 +739,9 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
         std::tuple{"rebuild_in_progress", "1",
                    "an interrupted rebuild left the projections of '" + path +
                        "' incomplete: they must be rebuilt from the log"}}) {
-    ASSERT_TRUE(ledger_->raw_db()
+    ASSERT_TRUE(LedgerInternals::Db(*ledger_)
                     ->Put(rocksdb::WriteOptions(),
-                          ledger_->raw_db()->DefaultColumnFamily(), meta, value)
+                          LedgerInternals::Db(*ledger_)->DefaultColumnFamily(), meta, value)
                     .ok());
     ledger_.reset();
     LedgerOptions options;
@@ -754,19 +758,19 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
     ASSERT_TRUE((*l)->Rebuild().ok());
     l->reset();
     Reopen();  // opens normally again
-    auto rebuilt = ledger_->DumpProjections();
+    auto rebuilt = LedgerInternals::DumpProjections(*ledger_);
     ASSERT_TRUE(rebuilt.ok());
     EXPECT_EQ(*rebuilt, *good);
   }
 
   // A rebuild that died between dropping a projection column family and
   // creating it again: the family comes back empty, the mark refuses it.
-  ASSERT_TRUE(ledger_->raw_db()
+  ASSERT_TRUE(LedgerInternals::Db(*ledger_)
                   ->Put(rocksdb::WriteOptions(),
-                        ledger_->raw_db()->DefaultColumnFamily(),
+                        LedgerInternals::Db(*ledger_)->DefaultColumnFamily(),
                         "rebuild_in_progress", "1")
                   .ok());
-  ASSERT_TRUE(ledger_->raw_db()->DropColumnFamily(ledger_->timelines_cf()).ok());
+  ASSERT_TRUE(LedgerInternals::Db(*ledger_)->DropColumnFamily(LedgerInternals::TimelinesCf(*ledger_)).ok());
   ledger_.reset();
   auto refused = Ledger::Open(LedgerOptions(), path);
   ASSERT_FALSE(refused.ok());
@@ -776,7 +780,7 @@ TEST_F(LedgerTest, OlderProjectionsOrAnInterruptedRebuildRefuseToOpenUntilRebuil
   auto l = Ledger::Open(skip, path);
   ASSERT_TRUE(l.ok()) << l.status();
   ASSERT_TRUE((*l)->Rebuild().ok());
-  EXPECT_EQ(*(*l)->DumpProjections(), *good);
+  EXPECT_EQ(*LedgerInternals::DumpProjections(**l), *good);
 }
 
 TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
@@ -784,10 +788,10 @@ TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
   Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
   Must(Reassigned("r2", "2024-01-01", kDrB, kGroupX));
   ASSERT_TRUE(ledger_->VerifyProjections().ok());
-  rocksdb::DB* db = ledger_->raw_db();
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
   const std::string key = PairKey(Relation::kReassignment, kDrB, kGroupX,
                                   "medicare");
-  auto timelines = ledger_->DumpProjections();
+  auto timelines = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(timelines.ok());
   std::string original;
   for (const auto& [k, v] : *timelines) {
@@ -799,16 +803,18 @@ TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
       "differs from a replay of the log";
 
   // An altered timeline.
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ledger_->timelines_cf(), key,
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), LedgerInternals::TimelinesCf(*ledger_), key,
                       original + "x")
                   .ok());
+  LedgerInternals::Repin(*ledger_);  // see the raw writes
   absl::Status altered = ledger_->VerifyProjections();
   EXPECT_EQ(altered.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(altered.message(), expected_message);
 
   // A missing one.
   ASSERT_TRUE(
-      db->Delete(rocksdb::WriteOptions(), ledger_->timelines_cf(), key).ok());
+      db->Delete(rocksdb::WriteOptions(), LedgerInternals::TimelinesCf(*ledger_), key).ok());
+  LedgerInternals::Repin(*ledger_);  // see the raw writes
   absl::Status missing = ledger_->VerifyProjections();
   EXPECT_EQ(missing.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(missing.message(),
@@ -816,16 +822,18 @@ TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
             "is missing, but a replay of the log has it");
 
   // Restored, plus an entry no event explains.
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ledger_->timelines_cf(), key,
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), LedgerInternals::TimelinesCf(*ledger_), key,
                       original)
                   .ok());
+  LedgerInternals::Repin(*ledger_);
   ASSERT_TRUE(ledger_->VerifyProjections().ok());
   const size_t entries = timelines->size();
-  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), ledger_->timelines_cf(),
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), LedgerInternals::TimelinesCf(*ledger_),
                       PairKey(Relation::kReassignment, kDrC, kGroupX,
                               "medicare"),
                       original)
                   .ok());
+  LedgerInternals::Repin(*ledger_);  // see the raw writes
   absl::Status extra = ledger_->VerifyProjections();
   EXPECT_EQ(extra.code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(extra.message(),

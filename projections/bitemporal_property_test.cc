@@ -11,8 +11,10 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/testing.h"
 #include "ledger/validation.h"
+#include "projections/testing_fold.h"
 #include "projections/query.h"
 
 namespace provledger {
@@ -20,138 +22,6 @@ namespace {
 
 using namespace provledger::testing;
 using v1::Event;
-
-// Valid NPIs made from a seeded base.
-std::vector<std::string> MakeNpis(int n, int salt) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    std::string base = absl::StrCat(100000000 + salt * 1000 + i * 7);
-    for (char c = '0'; c <= '9'; ++c) {
-      if (IsValidNpi(base + c)) {
-        out.push_back(base + c);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-struct Accepted {
-  uint64_t seq;
-  Event event;
-};
-
-using Row = std::tuple<std::string, std::string, std::string, DayNumber,
-                       std::optional<DayNumber>, uint64_t, uint64_t>;
-
-// The brute force: fold the raw accepted events known at K.
-class BruteForce {
- public:
-  BruteForce(const std::vector<Accepted>& log,
-             const std::set<uint64_t>& batch_ends)
-      : log_(log), batch_ends_(batch_ends) {}
-
-  // All reassignment periods as known at K, keyed by relationship.
-  std::map<std::tuple<std::string, std::string, std::string>, std::vector<Row>>
-  Periods(uint64_t k) const {
-    std::set<uint64_t> voided;
-    for (const Accepted& a : log_) {
-      if (a.seq <= k && a.event.has_voided()) {
-        voided.insert(a.event.voided().target_seq());
-      }
-    }
-    // (provider, org, payer) -> (day, seq, is_start)
-    std::map<std::tuple<std::string, std::string, std::string>,
-             std::vector<std::tuple<DayNumber, uint64_t, bool>>>
-        entries;
-    for (const Accepted& a : log_) {
-      if (a.seq > k || voided.count(a.seq)) continue;
-      const Event& e = a.event;
-      DayNumber day = *ParseDate(e.effective_date());
-      if (e.has_reassigned()) {
-        entries[{e.reassigned().provider_npi(), e.reassigned().org_npi(),
-                 e.reassigned().payer()}]
-            .emplace_back(day, a.seq, true);
-      } else if (e.has_revoked()) {
-        entries[{e.revoked().provider_npi(), e.revoked().org_npi(),
-                 e.revoked().payer()}]
-            .emplace_back(day, a.seq, false);
-      }
-    }
-    std::map<std::tuple<std::string, std::string, std::string>, std::vector<Row>>
-        out;
-    for (auto& [key, list] : entries) {
-      std::sort(list.begin(), list.end());
-      std::vector<Row>& rows = out[key];
-      bool open = false;
-      for (const auto& [day, seq, is_start] : list) {
-        if (open == is_start) {
-          // Only possible inside a batch: the ledger keeps every timeline
-          // coherent at every batch boundary. Such entries do not count.
-          EXPECT_FALSE(batch_ends_.count(k))
-              << "incoherent timeline at batch boundary K=" << k;
-          continue;
-        }
-        if (is_start) {
-          rows.emplace_back(std::get<0>(key), std::get<1>(key),
-                            std::get<2>(key), day, std::nullopt, seq, 0);
-        } else {
-          std::get<4>(rows.back()) = day;
-          std::get<6>(rows.back()) = seq;
-        }
-        open = is_start;
-      }
-    }
-    return out;
-  }
-
-  std::vector<Row> On(DayNumber d, uint64_t k, const RelationFilter& f) const {
-    std::vector<Row> out;
-    for (const auto& [key, rows] : Periods(k)) {
-      for (const Row& r : rows) {
-        if (!f.provider.empty() && std::get<0>(r) != f.provider) continue;
-        if (!f.org.empty() && std::get<1>(r) != f.org) continue;
-        if (!f.payer.empty() && std::get<2>(r) != f.payer) continue;
-        auto end = std::get<4>(r);
-        if (std::get<3>(r) <= d && (!end || d < *end)) out.push_back(r);
-      }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  std::vector<std::tuple<DayNumber, uint64_t, bool>> Changes(
-      DayNumber from, DayNumber to, uint64_t k) const {
-    std::vector<std::tuple<DayNumber, uint64_t, bool>> out;
-    for (const auto& [key, rows] : Periods(k)) {
-      for (const Row& r : rows) {
-        if (from <= std::get<3>(r) && std::get<3>(r) <= to) {
-          out.emplace_back(std::get<3>(r), std::get<5>(r), true);
-        }
-        auto end = std::get<4>(r);
-        if (end && from <= *end && *end <= to) {
-          out.emplace_back(*end, std::get<6>(r), false);
-        }
-      }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  const std::vector<Accepted>& log_;
-  const std::set<uint64_t>& batch_ends_;
-};
-
-// Kept in the query's order: it must already be the sorted one.
-std::vector<Row> ToRows(const std::vector<ReassignmentRow>& rows) {
-  std::vector<Row> out;
-  for (const auto& r : rows) {
-    out.emplace_back(r.provider, r.org, r.payer, r.interval.start,
-                     r.interval.end, r.interval.start_seq, r.interval.end_seq);
-  }
-  return out;
-}
 
 class BitemporalPropertyTest : public ::testing::TestWithParam<int> {};
 
@@ -291,10 +161,10 @@ TEST_P(BitemporalPropertyTest, QueriesEqualABruteForceFold) {
   }
 
   // Incremental projections equal a full rebuild, byte for byte.
-  auto incremental = ledger->DumpProjections();
+  auto incremental = LedgerInternals::DumpProjections(*ledger);
   ASSERT_TRUE(incremental.ok());
   ASSERT_TRUE(ledger->Rebuild().ok());
-  auto rebuilt = ledger->DumpProjections();
+  auto rebuilt = LedgerInternals::DumpProjections(*ledger);
   ASSERT_TRUE(rebuilt.ok());
   EXPECT_EQ(*incremental, *rebuilt);
 
@@ -306,7 +176,7 @@ TEST_P(BitemporalPropertyTest, QueriesEqualABruteForceFold) {
   passes.rebuild_passes = 3;
   ledger = std::move(*Ledger::Open(passes, path));
   ASSERT_TRUE(ledger->Rebuild().ok());
-  auto rebuilt3 = ledger->DumpProjections();
+  auto rebuilt3 = LedgerInternals::DumpProjections(*ledger);
   ASSERT_TRUE(rebuilt3.ok());
   EXPECT_EQ(*incremental, *rebuilt3);
   EXPECT_TRUE(ledger->VerifyProjections().ok());

@@ -122,7 +122,7 @@ absl::Status Queries::ForEachReassignment(
   f.payer = CanonicalPayer(f.payer);
   const std::string r(1, static_cast<char>(Relation::kReassignment));
   if (!f.provider.empty() || (f.org.empty() && f.payer.empty())) {
-    return ledger_->ScanTimelines(
+    return view_->ScanTimelines(
         TimelinePrefix(Relation::kReassignment, f.provider),
         [&](absl::string_view key, const Timeline& t) {
           PairParts p = DecodePairKey(key);
@@ -135,7 +135,7 @@ absl::Status Queries::ForEachReassignment(
   // indexes list providers in order, so rows come in key order too.
   absl::Status read;
   auto visit = [&](const std::string& key) {
-    absl::StatusOr<std::optional<Timeline>> t = ledger_->GetTimeline(key);
+    absl::StatusOr<std::optional<Timeline>> t = view_->GetTimeline(key);
     if (!t.ok()) {
       read = t.status();
       return false;
@@ -145,7 +145,7 @@ absl::Status Queries::ForEachReassignment(
   };
   if (!f.org.empty()) {
     const std::string prefix = "o" + r + f.org;
-    RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view k) {
+    RETURN_IF_ERROR(view_->ScanIndex(prefix, [&](absl::string_view k) {
       absl::string_view rest = k.substr(prefix.size());
       absl::string_view payer = rest.substr(10);
       if (!Matches(f.payer, payer)) return true;
@@ -155,7 +155,7 @@ absl::Status Queries::ForEachReassignment(
   } else {
     std::string prefix = "p" + r + f.payer;
     prefix.push_back('\0');
-    RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view k) {
+    RETURN_IF_ERROR(view_->ScanIndex(prefix, [&](absl::string_view k) {
       absl::string_view rest = k.substr(prefix.size());
       return visit(PairKey(Relation::kReassignment, rest.substr(0, 10),
                            rest.substr(10, 10), f.payer));
@@ -167,6 +167,7 @@ absl::Status Queries::ForEachReassignment(
 absl::Status Queries::ForEachReassignmentOn(
     DayNumber day, uint64_t known_seq, const RelationFilter& filter,
     const std::function<void(const ReassignmentRow&)>& fn) const {
+  if (view_ == nullptr) return Pinned().ForEachReassignmentOn(day, known_seq, filter, fn);
   ReassignmentRow row;
   return ForEachReassignment(
       filter, [&](absl::string_view key, const Timeline& t) {
@@ -183,6 +184,7 @@ absl::Status Queries::ForEachReassignmentOn(
 
 absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentsOn(
     DayNumber day, uint64_t known_seq, const RelationFilter& filter) const {
+  if (view_ == nullptr) return Pinned().ReassignmentsOn(day, known_seq, filter);
   std::vector<ReassignmentRow> rows;
   RETURN_IF_ERROR(ForEachReassignmentOn(
       day, known_seq, filter,
@@ -192,6 +194,7 @@ absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentsOn(
 
 absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentPeriods(
     uint64_t known_seq, const RelationFilter& filter) const {
+  if (view_ == nullptr) return Pinned().ReassignmentPeriods(known_seq, filter);
   std::vector<ReassignmentRow> rows;
   RETURN_IF_ERROR(ForEachReassignment(
       filter, [&](absl::string_view key, const Timeline& t) {
@@ -210,6 +213,7 @@ absl::StatusOr<std::vector<ReassignmentRow>> Queries::ReassignmentPeriods(
 absl::StatusOr<std::vector<ChangeRow>> Queries::Changes(
     DayNumber from, DayNumber to, uint64_t known_seq,
     const RelationFilter& filter) const {
+  if (view_ == nullptr) return Pinned().Changes(from, to, known_seq, filter);
   std::vector<ChangeRow> rows;
   RETURN_IF_ERROR(ForEachReassignment(filter, [&](absl::string_view key,
                                                   const Timeline& t) {
@@ -233,14 +237,15 @@ absl::StatusOr<std::vector<ChangeRow>> Queries::Changes(
 absl::StatusOr<std::vector<HistoryRow>> Queries::History(
     const std::string& npi, const std::string& payer_filter,
     uint64_t known_seq) const {
+  if (view_ == nullptr) return Pinned().History(npi, payer_filter, known_seq);
   const std::string payer = CanonicalPayer(payer_filter);
-  ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, ledger_->StreamSeqs(npi));
+  ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, view_->StreamSeqs(npi));
   absl::flat_hash_map<std::string, Timeline> timelines;
   absl::flat_hash_map<uint64_t, std::string> payer_of;  // for voids
   std::vector<HistoryRow> rows;
   for (uint64_t seq : seqs) {
     if (seq > known_seq) break;
-    ASSIGN_OR_RETURN(Event e, ledger_->Get(seq));
+    ASSIGN_OR_RETURN(Event e, view_->Get(seq));
     HistoryRow row;
     std::string event_payer;
     if (e.body_case() == Event::kVoided) {
@@ -253,7 +258,7 @@ absl::StatusOr<std::vector<HistoryRow>> Queries::History(
       auto it = timelines.find(ref.key);
       if (it == timelines.end()) {
         ASSIGN_OR_RETURN(std::optional<Timeline> t,
-                         ledger_->GetTimeline(ref.key));
+                         view_->GetTimeline(ref.key));
         it = timelines.emplace(ref.key, t.value_or(Timeline())).first;
       }
       if (TimelineEntry* entry = FindEntry(&it->second, seq);
@@ -272,7 +277,7 @@ absl::StatusOr<std::vector<HistoryRow>> Queries::History(
 
 absl::StatusOr<std::optional<Interval>> Queries::InEffect(
     const std::string& key, DayNumber day, uint64_t known_seq) const {
-  ASSIGN_OR_RETURN(std::optional<Timeline> t, ledger_->GetTimeline(key));
+  ASSIGN_OR_RETURN(std::optional<Timeline> t, view_->GetTimeline(key));
   return IntervalIn(t, day, known_seq);
 }
 
@@ -280,7 +285,7 @@ absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
     const std::string& holder, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
   std::vector<v1::ContractSigned> contracts;
-  RETURN_IF_ERROR(ledger_->ScanTimelines(
+  RETURN_IF_ERROR(view_->ScanTimelines(
       ContractPrefix(holder, payer), [&](absl::string_view, const Timeline& t) {
         if (auto i = IntervalOn(t, day, known_seq)) {
           v1::ContractSigned c;
@@ -304,6 +309,7 @@ absl::StatusOr<bool> Queries::EnrolledOn(const std::string& npi,
                                          const std::string& payer,
                                          DayNumber day,
                                          uint64_t known_seq) const {
+  if (view_ == nullptr) return Pinned().EnrolledOn(npi, payer, day, known_seq);
   ASSIGN_OR_RETURN(
       std::optional<Interval> i,
       InEffect(NpiPayerKey(Relation::kEnrollment, npi, payer), day, known_seq));
@@ -323,7 +329,7 @@ Queries::LatestEndedContract(
     uint64_t known_seq,
     const std::function<bool(const v1::ContractSigned&)>& wanted) const {
   std::optional<EndedContract> latest;
-  RETURN_IF_ERROR(ledger_->ScanTimelines(
+  RETURN_IF_ERROR(view_->ScanTimelines(
       ContractPrefix(holder, payer), [&](absl::string_view, const Timeline& t) {
         for (const Interval& i : FoldIntervals(t, known_seq)) {
           if (!i.end.has_value() || *i.end > day) continue;
@@ -340,15 +346,16 @@ Queries::LatestEndedContract(
 absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     const std::string& npi, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
+  if (view_ == nullptr) return Pinned().IdentityOn(npi, payer, day, known_seq);
   // The demographics are read only when an enrollment is in effect (the
   // reconcile asks this of millions of NPIs, many not enrolled).
   ASSIGN_OR_RETURN(
       std::optional<Timeline> enrollment,
-      ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
+      view_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, payer)));
   Identity id = EnrollmentIdentity(enrollment, day, known_seq);
   if (id.enrolled) {
     ASSIGN_OR_RETURN(std::optional<Timeline> demographics,
-                     ledger_->GetTimeline(DemographicsKey(npi)));
+                     view_->GetTimeline(DemographicsKey(npi)));
     ApplyDemographics(demographics, day, known_seq, &id);
   }
   return id;
@@ -357,10 +364,11 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
 absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
     char kind, const std::string& id, const std::string& payer_filter,
     uint64_t known_seq) const {
+  if (view_ == nullptr) return Pinned().NpisForId(kind, id, payer_filter, known_seq);
   const std::string payer = CanonicalPayer(payer_filter);
   std::vector<std::pair<std::string, std::string>> candidates;  // npi, payer
   const std::string prefix = std::string(1, kind) + id;
-  RETURN_IF_ERROR(ledger_->ScanIndex(prefix, [&](absl::string_view key) {
+  RETURN_IF_ERROR(view_->ScanIndex(prefix, [&](absl::string_view key) {
     absl::string_view rest = key.substr(prefix.size());
     if (rest.size() > 10 && rest.substr(10) == payer) {
       candidates.emplace_back(std::string(rest.substr(0, 10)), payer);
@@ -371,7 +379,7 @@ absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
   for (const auto& [npi, p] : candidates) {
     ASSIGN_OR_RETURN(
         std::optional<Timeline> t,
-        ledger_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, p)));
+        view_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, p)));
     if (!t.has_value()) continue;
     for (const TimelineEntry& e : t->entries()) {
       if (!Visible(e, known_seq) || e.payload().empty()) continue;
@@ -389,9 +397,10 @@ absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
 absl::StatusOr<std::optional<DayNumber>> Queries::RevalidationDue(
     const std::string& npi, const std::string& payer, DayNumber day,
     uint64_t known_seq) const {
+  if (view_ == nullptr) return Pinned().RevalidationDue(npi, payer, day, known_seq);
   ASSIGN_OR_RETURN(
       std::optional<Timeline> t,
-      ledger_->GetTimeline(NpiPayerKey(Relation::kRevalidation, npi, payer)));
+      view_->GetTimeline(NpiPayerKey(Relation::kRevalidation, npi, payer)));
   if (!t.has_value()) return std::nullopt;
   const TimelineEntry* latest = LatestPointOn(*t, day, known_seq);
   if (latest == nullptr || !latest->has_until_day()) return std::nullopt;
@@ -401,8 +410,9 @@ absl::StatusOr<std::optional<DayNumber>> Queries::RevalidationDue(
 absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
     const std::string& org, const std::string& payer, DayNumber day,
     uint64_t known_seq, const PayerRules& rules) const {
+  if (view_ == nullptr) return Pinned().GroupMinimumFlags(org, payer, day, known_seq, rules);
   std::vector<v1::ContractSigned> contracts;
-  RETURN_IF_ERROR(ledger_->ScanTimelines(
+  RETURN_IF_ERROR(view_->ScanTimelines(
       TimelinePrefix(Relation::kContract, org),
       [&](absl::string_view, const Timeline& t) {
         if (auto i = IntervalOn(t, day, known_seq)) {
@@ -443,8 +453,9 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     const std::string& rendering, const std::string& billing,
     const std::string& payer, DayNumber dos, uint64_t known_seq,
     const PayerRules& rules) const {
+  if (view_ == nullptr) return Pinned().ClaimCheck(rendering, billing, payer, dos, known_seq, rules);
   ClaimCheckResult result;
-  result.known_seq = std::min(known_seq, ledger_->head().seq);
+  result.known_seq = std::min(known_seq, view_->head().seq);
   const std::string d = FormatDate(dos);
   auto& out = result.findings;
 
@@ -469,7 +480,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     keys.push_back(PairKey(Relation::kReassignment, rendering, billing, payer));
   }
   ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> chain,
-                   ledger_->GetTimelines(keys));
+                   view_->GetTimelines(keys));
 
   if (!IntervalIn(chain[kRenderingEnrollment], dos, known_seq).has_value()) {
     out.push_back(
@@ -633,9 +644,10 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
 }
 
 absl::StatusOr<LedgerStats> Queries::Stats(DayNumber day) const {
+  if (view_ == nullptr) return Pinned().Stats(day);
   LedgerStats stats;
   std::set<std::string> individuals, organizations, payers;
-  auto it = ledger_->Read(1);
+  auto it = view_->Read(1);
   for (; it->Valid(); it->Next()) {
     const Event& e = it->event();
     ++stats.events_by_type[std::string(BodyName(e))];

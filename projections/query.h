@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,11 @@ struct LedgerStats {
 // Read-only queries. Safe for concurrent use if the ledger is.
 class Queries {
  public:
+  // Every answer read through `view`: one state of the ledger, whatever is
+  // appended meanwhile. Safe to share between threads.
+  explicit Queries(std::shared_ptr<const LedgerView> view)
+      : ledger_(nullptr), view_(std::move(view)) {}
+  // Each call reads through a fresh view of `ledger` (its latest head);
   // `ledger` must outlive this object.
   explicit Queries(const Ledger* ledger) : ledger_(ledger) {}
 
@@ -208,7 +214,12 @@ class Queries {
                                                      DayNumber day,
                                                      uint64_t known_seq) const;
 
+  // A Queries over a fresh view (REQUIRES: constructed from a Ledger).
+  Queries Pinned() const { return Queries(ledger_->View()); }
+
   const Ledger* ledger_;
+  // Null when constructed from a Ledger: each public call then pins one.
+  std::shared_ptr<const LedgerView> view_;
 };
 
 }  // namespace provledger

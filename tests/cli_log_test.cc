@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "ledger/coding.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 #include "rocksdb/db.h"
 #include "tests/cli_support.h"
@@ -59,8 +60,7 @@ TEST_F(CliLogTest, InitTwiceAndMissingLedgerAreClearErrors) {
   {
     auto ledger = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(ledger.ok());
-    ASSERT_TRUE((*ledger)
-                    ->raw_db()
+    ASSERT_TRUE(LedgerInternals::Db(**ledger)
                     ->Put(rocksdb::WriteOptions(), "projection_version", "1")
                     .ok());
   }
@@ -344,8 +344,7 @@ TEST_F(CliLogTest, OnlyOurOwnLedgersAreOpened) {
   {
     auto ledger = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(ledger.ok());
-    ASSERT_TRUE((*ledger)
-                    ->raw_db()
+    ASSERT_TRUE(LedgerInternals::Db(**ledger)
                     ->Put(rocksdb::WriteOptions(), "projection_version", "99")
                     .ok());
   }
@@ -467,11 +466,11 @@ TEST_F(CliLogTest, VerifyNamesTheTamperedSeq) {
     auto ledger = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(ledger.ok());
     std::string value;
-    auto* db = (*ledger)->raw_db();
-    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), (*ledger)->events_cf(),
+    auto* db = LedgerInternals::Db(**ledger);
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), LedgerInternals::EventsCf(**ledger),
                         EncodeSeq(6), &value).ok());
     value[40] ^= 0x04;
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), (*ledger)->events_cf(),
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), LedgerInternals::EventsCf(**ledger),
                         EncodeSeq(6), value).ok());
   }
   RunResult bad = RunCli(dir_, "--db " + db_ + " verify");
@@ -497,9 +496,8 @@ TEST_F(CliLogTest, VerifyOfAShortenedLogSaysEventsWereRemoved) {
     // The last event removed: the chain of the rest still verifies.
     auto ledger = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(ledger.ok());
-    ASSERT_TRUE((*ledger)
-                    ->raw_db()
-                    ->Delete(rocksdb::WriteOptions(), (*ledger)->events_cf(),
+    ASSERT_TRUE(LedgerInternals::Db(**ledger)
+                    ->Delete(rocksdb::WriteOptions(), LedgerInternals::EventsCf(**ledger),
                              EncodeSeq(8))
                     .ok());
   }

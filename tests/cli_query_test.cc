@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 #include "tests/cli_support.h"
 
@@ -36,7 +37,7 @@ class CliQueryTest : public ::testing::Test {
       ADD_FAILURE() << ledger.status();
       return {};
     }
-    auto dump = (*ledger)->DumpProjections();
+    auto dump = LedgerInternals::DumpProjections(**ledger);
     if (!dump.ok()) {
       ADD_FAILURE() << dump.status();
       return {};

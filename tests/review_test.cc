@@ -6,6 +6,7 @@
 #include "absl/strings/str_split.h"
 #include "ledger/coding.h"
 #include "ledger/hash.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 #include "rocksdb/db.h"
 #include "tests/cli_support.h"
@@ -64,11 +65,11 @@ TEST_F(ReviewTest, DigestDetectsARewrittenPrefixEvenWithAConsistentChain) {
     // chain itself verifies.
     auto ledger = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(ledger.ok());
-    rocksdb::DB* db = (*ledger)->raw_db();
+    rocksdb::DB* db = LedgerInternals::Db(**ledger);
     Hash prev{};
     for (uint64_t seq = 1; seq <= 26; ++seq) {
       std::string value;
-      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), (*ledger)->events_cf(),
+      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), LedgerInternals::EventsCf(**ledger),
                           EncodeSeq(seq), &value).ok());
       std::string bytes = value.substr(kHashSize);
       if (seq == 3) {
@@ -80,7 +81,7 @@ TEST_F(ReviewTest, DigestDetectsARewrittenPrefixEvenWithAConsistentChain) {
       Hash h = ChainHash(prev, bytes);
       std::string rewritten(reinterpret_cast<const char*>(h.data()), h.size());
       rewritten += bytes;
-      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), (*ledger)->events_cf(),
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), LedgerInternals::EventsCf(**ledger),
                           EncodeSeq(seq), rewritten).ok());
       prev = h;
     }
@@ -100,8 +101,8 @@ TEST_F(ReviewTest, DigestDetectsRemovedEvents) {
   {
     auto ledger = Ledger::Open(LedgerOptions(), db_);
     ASSERT_TRUE(ledger.ok());
-    ASSERT_TRUE((*ledger)->raw_db()->Delete(rocksdb::WriteOptions(),
-                                            (*ledger)->events_cf(),
+    ASSERT_TRUE(LedgerInternals::Db(**ledger)->Delete(rocksdb::WriteOptions(),
+                                            LedgerInternals::EventsCf(**ledger),
                                             EncodeSeq(26)).ok());
   }
   RunResult r = Run("verify --chain-only --digest " + token);
@@ -144,8 +145,8 @@ TEST_F(ReviewTest, ReplayEqualsALedgerBuiltFromTheTruncatedExport) {
     auto l1 = Ledger::Open(LedgerOptions(), past);
     auto l2 = Ledger::Open(LedgerOptions(), imported);
     ASSERT_TRUE(l1.ok() && l2.ok());
-    a = *(*l1)->DumpProjections();
-    b = *(*l2)->DumpProjections();
+    a = *LedgerInternals::DumpProjections(*(*l1));
+    b = *LedgerInternals::DumpProjections(*(*l2));
   }
   EXPECT_EQ(a, b);
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ledger/coding.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 #include "projections/query.h"
 #include "projections/reconcile.h"
@@ -200,7 +201,7 @@ double ScanPutBaseline(const Ledger& ledger, const std::string& path) {
   scan.fill_cache = false;
   scan.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(
-      ledger.raw_db()->NewIterator(scan, ledger.events_cf()));
+      LedgerInternals::Db(ledger)->NewIterator(scan, LedgerInternals::EventsCf(ledger)));
   rocksdb::WriteBatch wb;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     wb.Put(it->key(), it->value());
@@ -356,8 +357,8 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
             0, gen.providers() - 1)(raw_rng)),
         "medicare");
     auto start = Clock::now();
-    rocksdb::Status s = ledger.raw_db()->Get(rocksdb::ReadOptions(),
-                                             ledger.timelines_cf(), key,
+    rocksdb::Status s = LedgerInternals::Db(ledger)->Get(rocksdb::ReadOptions(),
+                                             LedgerInternals::TimelinesCf(ledger), key,
                                              &raw_value);
     raw_us.push_back(Seconds(Clock::now() - start) * 1e6);
     if (!s.ok()) std::cerr << "bench: raw timeline read: " << s.ToString() << "\n";
@@ -518,10 +519,10 @@ int Run(const Flags& f) {
   // (up to 10 minutes) for the flushes and compactions the load queued.
   {
     auto settle_start = Clock::now();
-    ledger->raw_db()->Flush(rocksdb::FlushOptions());
+    LedgerInternals::Db(*ledger)->Flush(rocksdb::FlushOptions());
     for (;;) {
       uint64_t pending = 0, running = 0, flushing = 0;
-      rocksdb::DB* db = ledger->raw_db();
+      rocksdb::DB* db = LedgerInternals::Db(*ledger);
       db->GetAggregatedIntProperty("rocksdb.compaction-pending", &pending);
       db->GetAggregatedIntProperty("rocksdb.num-running-compactions", &running);
       db->GetAggregatedIntProperty("rocksdb.num-running-flushes", &flushing);
