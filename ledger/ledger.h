@@ -170,7 +170,7 @@ struct PinnedState;  // a head, its RocksDB snapshot and projection families
 // committed, whatever is appended, compacted or rebuilt meanwhile. Cheap to
 // take (no I/O, no RocksDB call) and safe to share between threads. Views
 // must not outlive their ledger.
-class LedgerView {
+class LedgerView : public std::enable_shared_from_this<LedgerView> {
  public:
   LedgerView(const LedgerView&) = delete;
   LedgerView& operator=(const LedgerView&) = delete;

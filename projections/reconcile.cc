@@ -101,9 +101,10 @@ struct Row {
 
 class Reconciler {
  public:
-  Reconciler(const Ledger& ledger, const ReconcileOptions& options,
+  Reconciler(const LedgerView& view, const ReconcileOptions& options,
              const std::function<void(const Discrepancy&)>& sink)
-      : ledger_(ledger), q_(&ledger), options_(options), sink_(sink) {
+      : ledger_(view), q_(view.shared_from_this()), options_(options),
+        sink_(sink) {
     options_.payer = CanonicalPayer(options_.payer);
   }
 
@@ -518,7 +519,7 @@ class Reconciler {
     return {p, o << 24 | it->second};  // an NPI < 2^34
   }
 
-  const Ledger& ledger_;
+  const LedgerView& ledger_;
   Queries q_;
   ReconcileOptions options_;  // payer canonical
   const std::function<void(const Discrepancy&)>& sink_;
@@ -537,10 +538,10 @@ class Reconciler {
 }  // namespace
 
 absl::StatusOr<ReconcileSummary> Reconcile(
-    const Ledger& ledger, std::istream& roster, const ReconcileOptions& options,
+    const LedgerView& view, std::istream& roster, const ReconcileOptions& options,
     const std::function<void(const Discrepancy&)>& sink,
     const std::function<void(uint64_t)>& progress) {
-  Reconciler r(ledger, options, sink);
+  Reconciler r(view, options, sink);
   RETURN_IF_ERROR(r.Run(roster, progress));
   return r.summary();
 }

@@ -74,8 +74,9 @@ struct ReconcileSummary {
 // (roster-side ones in file order, then MISSING_AT_PAYER). `progress(bytes)`
 // is called now and then. InvalidArgument if the header lacks a required
 // column; I/O errors as statuses.
+// Every answer comes from `view` (one state of the ledger).
 absl::StatusOr<ReconcileSummary> Reconcile(
-    const Ledger& ledger, std::istream& roster, const ReconcileOptions& options,
+    const LedgerView& view, std::istream& roster, const ReconcileOptions& options,
     const std::function<void(const Discrepancy&)>& sink,
     const std::function<void(uint64_t)>& progress = nullptr);
 

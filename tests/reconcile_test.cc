@@ -33,7 +33,7 @@ class ReconcileTest : public ::testing::Test {
     EXPECT_TRUE(in.good()) << file;
     std::vector<std::string> out;
     details_.clear();
-    auto s = Reconcile(*ledger_, in, o, [&](const Discrepancy& d) {
+    auto s = Reconcile(*ledger_->View(), in, o, [&](const Discrepancy& d) {
       out.push_back(absl::StrCat(d.code, " ", d.line, " ", d.provider_npi, " ",
                                  d.org));
       details_.push_back(d.detail);
@@ -51,7 +51,7 @@ class ReconcileTest : public ::testing::Test {
     ReconcileOptions o = AsOf("2024-06-01");
     o.format = RosterFormat::kGeneric;
     std::vector<std::string> got;
-    auto s = Reconcile(*ledger_, roster, o, [&](const Discrepancy& d) {
+    auto s = Reconcile(*ledger_->View(), roster, o, [&](const Discrepancy& d) {
       got.push_back(absl::StrCat(d.code, " ", d.line, " ", d.provider_npi, " ",
                                  d.org, " ", d.detail));
     });
@@ -230,7 +230,7 @@ TEST_F(ReconcileTest, AccentedNamesMatchAfterCaseFolding) {
     ReconcileOptions o = AsOf("2024-01-01");
     o.org = "O20150101000123";
     std::vector<std::string> got;
-    auto summary = Reconcile(*ledger_, roster, o, [&](const Discrepancy& d) {
+    auto summary = Reconcile(*ledger_->View(), roster, o, [&](const Discrepancy& d) {
       got.push_back(absl::StrCat(d.code, " ", d.provider_npi, " ", d.detail));
     });
     ASSERT_TRUE(summary.ok()) << summary.status();
@@ -248,7 +248,7 @@ TEST_F(ReconcileTest, AccentedNamesMatchAfterCaseFolding) {
                "Family Practice,,1\n");
   ReconcileOptions o = AsOf("2024-01-01");
   std::vector<std::string> details;
-  auto summary = Reconcile(*ledger_, wrong, o, [&](const Discrepancy& d) {
+  auto summary = Reconcile(*ledger_->View(), wrong, o, [&](const Discrepancy& d) {
     if (d.code == "NAME_MISMATCH") details.push_back(d.detail);
   });
   ASSERT_TRUE(summary.ok());
@@ -300,7 +300,7 @@ TEST_F(ReconcileTest, AsKnownBeforeTheLateTerminationChenIsNotStale) {
 
 TEST_F(ReconcileTest, MissingHeaderColumnIsAnError) {
   std::istringstream in("Group Enrollment ID,Individual Name\nO1,x\n");
-  auto s = Reconcile(*ledger_, in, AsOf("2024-06-01"), [](const Discrepancy&) {});
+  auto s = Reconcile(*ledger_->View(), in, AsOf("2024-06-01"), [](const Discrepancy&) {});
   EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.status().message(),
             "roster line 1: the header has no 'Individual NPI' column");

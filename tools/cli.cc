@@ -115,7 +115,7 @@ absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag) {
   return zone;
 }
 
-absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
+absl::StatusOr<uint64_t> ResolveKnownAt(const LedgerView& ledger,
                                         const std::string& known_at,
                                         uint64_t known_seq,
                                         absl::TimeZone zone,

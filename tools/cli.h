@@ -51,7 +51,7 @@ absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag);
 // Resolves --known-at (read in `zone`, see ParseKnownAt) / --known-seq into
 // a seq (head when neither is set). Error messages name the flags `at_flag`
 // / `seq_flag`.
-absl::StatusOr<uint64_t> ResolveKnownAt(const Ledger& ledger,
+absl::StatusOr<uint64_t> ResolveKnownAt(const LedgerView& ledger,
                                         const std::string& known_at,
                                         uint64_t known_seq,
                                         absl::TimeZone zone,

@@ -403,7 +403,7 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
   if (!ledger) return rc;
   auto zone = ResolveZone("");
   if (!zone.ok()) return ReportError(zone.status());
-  auto until = ResolveKnownAt(*ledger, f.until_time, f.until_seq, *zone,
+  auto until = ResolveKnownAt(*ledger->View(), f.until_time, f.until_seq, *zone,
                               "--until-time", "--until-seq");
   if (!until.ok()) return ReportError(until.status());
   LedgerOptions options;

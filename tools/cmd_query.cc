@@ -60,6 +60,8 @@ void AddRulesFlag(CLI::App* cmd, QueryFlags* f) {
 // Everything a query command needs once its flags are read.
 struct Session {
   std::unique_ptr<Ledger> ledger;
+  // Every answer of the command comes from this one view.
+  std::shared_ptr<const LedgerView> view;
   Format format = Format::kTable;
   uint64_t known_seq = 0;
   absl::TimeZone zone;  // of --known-at and the times shown
@@ -92,7 +94,8 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
     return std::nullopt;
   }
   s.zone = *zone;
-  auto known = ResolveKnownAt(*s.ledger, f.known_at, f.known_seq, s.zone);
+  s.view = s.ledger->View();
+  auto known = ResolveKnownAt(*s.view, f.known_at, f.known_seq, s.zone);
   if (!known.ok()) {
     *rc = ReportError(known.status());
     return std::nullopt;
@@ -126,7 +129,7 @@ std::optional<DayNumber> ParseDay(const std::string& flag,
 }
 
 std::string KnownAtCaption(const Session& s) {
-  const Ledger& ledger = *s.ledger;
+  const LedgerView& ledger = *s.view;
   if (s.known_seq == ledger.head().seq) {
     return absl::StrCat("as known now (seq ", s.known_seq, ")");
   }
@@ -199,7 +202,7 @@ int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
   if (!day) return rc;
   auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->ledger.get());
+  Queries q(s->view);
   auto rows = q.ReassignmentsOn(*day, s->known_seq, {f.provider, f.org, f.payer});
   if (!rows.ok()) return ReportError(rows.status());
   // Every group whose reassignments are listed is checked against the
@@ -258,7 +261,7 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
   with_npi.provider = npi;
   auto s = Start(ctx, with_npi, &rc);
   if (!s) return rc;
-  Queries q(s->ledger.get());
+  Queries q(s->view);
   auto rows = q.History(npi, f.payer, s->known_seq);
   if (!rows.ok()) return ReportError(rows.status());
   Table t({"seq", "recorded_at", "effective_date", "event", "detail", "actor",
@@ -299,7 +302,7 @@ int RunDiff(const Context& ctx, const QueryFlags& f, const std::string& from,
   }
   auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->ledger.get());
+  Queries q(s->view);
   auto rows = q.Changes(*d1, *d2, s->known_seq, {f.provider, f.org, f.payer});
   if (!rows.ok()) return ReportError(rows.status());
   Table t({"date", "change", "provider", "org", "payer", "seq"});
@@ -329,7 +332,7 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
   checked.org = c.billing;
   auto s = Start(ctx, checked, &rc);
   if (!s) return rc;
-  Queries q(s->ledger.get());
+  Queries q(s->view);
   auto result =
       q.ClaimCheck(c.rendering, c.billing, f.payer, *dos, s->known_seq, s->rules);
   if (!result.ok()) return ReportError(result.status());
@@ -397,12 +400,12 @@ int RunStats(const Context& ctx, const QueryFlags& f) {
   int rc = kExitOk;
   auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->ledger.get());
+  Queries q(s->view);
   const DayNumber today = Today();
   auto stats = q.Stats(today);
   if (!stats.ok()) return ReportError(stats.status());
   Table t({"statistic", "value"});
-  t.AddRow({"events", absl::StrCat(s->ledger->head().seq)});
+  t.AddRow({"events", absl::StrCat(s->view->head().seq)});
   for (const auto& [type, n] : stats->events_by_type) {
     t.AddRow({"events." + type, absl::StrCat(n)});
   }
@@ -436,7 +439,7 @@ int RunReport(const Context& ctx, const QueryFlags& f, const ReportFlags& r) {
   request.is_org = !r.org.empty();
   request.payer = f.payer;
   request.known_seq = s->known_seq;
-  auto html = RenderReport(*s->ledger, request);
+  auto html = RenderReport(*s->view, request);
   if (!html.ok()) return ReportError(html.status());
   std::ofstream out(r.out, std::ios::binary);
   out << *html;

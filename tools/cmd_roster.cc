@@ -60,7 +60,9 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
   if (!ledger) return rc;
   auto zone = ResolveZone(f.tz);
   if (!zone.ok()) return ReportError(zone.status());
-  auto known = ResolveKnownAt(*ledger, f.known_at, f.known_seq, *zone);
+  // One view for the whole run: every row is judged against one state.
+  const std::shared_ptr<const LedgerView> view = ledger->View();
+  auto known = ResolveKnownAt(*view, f.known_at, f.known_seq, *zone);
   if (!known.ok()) return ReportError(known.status());
   options.known_seq = *known;
 
@@ -96,7 +98,7 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
     }
     first = false;
   };
-  auto summary = Reconcile(*ledger, in, options, sink,
+  auto summary = Reconcile(*view, in, options, sink,
                            [&](uint64_t bytes) { progress.Update(bytes); });
   progress.Finish();
   if (!summary.ok()) return ReportError(summary.status());

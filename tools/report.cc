@@ -82,7 +82,7 @@ DayNumber KnowledgeDay(const Event& e) {
 
 class Builder {
  public:
-  Builder(const Ledger& ledger, const ReportRequest& req)
+  Builder(const LedgerView& ledger, const ReportRequest& req)
       : ledger_(ledger), req_(req) {}
 
   absl::StatusOr<std::string> Build() {
@@ -440,7 +440,7 @@ class Builder {
       "exact}"
       "tr{break-inside:avoid}}\n";
 
-  const Ledger& ledger_;
+  const LedgerView& ledger_;
   const ReportRequest& req_;
   uint64_t known_ = 0;
   std::vector<Row> rows_;
@@ -451,9 +451,9 @@ class Builder {
 
 }  // namespace
 
-absl::StatusOr<std::string> RenderReport(const Ledger& ledger,
+absl::StatusOr<std::string> RenderReport(const LedgerView& view,
                                          const ReportRequest& request) {
-  Builder builder(ledger, request);
+  Builder builder(view, request);
   return builder.Build();
 }
 

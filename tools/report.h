@@ -26,7 +26,8 @@ struct ReportRequest {
 // this many days after their effective date are marked backdated.
 constexpr int kBackdatedDays = 30;
 
-absl::StatusOr<std::string> RenderReport(const Ledger& ledger,
+// Every part of the report comes from `view` (one state of the ledger).
+absl::StatusOr<std::string> RenderReport(const LedgerView& view,
                                          const ReportRequest& request);
 
 }  // namespace provledger

@@ -577,7 +577,7 @@ int Run(const Flags& f) {
     ro.due_within_days = kRosterDueWithinDays;
     uint64_t found = 0;
     start = Clock::now();
-    auto s = Reconcile(*ledger, in, ro, [&](const Discrepancy&) { ++found; });
+    auto s = Reconcile(*ledger->View(), in, ro, [&](const Discrepancy&) { ++found; });
     double secs = Seconds(Clock::now() - start);
     res.Add("reconcile_rows", rows);
     res.Add("reconcile_s", secs);
