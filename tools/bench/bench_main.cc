@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -415,6 +416,108 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
 }
 
+// Appends from `threads` threads at once, each `per_thread` one-event
+// batches with fsync (credentialing events of existing providers: always
+// accepted), while one more thread runs point-in-time queries; beside the
+// same-run baseline of as many threads each doing one-key synced RocksDB
+// Writes (RocksDB's own write grouping) of the same size.
+void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
+                      uint64_t per_thread, const std::string& baseline_dir,
+                      Result* res) {
+  const std::string prefix = absl::StrCat("concurrent_append_", threads, "t_");
+  std::vector<std::vector<double>> ack_us(threads);
+  std::atomic<int> appending{threads};
+  std::atomic<uint64_t> bytes{0};
+  std::vector<double> query_us;
+  auto appender = [&](int t) {
+    std::mt19937_64 rng(1000 + t);
+    AppendOptions synced;
+    for (uint64_t i = 0; i < per_thread; ++i) {
+      v1::Event e;
+      e.set_event_id(absl::StrCat("bench-concurrent-", threads, "-", t, "-", i));
+      e.set_effective_date("2024-01-01");
+      e.set_source("bench");
+      e.set_actor("bench");
+      auto* c = e.mutable_credentialed();
+      c->set_npi(gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
+          0, gen.providers() - 1)(rng)));
+      c->set_payer("medicare");
+      bytes += e.ByteSizeLong();
+      auto start = Clock::now();
+      auto r = ledger.Append({e}, synced);
+      ack_us[t].push_back(Seconds(Clock::now() - start) * 1e6);
+      if (!r.ok()) {
+        std::cerr << "bench: concurrent append: " << r.status() << "\n";
+        std::exit(1);
+      }
+    }
+    --appending;
+  };
+  auto querier = [&] {
+    Queries q(&ledger);
+    std::mt19937_64 rng(7);
+    while (appending.load() > 0) {
+      const std::string p = gen.ProviderNpi(
+          std::uniform_int_distribution<uint64_t>(0, gen.providers() - 1)(rng));
+      const DayNumber d = std::uniform_int_distribution<DayNumber>(
+          gen.first_day(), gen.last_day())(rng);
+      auto start = Clock::now();
+      auto rows = q.ReassignmentsOn(d, kHeadSeq, {p, "", ""});
+      query_us.push_back(Seconds(Clock::now() - start) * 1e6);
+      if (!rows.ok()) std::cerr << "bench: query: " << rows.status() << "\n";
+    }
+  };
+  auto start = Clock::now();
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t) running.emplace_back(appender, t);
+  running.emplace_back(querier);
+  for (auto& th : running) th.join();
+  const double secs = Seconds(Clock::now() - start);
+  std::vector<double> all;
+  for (const auto& v : ack_us) all.insert(all.end(), v.begin(), v.end());
+  const uint64_t events = all.size();
+
+  // The baseline: the same number of synced one-key writes of the same
+  // size, from as many threads.
+  std::filesystem::remove_all(baseline_dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, baseline_dir, &raw).ok()) std::exit(1);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const std::string value(std::max<uint64_t>(1, bytes.load() / events), 'x');
+  std::vector<std::vector<double>> raw_us(threads);
+  auto writer = [&](int t) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    for (uint64_t i = 0; i < per_thread; ++i) {
+      std::string key = EncodeSeq(static_cast<uint64_t>(t) << 32 | i);
+      auto begin = Clock::now();
+      if (!db->Put(wo, key, value).ok()) std::exit(1);
+      raw_us[t].push_back(Seconds(Clock::now() - begin) * 1e6);
+    }
+  };
+  start = Clock::now();
+  running.clear();
+  for (int t = 0; t < threads; ++t) running.emplace_back(writer, t);
+  for (auto& th : running) th.join();
+  const double raw_secs = Seconds(Clock::now() - start);
+  db.reset();
+  std::filesystem::remove_all(baseline_dir);
+  std::vector<double> raw_all;
+  for (const auto& v : raw_us) raw_all.insert(raw_all.end(), v.begin(), v.end());
+
+  res->Add(prefix + "events_per_s", events / secs);
+  res->Add(prefix + "ack_p50_us", Percentile(all, 0.5));
+  res->Add(prefix + "ack_p99_us", Percentile(all, 0.99));
+  res->Add(prefix + "baseline_writes_per_s", events / raw_secs);
+  res->Add(prefix + "baseline_ack_p99_us", Percentile(raw_all, 0.99));
+  res->Add(prefix + "ratio", raw_secs / secs);
+  if (!query_us.empty()) {
+    res->Add(prefix + "asof_beside_p99_us", Percentile(query_us, 0.99));
+  }
+}
+
 // Prints the figures as a table, and with `json` one JSON object last.
 int Report(const Result& res, bool json_line) {
   std::cout << absl::StrFormat("%-34s %16s\n", "figure", "value");
@@ -610,6 +713,13 @@ int Run(const Flags& f) {
     Warm(*ledger, "rebuilt_", &res);
     MeasureQueries(*ledger, gen, samples, f.seed * 31 + 8, "rebuilt_", &res);
     res.Add("rss_after_rebuilt_queries_mb", RssMb());
+  }
+  // Many threads appending synced one-event batches at once (group
+  // commit), with queries running beside them.
+  for (int threads : {1, 8, 64}) {
+    const uint64_t total = f.quick ? 256 : 2048;
+    ConcurrentAppend(*ledger, gen, threads, std::max<uint64_t>(1, total / threads),
+                     dir + "/raw-concurrent", &res);
   }
   res.Add("peak_rss_mb", PeakRssMb());
 
