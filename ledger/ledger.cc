@@ -27,6 +27,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "ledger/coding.h"
+#include "ledger/keys.h"
 #include "ledger/internal/raw_access.h"
 #include "ledger/knowledge_point.h"
 #include "ledger/rocks_status.h"
@@ -50,9 +51,6 @@ using v1::Event;
 namespace {
 
 constexpr char kEventErrorUrl[] = "type.googleapis.com/provledger.v1.EventError";
-constexpr char kMetaFormat[] = "format_version";
-constexpr char kMetaProjection[] = "projection_version";
-constexpr char kMetaRebuilding[] = "rebuild_in_progress";
 constexpr int kFormatVersion = 1;
 // Events between progress reports while replaying the log.
 constexpr uint64_t kReplayChunk = 100000;
@@ -193,10 +191,6 @@ absl::string_view ToView(const rocksdb::Slice& s) {
   return absl::string_view(s.data(), s.size());
 }
 
-// Bytes of a key that the prefix bloom filters cover: a timeline key's
-// first NPI and relation (see Relation); a stream key's NPI.
-constexpr size_t kTimelinePrefix = 11;
-constexpr size_t kStreamPrefix = 10;
 // Positions of the projection column families in the descriptors.
 constexpr size_t kTimelinesCf = 4;
 constexpr size_t kIndexesCf = 5;
@@ -852,9 +846,7 @@ absl::StatusOr<std::optional<uint64_t>> LedgerView::FindEventId(
 absl::StatusOr<uint64_t> LedgerView::StreamVersion(absl::string_view npi,
                                                    uint64_t known_seq) const {
   known_seq = std::min(known_seq, state_->head.seq);
-  std::string lower(npi), upper(npi);
-  PutBigEndian64(&lower, 0);
-  PutBigEndian64(&upper, known_seq);
+  const std::string lower = StreamKey(npi, 0), upper = StreamKey(npi, known_seq);
   PrefixScan scan(npi, kStreamPrefix, state_->snapshot.get());
   rocksdb::ReadOptions ro = scan.options();
   rocksdb::Slice lower_slice(lower);
@@ -866,7 +858,7 @@ absl::StatusOr<uint64_t> LedgerView::StreamVersion(absl::string_view npi,
   if (!it->Valid() || !it->key().starts_with(rocksdb::Slice(npi.data(), npi.size()))) {
     return 0;
   }
-  uint64_t seq = DecodeBigEndian64(ToView(it->key()).substr(npi.size()));
+  uint64_t seq = SeqOfStreamKey(ToView(it->key()));
   return seq <= known_seq ? seq : 0;
 }
 
@@ -881,7 +873,7 @@ absl::StatusOr<std::vector<uint64_t>> LedgerView::StreamSeqs(
        it->Next()) {
     if (it->key().size() != npi.size() + 8) continue;
     const uint64_t seq =
-        DecodeBigEndian64(ToView(it->key()).substr(npi.size()));
+        SeqOfStreamKey(ToView(it->key()));
     if (seq > state_->head.seq) break;
     seqs.push_back(seq);
   }
@@ -1283,7 +1275,7 @@ absl::StatusOr<AppendResult> Ledger::PrepareBatch(
     const std::string key = EncodeSeq(seq);
     wb.Put(cf_events_, key, value);
     ids.emplace_back(ev.event_id(), key);
-    for (const std::string& npi : *npis) streams.push_back(npi + key);
+    for (const std::string& npi : *npis) streams.push_back(StreamKey(npi, seq));
     batch_ids.emplace(ev.event_id(), seq);
     result.seqs.push_back(seq);
     result.duplicate.push_back(false);
@@ -1337,10 +1329,10 @@ absl::StatusOr<AppendResult> Ledger::PrepareBatch(
       for (const auto& [key, timeline] : projector.changed_timelines()) {
         overlay->timelines[key] = *timeline;
       }
-      for (const std::string& key : streams) {  // npi || seq
+      for (const std::string& key : streams) {
         const absl::string_view k(key);
-        uint64_t& latest = overlay->streams[k.substr(0, k.size() - 8)];
-        latest = std::max(latest, DecodeBigEndian64(k.substr(k.size() - 8)));
+        uint64_t& latest = overlay->streams[NpiOfStreamKey(k)];
+        latest = std::max(latest, SeqOfStreamKey(k));
       }
       for (Event& e : source.written()) {
         overlay->event_ids[e.event_id()] = e.seq();

@@ -12,26 +12,6 @@ using storage::Timeline;
 using storage::TimelineEntry;
 using v1::Event;
 
-std::string OrgIndexKey(Relation r, absl::string_view org,
-                        absl::string_view provider, absl::string_view payer) {
-  return absl::StrCat("o", std::string(1, static_cast<char>(r)), org,
-                      provider, payer);
-}
-
-std::string PayerIndexKey(Relation r, absl::string_view payer,
-                          absl::string_view provider, absl::string_view org) {
-  std::string key = absl::StrCat("p", std::string(1, static_cast<char>(r)),
-                                 payer);
-  key.push_back('\0');
-  absl::StrAppend(&key, provider, org);
-  return key;
-}
-
-std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
-                       absl::string_view payer) {
-  return absl::StrCat(std::string(1, kind), id, npi, CanonicalPayer(payer));
-}
-
 namespace {
 
 // The first 8 bytes of `s` as a big-endian number, zero-padded: a < b

@@ -26,20 +26,6 @@ namespace provledger {
 // open. Bump when the projection format changes (then `rebuild`).
 constexpr int kProjectionVersion = 5;
 
-// Index keys (in the indexes column family, values empty):
-//   'o' relation org(10) provider(10) payer        by organization
-//   'p' relation payer '\0' provider(10) org(10)   by payer
-//   'e' enrollment_id(15) npi(10) payer            enrollment id -> NPI
-//   'c' pac_id(10) npi(10) payer                   PAC id -> NPI
-// The id indexes are written when an `enrolled` event is applied and are
-// never removed; readers confirm them against the enrollment timeline.
-std::string OrgIndexKey(Relation r, absl::string_view org,
-                        absl::string_view provider, absl::string_view payer);
-std::string PayerIndexKey(Relation r, absl::string_view payer,
-                          absl::string_view provider, absl::string_view org);
-std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
-                       absl::string_view payer);
-
 // What the projector reads of the stored state. Implementations must see
 // events appended earlier in the same batch (LoadEvent) as well as stored
 // ones.

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "ledger/date.h"
+#include "ledger/keys.h"
 #include "provledger/v1/events.pb.h"
 #include "provledger/v1/storage.pb.h"
 
@@ -25,54 +26,6 @@ namespace provledger {
 
 // Knowledge point meaning "everything recorded so far".
 constexpr uint64_t kHeadSeq = std::numeric_limits<uint64_t>::max();
-
-// What a timeline is about. Reassignment keys lead with this byte, so that
-// every reassignment (the national snapshot) is one contiguous scan; every
-// other relation's key leads with its NPI and carries this byte after it,
-// so that one NPI's enrollments, credentialing, associations, contracts,
-// revalidations and demographics sit side by side in a block or two and a
-// claim check reads three blocks rather than seven.
-enum class Relation : char {
-  kEnrollment = 'E',    // npi(10) 'E' payer
-  kCredential = 'C',    // npi(10) 'C' payer
-  kAssociation = 'A',   // provider(10) 'A' org(10) payer
-  kReassignment = 'R',  // 'R' provider(10) org(10) payer
-  kContract = 'K',      // holder(10) 'K' payer '\0' contract_id
-  kRevalidation = 'V',  // npi(10) 'V' payer
-  kDemographics = 'D',  // npi(10) 'D'
-};
-
-std::string NpiPayerKey(Relation r, absl::string_view npi,
-                        absl::string_view payer);
-std::string PairKey(Relation r, absl::string_view provider,
-                    absl::string_view org, absl::string_view payer);
-std::string ContractKey(absl::string_view holder, absl::string_view payer,
-                        absl::string_view contract_id);
-std::string DemographicsKey(absl::string_view npi);
-// The prefix shared by every key of relation `r` whose first NPI is `npi`
-// (all of it when `npi` is empty and `r` is kReassignment).
-std::string TimelinePrefix(Relation r, absl::string_view npi);
-// The prefix of `holder`'s contracts at `payer`.
-std::string ContractPrefix(absl::string_view holder, absl::string_view payer);
-// The relation of a key made by one of the functions above.
-Relation RelationOfKey(absl::string_view key);
-// The payer of such a key; "" for demographics.
-absl::string_view PayerOfKey(absl::string_view key);
-
-// A key made by one of the functions above, for people: "the reassignment
-// timeline of 1526374859 to 1245319599 at medicare". Any bytes are safe.
-std::string DescribeTimelineKey(absl::string_view key);
-
-// The parts of an association or reassignment key.
-struct PairParts {
-  std::string provider;
-  std::string org;
-  std::string payer;
-};
-// REQUIRES: `key` was made by PairKey.
-PairParts DecodePairKey(absl::string_view key);
-// The contract id of a key made by ContractKey.
-absl::string_view ContractIdOfKey(absl::string_view key);
 
 // Where a non-void event sits.
 struct TimelineRef {
