@@ -584,10 +584,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
     families->db = raw;
     families->timelines = std::exchange(ledger->handles_[kTimelinesCf], nullptr);
     families->indexes = std::exchange(ledger->handles_[kIndexesCf], nullptr);
-    auto state = std::make_shared<PinnedState>();
-    state->families = std::move(families);
-    std::lock_guard<std::mutex> lock(ledger->state_mu_);
-    ledger->state_ = std::move(state);
+    ledger->families_ = std::move(families);
   }
 
   rocksdb::DB* db = ledger->db_.get();
@@ -644,9 +641,13 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
       }
     }
   }
-  Head head;
-  RETURN_IF_ERROR(ledger->LoadHead(&head));
-  ledger->Publish(head);
+  {
+    std::lock_guard<std::mutex> lock(ledger->write_mu_);
+    RETURN_IF_ERROR(ledger->LoadHead(&ledger->written_head_));
+    ledger->written_seq_ = ledger->written_head_.seq;
+    ledger->synced_seq_ = ledger->written_head_.seq;
+    ledger->Publish(ledger->Written(), /*force=*/true);
+  }
   return ledger;
 }
 
@@ -657,6 +658,7 @@ Ledger::~Ledger() {
     // The last reference, unless a view outlives its ledger.
     state_.reset();
   }
+  families_.reset();
   for (auto* h : handles_) {
     if (h != nullptr) db_->DestroyColumnFamilyHandle(h);
   }
@@ -668,17 +670,25 @@ std::shared_ptr<const PinnedState> Ledger::Current() const {
   return state_;
 }
 
-void Ledger::Publish(const Head& head) {
+std::shared_ptr<const PinnedState> Ledger::Written() const {
   auto state = std::make_shared<PinnedState>();
-  state->head = head;
-  state->families = Current()->families;
+  state->head = written_head_;
+  state->families = families_;
   if (!options_.read_only) {
+    // Taken right after the write, by the one writer: exactly that head.
     rocksdb::DB* db = db_.get();
     state->snapshot = std::shared_ptr<const rocksdb::Snapshot>(
         db->GetSnapshot(),
         [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
   }
+  return state;
+}
+
+void Ledger::Publish(std::shared_ptr<const PinnedState> state, bool force) {
   std::lock_guard<std::mutex> lock(state_mu_);
+  if (!force && state_ != nullptr && state->head.seq <= state_->head.seq) {
+    return;  // a later group was published first; it holds this one
+  }
   state_ = std::move(state);
   state_cv_.notify_all();
 }
@@ -714,7 +724,7 @@ LedgerInternals::DumpProjections(const Ledger& ledger) {
 }
 void LedgerInternals::Repin(Ledger& ledger) {
   std::lock_guard<std::mutex> lock(ledger.write_mu_);
-  ledger.Publish(ledger.head());
+  ledger.Publish(ledger.Written(), /*force=*/true);
 }
 void LedgerInternals::HoldCommits(Ledger& ledger) { ledger.write_mu_.lock(); }
 void LedgerInternals::ReleaseCommits(Ledger& ledger) {
@@ -1064,27 +1074,70 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   }
   queue.unlock();
 
-  CommitGroup(group);
+  bool sync = false;
+  std::shared_ptr<const PinnedState> written = WriteGroup(group, &sync);
+
+  // The next group is judged and written while this one syncs (and syncs
+  // with it, if it is written before this one's sync starts).
+  queue.lock();
+  for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  queue.unlock();
+
+  if (written != nullptr) {
+    // Views see the group only once it is durable (a later group's sync
+    // covers it too: the write-ahead log is one sequence).
+    absl::Status synced =
+        sync ? WaitDurable(written->head.seq) : absl::OkStatus();
+    if (synced.ok()) {
+      Publish(std::move(written));
+    } else {
+      for (Writer* writer : group) {
+        if (writer->result.ok() && writer->result->written > 0) {
+          writer->result = synced;
+        }
+      }
+    }
+  }
 
   queue.lock();
   for (Writer* writer : group) {
-    writers_.pop_front();
     if (writer != &w) {
       writer->done = true;
       writer->cv.notify_one();
     }
   }
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
   return std::move(w.result);
 }
 
-void Ledger::CommitGroup(const std::vector<Writer*>& group) {
+absl::Status Ledger::WaitDurable(uint64_t seq) {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (synced_seq_ < seq) {
+    if (syncing_) {
+      sync_cv_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    // Everything written before this read is in the log's buffer: the
+    // sync covers it.
+    const uint64_t target = written_seq_.load();
+    lock.unlock();
+    absl::Status s = FromRocks(db_->SyncWAL(), "sync the append");
+    lock.lock();
+    syncing_ = false;
+    if (s.ok()) synced_seq_ = std::max(synced_seq_, target);
+    sync_cv_.notify_all();
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const PinnedState> Ledger::WriteGroup(
+    const std::vector<Writer*>& group, bool* sync) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  const std::shared_ptr<const PinnedState> start = Current();
   GroupOverlay overlay;
   rocksdb::WriteBatch wb;
-  Head head = start->head;
-  bool sync = false;
+  Head head = written_head_;
   const absl::Time now = options_.clock();
   std::vector<Writer*> accepted;
   for (size_t i = 0; i < group.size(); ++i) {
@@ -1095,18 +1148,19 @@ void Ledger::CommitGroup(const std::vector<Writer*>& group) {
                                   &overlay, &head, &wb);
     if (writer->result.ok() && writer->result->written > 0) {
       accepted.push_back(writer);
-      sync = sync || writer->options->sync;
+      *sync = *sync || writer->options->sync;
     }
   }
-  if (accepted.empty()) return;
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
-  absl::Status written = FromRocks(db_->Write(wo, &wb), "append");
+  if (accepted.empty()) return nullptr;
+  absl::Status written =
+      FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "append");
   if (!written.ok()) {
     for (Writer* writer : accepted) writer->result = written;
-    return;
+    return nullptr;
   }
-  Publish(head);
+  written_head_ = head;
+  written_seq_ = head.seq;
+  return Written();
 }
 
 absl::StatusOr<AppendResult> Ledger::PrepareBatch(
@@ -1114,8 +1168,11 @@ absl::StatusOr<AppendResult> Ledger::PrepareBatch(
     absl::Time now, bool update_overlay, GroupOverlay* overlay, Head* head_io,
     rocksdb::WriteBatch* wb_out) {
   const Head start = *head_io;
-  const std::shared_ptr<const PinnedState> start_state = Current();
-  const ProjectionFamilies* families = start_state->families.get();
+  // The database as written (earlier groups included, synced or not).
+  auto start_state = std::make_shared<PinnedState>();
+  start_state->head = start;
+  start_state->families = families_;
+  const ProjectionFamilies* families = families_.get();
   BatchSource source(this, families, overlay);
   source.SetFirstSeq(start.seq);
   source.written().reserve(batch.size());
@@ -1779,7 +1836,7 @@ absl::Status Ledger::Rebuild(
   RETURN_IF_ERROR(CheckWritable());
   std::lock_guard<std::mutex> maintenance(maintenance_mu_);
   std::lock_guard<std::mutex> lock(write_mu_);
-  const std::shared_ptr<const PinnedState> old = Current();
+  const std::shared_ptr<const ProjectionFamilies> old_families = families_;
   rocksdb::WriteOptions sync;
   sync.sync = true;
   RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
@@ -1794,7 +1851,8 @@ absl::Status Ledger::Rebuild(
   // projections, sorted, as table files that are then loaded into the
   // column families: no memtable inserts, no write-ahead log. Each worker
   // writes its pass's files itself, while the other worker replays.
-  const uint64_t total = old->head.seq;
+  // Every event written, a group still syncing included.
+  const uint64_t total = written_head_.seq;
   const uint32_t workers = ReplayThreads();
   const uint32_t passes = ReplayPasses(total, /*shares=*/workers);
   ScratchDir scratch(db_->GetName() + "/rebuild.tmp");
@@ -1806,7 +1864,7 @@ absl::Status Ledger::Rebuild(
   // blocks, which would only crowd out the ones they read (at 1M providers
   // 470 MB of the 512 MiB cache). The files are written without it.
   rocksdb::Options timeline_options =
-      db_->GetOptions(old->families->timelines);
+      db_->GetOptions(old_families->timelines);
   if (const auto* table =
           timeline_options.table_factory
               ->GetOptions<rocksdb::BlockBasedTableOptions>();
@@ -1817,7 +1875,7 @@ absl::Status Ledger::Rebuild(
         rocksdb::NewBlockBasedTableFactory(without_cache));
   }
   const rocksdb::Options index_options =
-      db_->GetOptions(old->families->indexes);
+      db_->GetOptions(old_families->indexes);
   RETURN_IF_ERROR(ReplayInPasses(
       total, passes, workers, scratch.path(), progress,
       [&](std::unique_ptr<Projector> projector, uint32_t pass) {
@@ -1842,8 +1900,8 @@ absl::Status Ledger::Rebuild(
   for (auto [i, handle] : {std::pair{kTimelinesCf, &families->timelines},
                            std::pair{kIndexesCf, &families->indexes}}) {
     RETURN_IF_ERROR(FromRocks(
-        db_->DropColumnFamily(i == kTimelinesCf ? old->families->timelines
-                                                : old->families->indexes),
+        db_->DropColumnFamily(i == kTimelinesCf ? old_families->timelines
+                                                : old_families->indexes),
         "drop projections"));
     RETURN_IF_ERROR(FromRocks(
         db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
@@ -1863,17 +1921,10 @@ absl::Status Ledger::Rebuild(
   finish.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
   finish.Delete(cf_default_, kMetaRebuilding);
   RETURN_IF_ERROR(FromRocks(db_->Write(sync, &finish), "finish rebuild"));
-  {
-    std::lock_guard<std::mutex> state_lock(state_mu_);
-    auto state = std::make_shared<PinnedState>(*state_);
-    state->families = std::move(families);
-    rocksdb::DB* db = db_.get();
-    state->snapshot = std::shared_ptr<const rocksdb::Snapshot>(
-        db->GetSnapshot(),
-        [db](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
-    state_ = std::move(state);
-    state_cv_.notify_all();
-  }
+  // The finishing write was synced, so everything written is durable: new
+  // views see all of it, in the new families.
+  families_ = std::move(families);
+  Publish(Written(), /*force=*/true);
   ReleaseFreeMemory();  // the replay's
   return absl::OkStatus();
 }

@@ -11,6 +11,7 @@
 #ifndef PROVLEDGER_LEDGER_LEDGER_H_
 #define PROVLEDGER_LEDGER_LEDGER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -163,6 +164,7 @@ class Ledger;
 
 namespace internal {
 struct PinnedState;  // a head, its RocksDB snapshot and projection families
+struct ProjectionFamilies;
 }  // namespace internal
 
 // An immutable view of the ledger pinned to one head: every read through it
@@ -373,9 +375,15 @@ class Ledger {
 
   Ledger() = default;
   absl::Status LoadHead(Head* head);
-  // The state new views pin. REQUIRES: write_mu_ held (or during Open).
+  // The state new views pin.
   std::shared_ptr<const internal::PinnedState> Current() const;
-  void Publish(const Head& head);
+  // The state of the database as the last write left it, to be published
+  // (REQUIRES: write_mu_ held).
+  std::shared_ptr<const internal::PinnedState> Written() const;
+  // Makes `state` the one new views pin, unless a later one is (or, with
+  // `force`, whatever is).
+  void Publish(std::shared_ptr<const internal::PinnedState> state,
+               bool force = false);
   // FailedPrecondition if the ledger was opened read-only.
   absl::Status CheckWritable() const;
   absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(
@@ -389,9 +397,16 @@ class Ledger {
                                             absl::Time now, bool update_overlay,
                                             GroupOverlay* overlay, Head* head,
                                             rocksdb::WriteBatch* wb);
-  // Commits `group` (the leader's call): REQUIRES: the writers are at the
-  // front of the queue.
-  void CommitGroup(const std::vector<Writer*>& group);
+  // Judges `group` (the leader's call; the writers are at the front of the
+  // queue) and writes the accepted batches, without syncing: the state to
+  // publish once synced (null if nothing was written), and in *sync whether
+  // a batch asked for a sync.
+  std::shared_ptr<const internal::PinnedState> WriteGroup(
+      const std::vector<Writer*>& group, bool* sync);
+  // Returns once every event up to `seq` is synced to the write-ahead log.
+  // One caller syncs at a time, for everything written so far; callers
+  // that arrive meanwhile share the next sync.
+  absl::Status WaitDurable(uint64_t seq);
   // Calls fn(key, value) for every entry of `cf`, in order.
   absl::Status ScanColumnFamily(
       rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snapshot,
@@ -437,9 +452,20 @@ class Ledger {
   std::mutex queue_mu_;
   std::condition_variable queued_cv_;  // notified when an append queues
   std::deque<Writer*> writers_;        // guarded by queue_mu_
-  // Held by the committing leader and by Rebuild: one writer of the
-  // database at a time.
+  // Held by the leader while it judges and writes a group (not while it
+  // syncs: the next group is judged meanwhile) and by Rebuild: one writer
+  // of the database at a time.
   std::mutex write_mu_;
+  // Guarded by write_mu_: the head and projection families of the database
+  // as written (a group being synced is in it, not yet in state_).
+  Head written_head_;
+  std::shared_ptr<const internal::ProjectionFamilies> families_;
+  std::atomic<uint64_t> written_seq_{0};  // written_head_.seq, for syncing
+  // Syncing the write-ahead log.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  bool syncing_ = false;       // guarded by sync_mu_
+  uint64_t synced_seq_ = 0;    // guarded by sync_mu_: durable up to here
   // Serializes Rebuild and CompactProjections.
   std::mutex maintenance_mu_;
   mutable std::mutex state_mu_;

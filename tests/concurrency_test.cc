@@ -84,7 +84,7 @@ TEST(ConcurrencyTest, AppendsQueriesAndMaintenanceShareOneLedger) {
       owned.push_back({providers[t * kOwnedPerThread + i], orgs[i % 2]});
       owned.back().last = first_day;
     }
-    std::vector<const Attempt*> acked;
+    std::vector<size_t> acked;  // indexes into attempts[t]
     // At least kRounds rounds, and on until each maintenance thread has
     // done its work once beside the appends (a bounded number of rounds).
     for (int r = 0; (r < kRounds || (maintained.load() < 3 && r < 20 * kRounds)) &&
@@ -143,14 +143,14 @@ TEST(ConcurrencyTest, AppendsQueriesAndMaintenanceShareOneLedger) {
                                        orgs[0]));
           break;
         case Kind::kRetry:
-          a.batch = acked[std::uniform_int_distribution<size_t>(
-                              0, acked.size() - 1)(rng)]
-                        ->batch;
+          a.batch = attempts[t][acked[std::uniform_int_distribution<size_t>(
+                                    0, acked.size() - 1)(rng)]]
+                        .batch;
           break;
         case Kind::kReusedId: {
-          Event e = acked[std::uniform_int_distribution<size_t>(
-                              0, acked.size() - 1)(rng)]
-                        ->batch[0];
+          Event e = attempts[t][acked[std::uniform_int_distribution<size_t>(
+                                    0, acked.size() - 1)(rng)]]
+                        .batch[0];
           e.set_effective_date("2019-06-30");
           a.batch.push_back(e);
           break;
@@ -169,11 +169,10 @@ TEST(ConcurrencyTest, AppendsQueriesAndMaintenanceShareOneLedger) {
       attempts[t].push_back(std::move(a));
       if (attempts[t].back().result.ok() &&
           attempts[t].back().kind != Kind::kRetry) {
-        acked.push_back(&attempts[t].back());
+        acked.push_back(attempts[t].size() - 1);
       }
     }
   };
-  for (auto& a : attempts) a.reserve(kRounds);
 
   // Readers: every answer equals the brute-force fold of the log the view
   // pinned, at its head and at an earlier knowledge point.
@@ -308,8 +307,8 @@ TEST(ConcurrencyTest, AppendsQueriesAndMaintenanceShareOneLedger) {
 }
 
 // N threads appending one synced event each, all queued while commits are
-// held: two groups (the first writer's, alone, and everyone else's), so two
-// fsyncs instead of N.
+// held: two groups (the first writer's, alone, and everyone else's), so at
+// most two fsyncs instead of N.
 TEST(GroupCommitTest, QueuedAppendsShareOneWriteAndOneSync) {
   TempDir dir;
   LedgerOptions options;
@@ -343,7 +342,11 @@ TEST(GroupCommitTest, QueuedAppendsShareOneWriteAndOneSync) {
   EXPECT_EQ(seqs.size(), static_cast<size_t>(kThreads));
   EXPECT_EQ(*seqs.begin(), 1u);
   EXPECT_EQ(*seqs.rbegin(), static_cast<uint64_t>(kThreads));
-  EXPECT_EQ(LedgerInternals::WalSyncs(*ledger) - syncs_before, 2u);
+  // The first writer's group and everyone else's: two syncs, or one when
+  // the second group is written before the first one's sync starts.
+  const uint64_t syncs = LedgerInternals::WalSyncs(*ledger) - syncs_before;
+  EXPECT_GE(syncs, 1u);
+  EXPECT_LE(syncs, 2u);
   EXPECT_EQ(ledger->head().seq, static_cast<uint64_t>(kThreads));
 }
 
