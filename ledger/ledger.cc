@@ -1072,9 +1072,12 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     group.push_back(writer);
     events += writer->batch->size();
   }
+  // With nobody queued behind the group there is nothing to judge while it
+  // syncs: it is written with the sync (one call, as RocksDB's own group
+  // commit does).
+  bool sync = writers_.size() == group.size();
   queue.unlock();
 
-  bool sync = false;
   std::shared_ptr<const PinnedState> written = WriteGroup(group, &sync);
 
   // The next group is judged and written while this one syncs (and syncs
@@ -1135,6 +1138,8 @@ absl::Status Ledger::WaitDurable(uint64_t seq) {
 std::shared_ptr<const PinnedState> Ledger::WriteGroup(
     const std::vector<Writer*>& group, bool* sync) {
   std::lock_guard<std::mutex> lock(write_mu_);
+  const bool sync_in_write = *sync;
+  *sync = false;
   GroupOverlay overlay;
   rocksdb::WriteBatch wb;
   Head head = written_head_;
@@ -1152,14 +1157,20 @@ std::shared_ptr<const PinnedState> Ledger::WriteGroup(
     }
   }
   if (accepted.empty()) return nullptr;
-  absl::Status written =
-      FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "append");
+  rocksdb::WriteOptions wo;
+  wo.sync = *sync && sync_in_write;
+  absl::Status written = FromRocks(db_->Write(wo, &wb), "append");
   if (!written.ok()) {
     for (Writer* writer : accepted) writer->result = written;
     return nullptr;
   }
   written_head_ = head;
   written_seq_ = head.seq;
+  if (wo.sync) {
+    // Durable already: nothing left to wait for.
+    std::lock_guard<std::mutex> sync_lock(sync_mu_);
+    synced_seq_ = std::max(synced_seq_, head.seq);
+  }
   return Written();
 }
 

@@ -398,9 +398,10 @@ class Ledger {
                                             GroupOverlay* overlay, Head* head,
                                             rocksdb::WriteBatch* wb);
   // Judges `group` (the leader's call; the writers are at the front of the
-  // queue) and writes the accepted batches, without syncing: the state to
-  // publish once synced (null if nothing was written), and in *sync whether
-  // a batch asked for a sync.
+  // queue) and writes the accepted batches: the state to publish once
+  // synced (null if nothing was written). *sync in: whether to sync in the
+  // write itself if a batch asks for it (else the caller syncs); out:
+  // whether a batch asked for it.
   std::shared_ptr<const internal::PinnedState> WriteGroup(
       const std::vector<Writer*>& group, bool* sync);
   // Returns once every event up to `seq` is synced to the write-ahead log.
