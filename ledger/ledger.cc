@@ -975,50 +975,6 @@ std::unique_ptr<EventIterator> LedgerView::Read(uint64_t from_seq) const {
   return std::make_unique<Ledger::IteratorImpl>(ledger_, state_, from_seq);
 }
 
-// The ledger's own reads, each through a fresh view.
-std::unique_ptr<EventIterator> Ledger::Read(uint64_t from_seq) const {
-  return View()->Read(from_seq);
-}
-absl::StatusOr<Event> Ledger::Get(uint64_t seq) const {
-  return View()->Get(seq);
-}
-absl::StatusOr<Event> Ledger::Lookup(uint64_t seq) const {
-  return View()->Lookup(seq);
-}
-absl::StatusOr<std::optional<uint64_t>> Ledger::FindEventId(
-    absl::string_view event_id) const {
-  return View()->FindEventId(event_id);
-}
-absl::StatusOr<uint64_t> Ledger::StreamVersion(absl::string_view npi,
-                                               uint64_t known_seq) const {
-  return View()->StreamVersion(npi, known_seq);
-}
-absl::StatusOr<std::vector<uint64_t>> Ledger::StreamSeqs(
-    absl::string_view npi) const {
-  return View()->StreamSeqs(npi);
-}
-absl::StatusOr<uint64_t> Ledger::SeqAtTime(absl::Time t) const {
-  return View()->SeqAtTime(t);
-}
-absl::StatusOr<std::optional<Timeline>> Ledger::GetTimeline(
-    absl::string_view key) const {
-  return View()->GetTimeline(key);
-}
-absl::StatusOr<std::vector<std::optional<Timeline>>> Ledger::GetTimelines(
-    const std::vector<std::string>& keys) const {
-  return View()->GetTimelines(keys);
-}
-absl::Status Ledger::ScanTimelines(
-    absl::string_view prefix,
-    const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
-  return View()->ScanTimelines(prefix, fn);
-}
-absl::Status Ledger::ScanIndex(
-    absl::string_view prefix,
-    const std::function<bool(absl::string_view)>& fn) const {
-  return View()->ScanIndex(prefix, fn);
-}
-
 absl::Status Ledger::ScanColumnFamily(
     rocksdb::ColumnFamilyHandle* cf, const rocksdb::Snapshot* snapshot,
     const std::function<void(absl::string_view, absl::string_view)>& fn)

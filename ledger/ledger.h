@@ -301,27 +301,7 @@ class Ledger {
   // For following the log without polling.
   Head WaitForHead(uint64_t after_seq, absl::Time deadline) const;
 
-  // Each of these reads through a fresh View() (see LedgerView).
-  std::unique_ptr<EventIterator> Read(uint64_t from_seq) const;
-  absl::StatusOr<v1::Event> Get(uint64_t seq) const;
-  absl::StatusOr<v1::Event> Lookup(uint64_t seq) const;
-  absl::StatusOr<std::optional<uint64_t>> FindEventId(
-      absl::string_view event_id) const;
-  absl::StatusOr<uint64_t> StreamVersion(absl::string_view npi,
-                                         uint64_t known_seq = UINT64_MAX) const;
-  absl::StatusOr<std::vector<uint64_t>> StreamSeqs(absl::string_view npi) const;
-  absl::StatusOr<uint64_t> SeqAtTime(absl::Time t) const;
-  absl::StatusOr<std::optional<storage::Timeline>> GetTimeline(
-      absl::string_view key) const;
-  absl::StatusOr<std::vector<std::optional<storage::Timeline>>> GetTimelines(
-      const std::vector<std::string>& keys) const;
-  absl::Status ScanTimelines(
-      absl::string_view prefix,
-      const std::function<bool(absl::string_view, const storage::Timeline&)>&
-          fn) const;
-  absl::Status ScanIndex(
-      absl::string_view prefix,
-      const std::function<bool(absl::string_view)>& fn) const;
+  // Every read goes through a view: ledger->View()->Get(seq), ...
 
   // Recomputes the hash chain from seq 1 to the head. Returns OK with
   // first_bad_seq == 0 when it verifies; OK with first_bad_seq set (and a

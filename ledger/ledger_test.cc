@@ -91,7 +91,7 @@ TEST_F(LedgerTest, AssignsGaplessSeqsAndChainsHashes) {
 
   std::string prev = ToHex(kZeroHash);
   uint64_t expected = 1;
-  for (auto it = ledger_->Read(1); it->Valid(); it->Next(), ++expected) {
+  for (auto it = ledger_->View()->Read(1); it->Valid(); it->Next(), ++expected) {
     const Event& e = it->event();
     EXPECT_EQ(e.seq(), expected);
     EXPECT_EQ(e.prev_hash(), prev);
@@ -109,22 +109,22 @@ TEST_F(LedgerTest, AssignsGaplessSeqsAndChainsHashes) {
   Reopen();
   EXPECT_EQ(ledger_->head().seq, before.seq);
   EXPECT_EQ(ledger_->head().hash, before.hash);
-  auto e2 = ledger_->Get(2);
+  auto e2 = ledger_->View()->Get(2);
   ASSERT_TRUE(e2.ok());
   EXPECT_EQ(e2->event_id(), "e2");
-  EXPECT_EQ(ledger_->Read(2)->event().prev_hash(), ledger_->Get(1)->hash());
+  EXPECT_EQ(ledger_->View()->Read(2)->event().prev_hash(), ledger_->View()->Get(1)->hash());
 }
 
 TEST_F(LedgerTest, RecordedAtNeverGoesBackwards) {
   Must(EnrolledIndividual("e1", "2020-01-01", kDrA));
   now_ -= absl::Hours(1);  // the clock steps back
   Must(EnrolledIndividual("e2", "2020-01-01", kDrB));
-  EXPECT_EQ(ledger_->Get(2)->recorded_at().seconds(), 1700000000);
+  EXPECT_EQ(ledger_->View()->Get(2)->recorded_at().seconds(), 1700000000);
   now_ += absl::Hours(2);
   Must(EnrolledIndividual("e3", "2020-01-01", kDrC));
-  EXPECT_EQ(*ledger_->SeqAtTime(absl::FromUnixSeconds(1700000000)), 2u);
-  EXPECT_EQ(*ledger_->SeqAtTime(absl::FromUnixSeconds(1699999999)), 0u);
-  EXPECT_EQ(*ledger_->SeqAtTime(absl::FromUnixSeconds(1700003600)), 3u);
+  EXPECT_EQ(*ledger_->View()->SeqAtTime(absl::FromUnixSeconds(1700000000)), 2u);
+  EXPECT_EQ(*ledger_->View()->SeqAtTime(absl::FromUnixSeconds(1699999999)), 0u);
+  EXPECT_EQ(*ledger_->View()->SeqAtTime(absl::FromUnixSeconds(1700003600)), 3u);
 }
 
 TEST_F(LedgerTest, SameEventIdSameContentReturnsOriginalSeqAndWritesNothing) {
@@ -143,7 +143,7 @@ TEST_F(LedgerTest, SameEventIdSameContentReturnsOriginalSeqAndWritesNothing) {
   EXPECT_EQ(ledger_->head().hash, head.hash);
 
   // Ledger-assigned fields on input (an exported line) do not matter.
-  Event exported = *ledger_->Get(2);
+  Event exported = *ledger_->View()->Get(2);
   auto from_export = Append({exported});
   ASSERT_TRUE(from_export.ok());
   EXPECT_EQ(from_export->seqs, std::vector<uint64_t>{2});
@@ -184,7 +184,7 @@ TEST_F(LedgerTest, TheSameEventSentByAnotherOperatorIsADuplicate) {
   alice.default_actor = "alice";
   auto first = Append({e}, alice);
   ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(ledger_->Get(1)->actor(), "alice");
+  EXPECT_EQ(ledger_->View()->Get(1)->actor(), "alice");
 
   AppendOptions bob;
   bob.default_actor = "bob";
@@ -193,7 +193,7 @@ TEST_F(LedgerTest, TheSameEventSentByAnotherOperatorIsADuplicate) {
   EXPECT_EQ(again->seqs, std::vector<uint64_t>{1});
   EXPECT_EQ(again->duplicate, std::vector<bool>{true});
   EXPECT_EQ(ledger_->head().seq, 1u);
-  EXPECT_EQ(ledger_->Get(1)->actor(), "alice");  // the recorded actor stays
+  EXPECT_EQ(ledger_->View()->Get(1)->actor(), "alice");  // the recorded actor stays
 
   // An actor written in the event is content: another one differs.
   Event signed_by_carol = e;
@@ -215,11 +215,11 @@ TEST_F(LedgerTest, VoidsNameTheirTargetBySeqOrByEventId) {
   by_id.mutable_voided()->set_target_event_id("r1");
   EXPECT_EQ(Must(by_id), 4u);
   // Stored with the target's seq resolved, and the id as written.
-  auto stored = ledger_->Get(4);
+  auto stored = ledger_->View()->Get(4);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->voided().target_seq(), 3u);
   EXPECT_EQ(stored->voided().target_event_id(), "r1");
-  auto t = ledger_->GetTimeline(
+  auto t = ledger_->View()->GetTimeline(
       PairKey(Relation::kReassignment, kDrA, kGroupX, "medicare"));
   ASSERT_TRUE(t.ok() && t->has_value());
   EXPECT_EQ((*t)->entries(0).voided_by(), 4u);
@@ -236,7 +236,7 @@ TEST_F(LedgerTest, VoidsNameTheirTargetBySeqOrByEventId) {
   void_late.mutable_voided()->set_target_event_id("r2");
   auto batch = Append({late, void_late});
   ASSERT_TRUE(batch.ok()) << batch.status();
-  EXPECT_EQ(ledger_->Get(6)->voided().target_seq(), 5u);
+  EXPECT_EQ(ledger_->View()->Get(6)->voided().target_seq(), 5u);
 
   Event unknown = Voided("v3", "2021-05-01", 0);
   unknown.mutable_voided()->set_target_event_id("no-such-event");
@@ -276,9 +276,9 @@ TEST_F(LedgerTest, BatchWithOneBadEventWritesNothingAndNamesIt) {
                   .GetPayload("type.googleapis.com/provledger.v1.EventError")
                   .has_value());
   EXPECT_EQ(ledger_->head().seq, 0u);
-  EXPECT_FALSE(ledger_->Read(1)->Valid());
-  EXPECT_EQ(*ledger_->FindEventId("c0"), std::nullopt);
-  EXPECT_EQ(*ledger_->StreamVersion(kDrA), 0u);
+  EXPECT_FALSE(ledger_->View()->Read(1)->Valid());
+  EXPECT_EQ(*ledger_->View()->FindEventId("c0"), std::nullopt);
+  EXPECT_EQ(*ledger_->View()->StreamVersion(kDrA), 0u);
   auto dump = LedgerInternals::DumpProjections(*ledger_);
   ASSERT_TRUE(dump.ok());
   EXPECT_TRUE(dump->empty());
@@ -397,11 +397,11 @@ TEST_F(LedgerTest, ARetryOfASuccessfulAppendReturnsItsSeqsWhateverTheVersion) {
 TEST_F(LedgerTest, ExpectedVersionGuardsAStream) {
   Must(EnrolledIndividual("e1", "2020-01-01", kDrA));     // 1
   Must(Reassigned("r1", "2021-01-01", kDrA, kGroupX));    // 2, touches both
-  EXPECT_EQ(*ledger_->StreamVersion(kDrA), 2u);
-  EXPECT_EQ(*ledger_->StreamVersion(kGroupX), 2u);
-  EXPECT_EQ(*ledger_->StreamVersion(kDrB), 0u);
-  EXPECT_EQ(*ledger_->StreamVersion(kDrA, 1), 1u);
-  EXPECT_EQ(*ledger_->StreamSeqs(kDrA), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(*ledger_->View()->StreamVersion(kDrA), 2u);
+  EXPECT_EQ(*ledger_->View()->StreamVersion(kGroupX), 2u);
+  EXPECT_EQ(*ledger_->View()->StreamVersion(kDrB), 0u);
+  EXPECT_EQ(*ledger_->View()->StreamVersion(kDrA, 1), 1u);
+  EXPECT_EQ(*ledger_->View()->StreamSeqs(kDrA), (std::vector<uint64_t>{1, 2}));
 
   AppendOptions stale;
   stale.expected = ExpectedVersion{kDrA, 1};
@@ -590,7 +590,7 @@ TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   rocksdb::get_perf_context()->Reset();
   for (const std::string& npi : doctors) {
-    auto t = ledger_->GetTimeline(
+    auto t = ledger_->View()->GetTimeline(
         PairKey(Relation::kReassignment, npi, kGroupX, "medicare"));
     ASSERT_TRUE(t.ok());
     ASSERT_TRUE(t->has_value()) << npi;
@@ -616,7 +616,7 @@ TEST_F(LedgerTest, WarmedTimelineCacheServesQueriesWithoutReadingFiles) {
   ASSERT_TRUE(ledger_->WarmTimelines().ok());
   EXPECT_EQ(ledger_->timeline_cache_usage(), 0u);
   rocksdb::get_perf_context()->Reset();
-  ASSERT_TRUE(ledger_->GetTimeline(PairKey(Relation::kReassignment,
+  ASSERT_TRUE(ledger_->View()->GetTimeline(PairKey(Relation::kReassignment,
                                            doctors[0], kGroupX, "medicare"))
                   .ok());
   EXPECT_GT(rocksdb::get_perf_context()->block_read_count, 0u);
@@ -646,11 +646,11 @@ TEST_F(LedgerTest, GetTimelinesAnswersInTheCallersOrderAndReadsAnNpisBlockOnce) 
       NpiPayerKey(Relation::kEnrollment, kDrA, "medicare"),  // again
   };
   auto check = [&] {
-    auto got = ledger_->GetTimelines(keys);
+    auto got = ledger_->View()->GetTimelines(keys);
     ASSERT_TRUE(got.ok()) << got.status();
     ASSERT_EQ(got->size(), keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
-      auto one = ledger_->GetTimeline(keys[i]);
+      auto one = ledger_->View()->GetTimeline(keys[i]);
       ASSERT_TRUE(one.ok());
       ASSERT_EQ((*got)[i].has_value(), one->has_value()) << i;
       if (one->has_value()) {
@@ -672,7 +672,7 @@ TEST_F(LedgerTest, GetTimelinesAnswersInTheCallersOrderAndReadsAnNpisBlockOnce) 
   check();
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   rocksdb::get_perf_context()->Reset();
-  ASSERT_TRUE(ledger_
+  ASSERT_TRUE(ledger_->View()
                   ->GetTimelines(
                       {NpiPayerKey(Relation::kEnrollment, kDrA, "medicare"),
                        NpiPayerKey(Relation::kCredential, kDrA, "medicare"),

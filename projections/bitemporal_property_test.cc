@@ -68,7 +68,7 @@ TEST_P(BitemporalPropertyTest, QueriesEqualABruteForceFold) {
         // Mostly at the relationship's tail: start after the last end, or
         // end the open period; still often refused inside batches.
         const std::string p = pick(providers), o = pick(orgs), y = pick(payers);
-        auto t = ledger->GetTimeline(PairKey(Relation::kReassignment, p, o, y));
+        auto t = ledger->View()->GetTimeline(PairKey(Relation::kReassignment, p, o, y));
         ASSERT_TRUE(t.ok());
         std::vector<Interval> periods;
         if (t->has_value()) periods = FoldIntervals(**t, kHeadSeq);
@@ -141,7 +141,7 @@ TEST_P(BitemporalPropertyTest, QueriesEqualABruteForceFold) {
     const uint64_t k = batch_ends[b];
     TempDir tdir;
     auto truncated = std::move(*Ledger::Open(options, tdir.Sub("t")));
-    auto it = ledger->Read(1);
+    auto it = ledger->View()->Read(1);
     for (size_t i = 0; i <= b; ++i) {
       std::vector<Event> batch;
       for (; it->Valid() && it->event().seq() <= batch_ends[i]; it->Next()) {

@@ -353,7 +353,7 @@ TEST_F(QueryTest, PayerIdsAreCaseInsensitiveEverywhere) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->payers, std::vector<std::string>{"medicare"});
   // The event keeps the spelling as written.
-  EXPECT_EQ(ledger_->Get(6)->reassigned().payer(), "Medicare");
+  EXPECT_EQ(ledger_->View()->Get(6)->reassigned().payer(), "Medicare");
 }
 
 TEST_F(QueryTest, EveryMissingLinkIsNamed) {

@@ -393,7 +393,7 @@ TEST(GroupCommitTest, ARefusedBatchFailsAloneInItsGroup) {
   EXPECT_EQ(results[5]->seqs, std::vector<uint64_t>({3}));
   EXPECT_EQ(ledger->head().seq, 3u);
   for (const char* id : {"b", "c1", "c2", "d"}) {
-    EXPECT_FALSE(ledger->FindEventId(id)->has_value()) << id;
+    EXPECT_FALSE(ledger->View()->FindEventId(id)->has_value()) << id;
   }
   RelationFilter dr_a;
   dr_a.provider = kDrA;

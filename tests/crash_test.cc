@@ -91,7 +91,7 @@ void SurviveKills(int threads, int iterations, unsigned seed) {
     for (long b = 0; b <= last_started; ++b) {
       int present = 0;
       for (int i = 0; i < 10; ++i) {
-        auto seq = (*ledger)->FindEventId(absl::StrCat("b", b, "-", i));
+        auto seq = (*ledger)->View()->FindEventId(absl::StrCat("b", b, "-", i));
         ASSERT_TRUE(seq.ok());
         if (seq->has_value()) ++present;
       }

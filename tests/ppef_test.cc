@@ -71,13 +71,13 @@ TEST_F(PpefTest, FirstSnapshotThenIdenticalReloadAddsNothing) {
                            "ledger"}));
   const Head head = ledger_->head();
   EXPECT_EQ(head.seq, 11u);
-  auto e = ledger_->Get(1);
+  auto e = ledger_->View()->Get(1);
   EXPECT_EQ(e->event_id(), "ppef:medicare:enr:O20230101000501");
   EXPECT_EQ(e->source(), "PPEF 2024-04-01");
   EXPECT_EQ(e->effective_date(), "2024-04-01");
   EXPECT_EQ(e->enrolled().legal_name(), "NORTHGATE PEDIATRICS PC");
   EXPECT_EQ(e->enrolled().entity(), v1::Enrolled::ORGANIZATION);
-  EXPECT_EQ(ledger_->Get(2)->enrolled().legal_name(), "HARBOR VIEW IMAGING, LLC");
+  EXPECT_EQ(ledger_->View()->Get(2)->enrolled().legal_name(), "HARBOR VIEW IMAGING, LLC");
 
   PpefResult again = Load("2024-04-01");
   EXPECT_EQ(again.enrolled + again.reassigned + again.revoked, 0u);
@@ -106,7 +106,7 @@ TEST_F(PpefTest, LaterSnapshotRevokesWhatDisappearedAndAddsWhatIsNew) {
                                       "1960718298->1102938473"}));
   // Before the later snapshot's date, the earlier state holds.
   EXPECT_EQ(InEffect("2024-06-30").back(), "1960718298->1293847566");
-  auto revoke = ledger_->Get(ledger_->head().seq);
+  auto revoke = ledger_->View()->Get(ledger_->head().seq);
   EXPECT_EQ(revoke->event_id(),
             "ppef:medicare:rev:1960718298:1293847566:2024-07-01");
   // Reloading the later snapshot adds nothing either.

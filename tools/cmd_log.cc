@@ -257,7 +257,7 @@ int RunExport(const Context& ctx, const ExportFlags& f) {
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
-  auto it = ledger->Read(f.from_seq);
+  auto it = ledger->View()->Read(f.from_seq);
   for (; it->Valid(); it->Next()) {
     const Event& e = it->event();
     if (!f.actor.empty() && e.actor() != f.actor) continue;
@@ -320,7 +320,7 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
                 << report->head.seq << ": events were removed\n";
       return kExitFailure;
     }
-    auto at = ledger->Lookup(digest_seq);
+    auto at = ledger->View()->Lookup(digest_seq);
     if (!at.ok()) return ReportError(at.status());
     if (at->hash() != ToHex(digest_hash)) {
       std::cerr << "provledger: verify FAILED: the event at seq " << digest_seq
@@ -426,7 +426,7 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
     batch.clear();
     return r.status();
   };
-  auto it = ledger->Read(1);
+  auto it = ledger->View()->Read(1);
   for (; it->Valid() && it->event().seq() <= *until; it->Next()) {
     if (!batch.empty() &&
         (batch.back().recorded_at().seconds() !=

@@ -50,7 +50,7 @@ TEST(GeneratorTest, EveryEventIsAcceptedByAnEmptyLedger) {
   }
   // Some departures were recorded late (backdated).
   int late = 0;
-  for (auto it = ledger->Read(1); it->Valid(); it->Next()) {
+  for (auto it = ledger->View()->Read(1); it->Valid(); it->Next()) {
     if (it->event().has_revoked() &&
         it->event().filed_on() != it->event().effective_date()) {
       ++late;

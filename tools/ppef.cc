@@ -164,7 +164,7 @@ class Loader {
         continue;
       }
       ASSIGN_OR_RETURN(std::optional<uint64_t> existing,
-                       ledger_.FindEventId(e.event_id()));
+                       ledger_.View()->FindEventId(e.event_id()));
       if (existing.has_value()) {
         ++result_.duplicates;
         continue;
@@ -227,7 +227,7 @@ class Loader {
           PairKey(Relation::kReassignment, provider, org, options_.payer);
       if (!snapshot_.insert(key).second) continue;  // listed twice
       ASSIGN_OR_RETURN(std::optional<storage::Timeline> t,
-                       ledger_.GetTimeline(key));
+                       ledger_.View()->GetTimeline(key));
       if (t.has_value()) {
         if (IntervalOn(*t, options_.as_of, kHeadSeq).has_value()) {
           ++result_.already_reassigned;
@@ -264,7 +264,7 @@ class Loader {
       const std::string key =
           PairKey(Relation::kReassignment, r.provider, r.org, r.payer);
       if (snapshot_.contains(key)) continue;
-      ASSIGN_OR_RETURN(Event start, ledger_.Get(r.interval.start_seq));
+      ASSIGN_OR_RETURN(Event start, ledger_.View()->Get(r.interval.start_seq));
       if (!absl::StartsWith(start.source(), "PPEF ")) continue;
       Event e = Base(absl::StrCat("ppef:", options_.payer, ":rev:", r.provider,
                                   ":", r.org, ":", date_));
