@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -285,6 +286,12 @@ std::optional<size_t> FailedEventIndex(const absl::Status& status) {
 }
 
 namespace {
+absl::Status CorruptTimeline() {
+  return NeedsRebuild(absl::DataLossError(
+      "a stored timeline is corrupt: the projections must be rebuilt from "
+      "the log"));
+}
+
 // A stored timeline's value, parsed; nullopt for NotFound.
 absl::StatusOr<std::optional<Timeline>> ParseTimeline(
     const rocksdb::Status& s, const rocksdb::Slice& value) {
@@ -292,9 +299,7 @@ absl::StatusOr<std::optional<Timeline>> ParseTimeline(
   RETURN_IF_ERROR(FromRocks(s, "read timeline"));
   Timeline t;
   if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return NeedsRebuild(absl::DataLossError(
-        "a stored timeline is corrupt: the projections must be rebuilt from "
-        "the log"));
+    return CorruptTimeline();
   }
   return t;
 }
@@ -949,9 +954,7 @@ absl::Status LedgerView::ScanTimelines(
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     if (!t.ParseFromArray(it->value().data(),
                           static_cast<int>(it->value().size()))) {
-      return NeedsRebuild(absl::DataLossError(
-        "a stored timeline is corrupt: the projections must be rebuilt from "
-        "the log"));
+      return CorruptTimeline();
     }
     if (!fn(ToView(it->key()), t)) break;
   }
@@ -1031,10 +1034,12 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   // With nobody queued behind the group there is nothing to judge while it
   // syncs: it is written with the sync (one call, as RocksDB's own group
   // commit does).
-  bool sync = writers_.size() == group.size();
+  const bool sync_in_write = writers_.size() == group.size();
   queue.unlock();
 
-  std::shared_ptr<const PinnedState> written = WriteGroup(group, &sync);
+  bool must_sync = false;
+  std::shared_ptr<const PinnedState> written =
+      WriteGroup(group, sync_in_write, &must_sync);
 
   // The next group is judged and written while this one syncs (and syncs
   // with it, if it is written before this one's sync starts).
@@ -1047,7 +1052,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     // Views see the group only once it is durable (a later group's sync
     // covers it too: the write-ahead log is one sequence).
     absl::Status synced =
-        sync ? WaitDurable(written->head.seq) : absl::OkStatus();
+        must_sync ? WaitDurable(written->head.seq) : absl::OkStatus();
     if (synced.ok()) {
       Publish(std::move(written));
     } else {
@@ -1092,15 +1097,14 @@ absl::Status Ledger::WaitDurable(uint64_t seq) {
 }
 
 std::shared_ptr<const PinnedState> Ledger::WriteGroup(
-    const std::vector<Writer*>& group, bool* sync) {
+    const std::vector<Writer*>& group, bool sync_in_write, bool* must_sync) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  const bool sync_in_write = *sync;
-  *sync = false;
   GroupOverlay overlay;
   rocksdb::WriteBatch wb;
   Head head = written_head_;
   const absl::Time now = options_.clock();
   std::vector<Writer*> accepted;
+  bool sync = false;  // a batch asked for it
   for (size_t i = 0; i < group.size(); ++i) {
     Writer* writer = group[i];
     // The last batch's writes need not be remembered for the ones after it.
@@ -1109,12 +1113,13 @@ std::shared_ptr<const PinnedState> Ledger::WriteGroup(
                                   &overlay, &head, &wb);
     if (writer->result.ok() && writer->result->written > 0) {
       accepted.push_back(writer);
-      *sync = *sync || writer->options->sync;
+      sync = sync || writer->options->sync;
     }
   }
   if (accepted.empty()) return nullptr;
   rocksdb::WriteOptions wo;
-  wo.sync = *sync && sync_in_write;
+  wo.sync = sync && sync_in_write;
+  *must_sync = sync && !sync_in_write;
   absl::Status written = FromRocks(db_->Write(wo, &wb), "append");
   if (!written.ok()) {
     for (Writer* writer : accepted) writer->result = written;
@@ -1864,12 +1869,10 @@ absl::Status Ledger::Rebuild(
   // Open recreates a missing family.
   auto families = std::make_shared<ProjectionFamilies>();
   families->db = db_.get();
-  for (auto [i, handle] : {std::pair{kTimelinesCf, &families->timelines},
-                           std::pair{kIndexesCf, &families->indexes}}) {
-    RETURN_IF_ERROR(FromRocks(
-        db_->DropColumnFamily(i == kTimelinesCf ? old_families->timelines
-                                                : old_families->indexes),
-        "drop projections"));
+  for (auto [i, old, handle] :
+       {std::tuple{kTimelinesCf, old_families->timelines, &families->timelines},
+        std::tuple{kIndexesCf, old_families->indexes, &families->indexes}}) {
+    RETURN_IF_ERROR(FromRocks(db_->DropColumnFamily(old), "drop projections"));
     RETURN_IF_ERROR(FromRocks(
         db_->CreateColumnFamily(descriptors_[i].options, descriptors_[i].name,
                                 handle),

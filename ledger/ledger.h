@@ -379,11 +379,11 @@ class Ledger {
                                             rocksdb::WriteBatch* wb);
   // Judges `group` (the leader's call; the writers are at the front of the
   // queue) and writes the accepted batches: the state to publish once
-  // synced (null if nothing was written). *sync in: whether to sync in the
-  // write itself if a batch asks for it (else the caller syncs); out:
-  // whether a batch asked for it.
+  // durable (null if nothing was written). If a batch asked for a sync, the
+  // write syncs when `sync_in_write`; otherwise *must_sync is set and the
+  // caller syncs (WaitDurable).
   std::shared_ptr<const internal::PinnedState> WriteGroup(
-      const std::vector<Writer*>& group, bool* sync);
+      const std::vector<Writer*>& group, bool sync_in_write, bool* must_sync);
   // Returns once every event up to `seq` is synced to the write-ahead log.
   // One caller syncs at a time, for everything written so far; callers
   // that arrive meanwhile share the next sync.
