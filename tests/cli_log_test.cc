@@ -12,7 +12,7 @@
 #include "ledger/ledger.h"
 #include "rocksdb/db.h"
 #include "tests/cli_support.h"
-#include "tools/event_json.h"
+#include "tools/service/event_json.h"
 
 namespace provledger {
 namespace {

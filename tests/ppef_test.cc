@@ -1,6 +1,6 @@
 // Loading PPEF snapshots (tests/data): idempotent reloads, and a later
 // snapshot revoking reassignments that disappeared.
-#include "tools/ppef.h"
+#include "tools/service/ppef.h"
 
 #include <gtest/gtest.h>
 

@@ -13,7 +13,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "tools/event_json.h"
+#include "tools/service/event_json.h"
 
 namespace provledger {
 namespace {

@@ -9,11 +9,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "ledger/knowledge_point.h"
+#include "ledger/status_macros.h"
 
 namespace provledger {
 
@@ -34,6 +37,34 @@ int ReportError(const absl::Status& status) {
     default:
       return kExitFailure;
   }
+}
+
+absl::Status WithFlagNames(const absl::Status& status,
+                           std::initializer_list<FlagName> flags) {
+  static constexpr FlagName kKnowledge[] = {
+      {"known_at", "--known-at"}, {"known_seq", "--known-seq"}, {"tz", "--tz"}};
+  const absl::string_view message = status.message();
+  auto rename = [&](const FlagName& f) -> std::optional<absl::Status> {
+    const absl::string_view field = f.field;
+    if (!absl::StartsWith(message, field) ||
+        !absl::StartsWith(message.substr(field.size()), ": ")) {
+      return std::nullopt;
+    }
+    absl::Status renamed(status.code(),
+                         absl::StrCat(f.flag, message.substr(field.size())));
+    status.ForEachPayload(
+        [&](absl::string_view url, const absl::Cord& payload) {
+          renamed.SetPayload(url, payload);
+        });
+    return renamed;
+  };
+  for (const FlagName& f : flags) {
+    if (auto r = rename(f)) return *r;
+  }
+  for (const FlagName& f : kKnowledge) {
+    if (auto r = rename(f)) return *r;
+  }
+  return status;
 }
 
 std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
@@ -115,33 +146,19 @@ absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag) {
   return zone;
 }
 
-absl::StatusOr<uint64_t> ResolveKnownAt(const LedgerView& ledger,
-                                        const std::string& known_at,
-                                        uint64_t known_seq,
-                                        absl::TimeZone zone,
-                                        const char* at_flag,
-                                        const char* seq_flag) {
+absl::StatusOr<v1::KnowledgePoint> KnowledgeFlags(
+    const std::string& known_at, uint64_t known_seq, const std::string& tz,
+    const char* at_flag, const char* seq_flag) {
   if (!known_at.empty() && known_seq != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("give ", at_flag, " or ", seq_flag, ", not both"));
   }
-  if (!known_at.empty()) {
-    auto t = ParseKnownAt(known_at, zone);
-    if (!t.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(at_flag, ": ", t.status().message()));
-    }
-    return ledger.SeqAtTime(*t);
-  }
-  if (known_seq != 0) {
-    if (known_seq > ledger.head().seq) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(seq_flag, ": ", known_seq, " is beyond the head (",
-                       ledger.head().seq, ")"));
-    }
-    return known_seq;
-  }
-  return ledger.head().seq;
+  ASSIGN_OR_RETURN(absl::TimeZone zone, ResolveZone(tz));
+  v1::KnowledgePoint known;
+  known.set_tz(zone.name());
+  if (!known_at.empty()) known.set_known_at(known_at);
+  if (known_seq != 0) known.set_known_seq(known_seq);
+  return known;
 }
 
 void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,

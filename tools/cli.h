@@ -3,6 +3,7 @@
 #define PROVLEDGER_TOOLS_CLI_H_
 
 #include <chrono>
+#include <initializer_list>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -12,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ledger/ledger.h"
+#include "provledger/v1/api.pb.h"
 
 namespace provledger {
 
@@ -34,6 +36,18 @@ struct Context {
 // AlreadyExists/NotFound, failure otherwise).
 int ReportError(const absl::Status& status);
 
+// A flag of the command line and the request field it sets.
+struct FlagName {
+  const char* field;  // "date", "known_seq"
+  const char* flag;   // "--date", "--known-seq"
+};
+
+// `status` with the request field its message starts with ("date: ...")
+// written as the flag that set it ("--date: ..."); the knowledge fields
+// (known_at, known_seq, tz) always map to --known-at, --known-seq, --tz.
+absl::Status WithFlagNames(const absl::Status& status,
+                           std::initializer_list<FlagName> flags = {});
+
 // Opens the ledger at ctx.db; if it cannot (also when --db was not given)
 // prints an error, sets *exit_code and returns nullptr. Commands that only
 // read pass options with read_only set: they run beside each other and
@@ -48,15 +62,13 @@ LedgerOptions ReadOnly();
 // UTC. Error messages name --tz.
 absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag);
 
-// Resolves --known-at (read in `zone`, see ParseKnownAt) / --known-seq into
-// a seq (head when neither is set). Error messages name the flags `at_flag`
-// / `seq_flag`.
-absl::StatusOr<uint64_t> ResolveKnownAt(const LedgerView& ledger,
-                                        const std::string& known_at,
-                                        uint64_t known_seq,
-                                        absl::TimeZone zone,
-                                        const char* at_flag = "--known-at",
-                                        const char* seq_flag = "--known-seq");
+// The request's knowledge point for --known-at / --known-seq / --tz (the
+// zone of --tz, else $PROVLEDGER_TZ). InvalidArgument when both points are
+// given, or --tz is not a zone (messages name the flags `at_flag` /
+// `seq_flag`).
+absl::StatusOr<v1::KnowledgePoint> KnowledgeFlags(
+    const std::string& known_at, uint64_t known_seq, const std::string& tz,
+    const char* at_flag = "--known-at", const char* seq_flag = "--known-seq");
 
 // CLI11 checks. Numeric flags take plain decimal digits only (no sign,
 // leading zero or 0x prefix, not empty), so "010" never means 8 and "-1"

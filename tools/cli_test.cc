@@ -37,5 +37,24 @@ TEST(TuneAllocatorTest, LargeBlocksStayMappedAfterALargerOneIsFreed) {
 }
 #endif
 
+TEST(WithFlagNamesTest, TheLeadingRequestFieldBecomesItsFlag) {
+  const absl::Status date =
+      absl::InvalidArgumentError("date: '2024-02-30' is not a real calendar day");
+  EXPECT_EQ(WithFlagNames(date, {{"date", "--dos"}}),
+            absl::InvalidArgumentError(
+                "--dos: '2024-02-30' is not a real calendar day"));
+  // The knowledge fields always have their flags; payloads stay.
+  absl::Status seq = absl::InvalidArgumentError("known_seq: 9 is beyond");
+  seq.SetPayload("p", absl::Cord("x"));
+  const absl::Status renamed = WithFlagNames(seq);
+  EXPECT_EQ(renamed.message(), "--known-seq: 9 is beyond");
+  EXPECT_EQ(renamed.GetPayload("p"), absl::Cord("x"));
+  // Only a whole leading field: "dates: ..." and a message without one stay.
+  const absl::Status other = absl::InvalidArgumentError("dates: x");
+  EXPECT_EQ(WithFlagNames(other, {{"date", "--date"}}), other);
+  const absl::Status plain = absl::NotFoundError("cannot read roster 'r'");
+  EXPECT_EQ(WithFlagNames(plain, {{"date", "--date"}}), plain);
+}
+
 }  // namespace
 }  // namespace provledger

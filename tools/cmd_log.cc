@@ -15,7 +15,8 @@
 #include "ledger/hash.h"
 #include "tools/cli.h"
 #include "tools/demo.h"
-#include "tools/event_json.h"
+#include "tools/service/event_json.h"
+#include "tools/service/service.h"
 #include "tools/generator.h"
 #include "tools/table.h"
 
@@ -24,51 +25,9 @@ namespace {
 
 using v1::Event;
 
-// Events read from JSON lines, with the line each came from.
-struct EventLines {
-  std::vector<Event> events;
-  std::vector<size_t> lines;
-  void clear() {
-    events.clear();
-    lines.clear();
-  }
-};
-
-// Reads up to `max_events` events (0: all) from `in`, counting lines in
-// *line_no. Blank lines are skipped.
-// InvalidArgument "line N: <reason>" on a line that is not an event.
-absl::Status ReadEventLines(std::istream& in, size_t max_events,
-                            size_t* line_no,
-                            uint64_t* bytes_read, EventLines* out) {
-  std::string line;
-  while ((max_events == 0 || out->events.size() < max_events) &&
-         std::getline(in, line)) {
-    ++*line_no;
-    *bytes_read += line.size() + 1;
-    absl::string_view text = absl::StripAsciiWhitespace(line);
-    if (text.empty()) continue;
-    auto event = ParseEventJson(text);
-    if (!event.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("line ", *line_no, ": ", event.status().message()));
-    }
-    out->events.push_back(std::move(*event));
-    out->lines.push_back(*line_no);
-  }
-  if (in.bad()) {
-    return absl::UnavailableError(
-        absl::StrCat("read error after line ", *line_no));
-  }
-  return absl::OkStatus();
-}
-
-// "line N: <message>" for an append error about one event.
-absl::Status AtLine(const absl::Status& s, const EventLines& lines) {
-  std::optional<size_t> index = FailedEventIndex(s);
-  if (!index.has_value() || *index >= lines.lines.size()) return s;
-  return absl::Status(s.code(), absl::StrCat("line ", lines.lines[*index], ": ",
-                                             s.message()));
-}
+using service::AtLine;
+using service::EventLines;
+using service::ReadEventLines;
 
 // Opens FILE, or standard input for "-" / "".
 std::istream* OpenInput(const std::string& path, std::ifstream* file) {
@@ -81,9 +40,7 @@ std::istream* OpenInput(const std::string& path, std::ifstream* file) {
   return file;
 }
 
-std::string HeadToken(const Head& h) {
-  return absl::StrCat(h.seq, ":", ToHex(h.hash));
-}
+std::string HeadToken(const Head& h) { return service::DigestOf(h); }
 
 int RunInit(const Context& ctx) {
   if (ctx.db.empty()) {
@@ -112,9 +69,8 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
     std::cerr << "provledger: --format must be text or json\n";
     return kExitBadInput;
   }
-  AppendOptions options;
-  options.sync = !f.no_sync;
-  options.default_actor = f.actor;
+  v1::AppendRequest request;
+  request.set_no_sync(f.no_sync);
   if (!f.expect.empty()) {
     std::vector<std::string> parts = absl::StrSplit(f.expect, ':');
     uint64_t version = 0;
@@ -123,7 +79,8 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
                 << "' is not NPI:VERSION\n";
       return kExitBadInput;
     }
-    options.expected = ExpectedVersion{parts[0], version};
+    request.mutable_expected()->set_npi(parts[0]);
+    request.mutable_expected()->set_version(version);
   }
   std::ifstream file;
   std::istream* in = OpenInput(f.file, &file);
@@ -141,31 +98,25 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
     std::cerr << "provledger: nothing was written\n";
     return rc;
   }
-  auto result = ledger->Append(lines.events, options);
+  for (Event& e : lines.events) *request.add_events() = std::move(e);
+  auto result = service::Append(*ledger, request, f.actor);
   if (!result.ok()) {
     rc = ReportError(AtLine(result.status(), lines));
     std::cerr << "provledger: nothing was written\n";
     return rc;
   }
-  size_t duplicates = lines.events.size() - result->written;
   if (f.format == "json") {
-    // Seqs are strings, as protobuf's JSON mapping writes 64-bit numbers.
-    std::cout << "{\"appended\":" << result->written
-              << ",\"duplicates\":" << duplicates << ",\"seqs\":["
-              << absl::StrJoin(result->seqs, ",",
-                               [](std::string* out, uint64_t seq) {
-                                 absl::StrAppend(out, "\"", seq, "\"");
-                               })
-              << "],\"head\":"
-              << JsonString(HeadToken(result->head)) << "}\n";
+    std::cout << service::ToJson(*result) << "\n";
   } else {
-    for (size_t i = 0; i < result->seqs.size(); ++i) {
-      std::cout << result->seqs[i] << "\t" << lines.events[i].event_id()
-                << (result->duplicate[i] ? "\talready recorded" : "") << "\n";
+    for (int i = 0; i < result->seqs_size(); ++i) {
+      std::cout << result->seqs(i) << "\t" << request.events(i).event_id()
+                << (result->duplicate(i) ? "\talready recorded" : "") << "\n";
     }
-    std::cerr << "appended " << result->written << " event(s)";
-    if (duplicates > 0) std::cerr << ", " << duplicates << " already recorded";
-    std::cerr << "; head " << HeadToken(result->head) << "\n";
+    std::cerr << "appended " << result->appended() << " event(s)";
+    if (result->duplicates() > 0) {
+      std::cerr << ", " << result->duplicates() << " already recorded";
+    }
+    std::cerr << "; head " << result->head() << "\n";
   }
   return kExitOk;
 }
@@ -197,51 +148,34 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
   auto ledger = OpenLedger(ctx, &rc);
   if (!ledger) return rc;
 
-  AppendOptions options;
+  service::ImportOptions options;
+  options.batch_size = f.batch_size;
   options.sync = !f.no_sync;
   options.default_actor = f.actor;
   Progress progress("import", total_bytes);
-  EventLines lines;
-  size_t line_no = 0, batches = 0, written = 0, duplicates = 0;
-  uint64_t bytes = 0;
-  Head head = ledger->head();
-  while (true) {
-    lines.clear();
-    const size_t first_line = line_no + 1;
-    absl::Status read =
-        ReadEventLines(*in, f.batch_size, &line_no, &bytes, &lines);
-    absl::Status status = read;
-    if (read.ok() && !lines.events.empty()) {
-      auto result = ledger->Append(lines.events, options);
-      if (result.ok()) {
-        ++batches;
-        written += result->written;
-        duplicates += lines.events.size() - result->written;
-        head = result->head;
-      } else {
-        status = AtLine(result.status(), lines);
-      }
-    }
-    if (!status.ok()) {
-      progress.Finish();
-      rc = ReportError(status);
-      std::cerr << "provledger: the batch starting at line " << first_line
-                << " was not written; " << written << " event(s) in "
-                << batches
-                << " earlier batch(es) were. Fix the line and run the same "
-                   "import again: events already recorded are skipped by "
-                   "event_id.\n";
-      return rc;
-    }
-    progress.Update(bytes);
-    if (lines.events.empty() || !*in) break;
-  }
+  service::ImportSummary summary;
+  size_t failed_line = 0;
+  absl::Status status = service::Import(
+      *ledger, *in, options, [&](uint64_t bytes) { progress.Update(bytes); },
+      &summary, &failed_line);
   progress.Finish();
-  std::cout << "imported " << written << " event(s) in " << batches
-            << " batch(es)";
-  if (duplicates > 0) std::cout << ", " << duplicates << " already recorded";
-  std::cout << "; head " << HeadToken(head) << "\n";
-  if (f.compact_after > 0 && written >= f.compact_after) {
+  if (!status.ok()) {
+    rc = ReportError(status);
+    std::cerr << "provledger: the batch starting at line " << failed_line
+              << " was not written; " << summary.written << " event(s) in "
+              << summary.batches
+              << " earlier batch(es) were. Fix the line and run the same "
+                 "import again: events already recorded are skipped by "
+                 "event_id.\n";
+    return rc;
+  }
+  std::cout << "imported " << summary.written << " event(s) in "
+            << summary.batches << " batch(es)";
+  if (summary.duplicates > 0) {
+    std::cout << ", " << summary.duplicates << " already recorded";
+  }
+  std::cout << "; head " << HeadToken(summary.head) << "\n";
+  if (f.compact_after > 0 && summary.written >= f.compact_after) {
     return CompactProjections(*ledger);
   }
   return kExitOk;
@@ -374,12 +308,9 @@ int RunDigest(const Context& ctx) {
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
-  const Head head = ledger->head();
-  if (head.seq == 0) {
-    std::cerr << "provledger: the ledger is empty; there is nothing to digest\n";
-    return kExitBadInput;
-  }
-  std::cout << HeadToken(head) << "\n";
+  auto digest = service::QueryService(ledger->View()).Digest();
+  if (!digest.ok()) return ReportError(digest.status());
+  std::cout << digest->digest() << "\n";
   return kExitOk;
 }
 
@@ -398,57 +329,32 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
     std::cerr << "provledger: give exactly one of --until-seq or --until-time\n";
     return kExitBadInput;
   }
+  auto known = KnowledgeFlags(f.until_time, f.until_seq, "", "--until-time",
+                              "--until-seq");
+  if (!known.ok()) return ReportError(known.status());
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
-  auto zone = ResolveZone("");
-  if (!zone.ok()) return ReportError(zone.status());
-  auto until = ResolveKnownAt(*ledger->View(), f.until_time, f.until_seq, *zone,
-                              "--until-time", "--until-seq");
-  if (!until.ok()) return ReportError(until.status());
+  const std::shared_ptr<const LedgerView> view = ledger->View();
+  auto until = service::ResolveKnowledge(*view, *known);
+  if (!until.ok()) {
+    return ReportError(WithFlagNames(until.status(),
+                                     {{"known_at", "--until-time"},
+                                      {"known_seq", "--until-seq"}}));
+  }
   LedgerOptions options;
   options.create_if_missing = true;
   options.error_if_exists = true;
   auto target = Ledger::Open(options, f.into);
   if (!target.ok()) return ReportError(target.status());
-
-  // Events recorded together (one recorded_at) were one batch: replay them
-  // as one, with their original recorded_at, so every batch is judged as it
-  // was and the hash chain comes out identical.
   Progress progress("replay", *until);
-  AppendOptions append;
-  append.sync = false;
-  append.preserve_recorded_at = true;
-  std::vector<Event> batch;
-  auto flush = [&]() -> absl::Status {
-    if (batch.empty()) return absl::OkStatus();
-    auto r = (*target)->Append(batch, append);
-    batch.clear();
-    return r.status();
-  };
-  auto it = ledger->View()->Read(1);
-  for (; it->Valid() && it->event().seq() <= *until; it->Next()) {
-    if (!batch.empty() &&
-        (batch.back().recorded_at().seconds() !=
-             it->event().recorded_at().seconds() ||
-         batch.back().recorded_at().nanos() != it->event().recorded_at().nanos() ||
-         batch.size() >= 10000)) {
-      absl::Status s = flush();
-      if (!s.ok()) return ReportError(s);
-      progress.Update(it->event().seq() - 1);
-    }
-    batch.push_back(it->event());
-  }
-  if (!it->status().ok()) return ReportError(it->status());
-  absl::Status s = flush();
-  if (!s.ok()) return ReportError(s);
-  s = (*target)->Sync();
-  if (!s.ok()) return ReportError(s);
+  auto head = service::ReplayInto(*view, *until, **target,
+                                  [&](uint64_t done) { progress.Update(done); });
   progress.Finish();
-  const Head head = (*target)->head();
-  std::cout << "replayed " << head.seq << " event(s) into " << f.into
-            << "; head " << HeadToken(head) << "\n";
-  if (head.seq != *until) {
+  if (!head.ok()) return ReportError(head.status());
+  std::cout << "replayed " << head->seq << " event(s) into " << f.into
+            << "; head " << HeadToken(*head) << "\n";
+  if (head->seq != *until) {
     std::cerr << "provledger: expected " << *until << " events\n";
     return kExitFailure;
   }

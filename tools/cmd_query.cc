@@ -15,8 +15,7 @@
 #include "ledger/validation.h"
 #include "projections/query.h"
 #include "tools/cli.h"
-#include "tools/describe.h"
-#include "tools/report.h"
+#include "tools/service/service.h"
 #include "tools/table.h"
 
 namespace provledger {
@@ -61,11 +60,10 @@ void AddRulesFlag(CLI::App* cmd, QueryFlags* f) {
 struct Session {
   std::unique_ptr<Ledger> ledger;
   // Every answer of the command comes from this one view.
-  std::shared_ptr<const LedgerView> view;
+  std::unique_ptr<service::QueryService> service;
   Format format = Format::kTable;
-  uint64_t known_seq = 0;
+  v1::KnowledgePoint known;
   absl::TimeZone zone;  // of --known-at and the times shown
-  PayerRules rules;
 };
 
 // Opens the ledger and resolves format, knowledge point and rules; on error
@@ -78,178 +76,89 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
     return std::nullopt;
   }
   s.format = *format;
-  for (const std::string* npi : {&f.provider, &f.org}) {
-    if (!npi->empty() && !IsValidNpi(*npi)) {
-      *rc = ReportError(absl::InvalidArgumentError(
-          absl::StrCat("'", *npi, "' is not a valid NPI (10 digits, Luhn "
-                       "check over 80840)")));
-      return std::nullopt;
-    }
-  }
-  s.ledger = OpenLedger(ctx, rc, ReadOnly());
-  if (!s.ledger) return std::nullopt;
-  auto zone = ResolveZone(f.tz);
-  if (!zone.ok()) {
-    *rc = ReportError(zone.status());
-    return std::nullopt;
-  }
-  s.zone = *zone;
-  s.view = s.ledger->View();
-  auto known = ResolveKnownAt(*s.view, f.known_at, f.known_seq, s.zone);
+  auto known = KnowledgeFlags(f.known_at, f.known_seq, f.tz);
   if (!known.ok()) {
     *rc = ReportError(known.status());
     return std::nullopt;
   }
-  s.known_seq = *known;
+  s.known = *known;
+  s.zone = *service::ZoneOf(s.known);
+  PayerRules rules;
   std::string rules_path = f.payer_rules;
   if (rules_path.empty()) {
     std::string fallback = ctx.db + "/payer_rules.csv";
-    if (std::filesystem::exists(fallback)) rules_path = fallback;
+    if (!ctx.db.empty() && std::filesystem::exists(fallback)) {
+      rules_path = fallback;
+    }
   }
   if (!rules_path.empty()) {
-    auto rules = PayerRules::Load(rules_path);
-    if (!rules.ok()) {
-      *rc = ReportError(rules.status());
+    auto loaded = PayerRules::Load(rules_path);
+    if (!loaded.ok()) {
+      *rc = ReportError(loaded.status());
       return std::nullopt;
     }
-    s.rules = *rules;
+    rules = *loaded;
   }
+  s.ledger = OpenLedger(ctx, rc, ReadOnly());
+  if (!s.ledger) return std::nullopt;
+  s.service = std::make_unique<service::QueryService>(s.ledger->View(),
+                                                      std::move(rules));
   return s;
 }
 
-std::optional<DayNumber> ParseDay(const std::string& flag,
-                                  const std::string& value, int* rc) {
-  auto day = ParseDate(value);
-  if (!day.ok()) {
-    *rc = ReportError(absl::InvalidArgumentError(
-        absl::StrCat(flag, ": ", day.status().message())));
-    return std::nullopt;
-  }
-  return *day;
+std::string KnownAtCaption(const Session& s, uint64_t known_seq) {
+  return service::KnownAtCaption(s.service->view(), known_seq, s.zone);
 }
 
-std::string KnownAtCaption(const Session& s) {
-  const LedgerView& ledger = *s.view;
-  if (s.known_seq == ledger.head().seq) {
-    return absl::StrCat("as known now (seq ", s.known_seq, ")");
-  }
-  std::string when;
-  if (s.known_seq > 0) {
-    auto e = ledger.Lookup(s.known_seq);
-    if (e.ok()) {
-      when =
-          " recorded " + FormatKnownTime(ToAbslTime(e->recorded_at()), s.zone);
-    }
-  }
-  return absl::StrCat("as known at seq ", s.known_seq, when);
+// Prints the error of a call, its request fields named as `flags`.
+int CallError(const absl::Status& status,
+              std::initializer_list<FlagName> flags) {
+  return ReportError(WithFlagNames(status, flags));
 }
 
 std::string Seq(uint64_t seq) { return seq == 0 ? "" : absl::StrCat(seq); }
 
-// `notes` is parallel to `rows`.
-Table ReassignmentTable(const std::vector<ReassignmentRow>& rows,
-                        const std::vector<std::string>& notes) {
-  Table t({"provider", "org", "payer", "effective_from", "effective_until",
-           "start_seq", "end_seq", "note"});
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const ReassignmentRow& r = rows[i];
-    t.AddRow({r.provider, r.org, r.payer, FormatDate(r.interval.start),
-              r.interval.end ? FormatDate(*r.interval.end) : "",
-              Seq(r.interval.start_seq), Seq(r.interval.end_seq), notes[i]});
-  }
-  return t;
-}
-
-// For each row: who of the two is not enrolled at the payer on `day` (a
-// reassignment still in effect whose provider or group left the payer is
-// worth a look), "" when both are.
-absl::StatusOr<std::vector<std::string>> EnrollmentNotes(
-    const Queries& q, const std::vector<ReassignmentRow>& rows, DayNumber day,
-    uint64_t known_seq) {
-  std::map<std::pair<std::string, std::string>, bool> enrolled;
-  auto is_enrolled = [&](const std::string& npi,
-                         const std::string& payer) -> absl::StatusOr<bool> {
-    auto it = enrolled.find({npi, payer});
-    if (it != enrolled.end()) return it->second;
-    ASSIGN_OR_RETURN(bool e, q.EnrolledOn(npi, payer, day, known_seq));
-    enrolled.emplace(std::make_pair(npi, payer), e);
-    return e;
-  };
-  std::vector<std::string> notes;
-  for (const ReassignmentRow& r : rows) {
-    ASSIGN_OR_RETURN(bool provider, is_enrolled(r.provider, r.payer));
-    ASSIGN_OR_RETURN(bool group, is_enrolled(r.org, r.payer));
-    notes.push_back(provider && group ? ""
-                    : group           ? "provider not enrolled"
-                    : provider        ? "group not enrolled"
-                                      : "provider and group not enrolled");
-  }
-  return notes;
-}
-
-std::string FindingsJson(const std::vector<Finding>& findings) {
-  std::vector<std::string> items;
-  for (const Finding& f : findings) {
-    items.push_back(absl::StrCat("{\"code\":", JsonString(f.code),
-                                 ",\"message\":", JsonString(f.message), "}"));
-  }
-  return "[" + absl::StrJoin(items, ",") + "]";
+v1::RelationFilter FilterOf(const QueryFlags& f) {
+  v1::RelationFilter filter;
+  filter.set_provider(f.provider);
+  filter.set_org(f.org);
+  filter.set_payer(f.payer);
+  return filter;
 }
 
 int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
   int rc = kExitOk;
-  auto day = ParseDay("--date", date, &rc);
-  if (!day) return rc;
   auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->view);
-  auto rows = q.ReassignmentsOn(*day, s->known_seq, {f.provider, f.org, f.payer});
-  if (!rows.ok()) return ReportError(rows.status());
-  // Every group whose reassignments are listed is checked against the
-  // payers' minimums, whatever the filter.
-  std::vector<Finding> warnings;
-  if (!s->rules.min_group_providers.empty()) {
-    std::set<std::string> orgs;
-    for (const ReassignmentRow& r : *rows) orgs.insert(r.org);
-    if (!f.org.empty()) orgs.insert(f.org);
-    for (const std::string& org : orgs) {
-      auto flags =
-          q.GroupMinimumFlags(org, f.payer, *day, s->known_seq, s->rules);
-      if (!flags.ok()) return ReportError(flags.status());
-      for (const auto& g : *flags) {
-        warnings.push_back(GroupBelowMinimumWarning(g, *day));
-      }
-    }
+  v1::AsOfRequest request;
+  request.set_date(date);
+  *request.mutable_known() = s->known;
+  *request.mutable_filter() = FilterOf(f);
+  auto answer = s->service->AsOf(request);
+  if (!answer.ok()) {
+    return CallError(answer.status(), {{"date", "--date"},
+                                       {"provider", "--provider"},
+                                       {"org", "--org"}});
   }
-  auto notes = EnrollmentNotes(q, *rows, *day, s->known_seq);
-  if (!notes.ok()) return ReportError(notes.status());
-  Table table = ReassignmentTable(*rows, *notes);
-  switch (s->format) {
-    case Format::kTable:
-      std::cout << "Reassignments in effect on " << date << ", "
-                << KnownAtCaption(*s) << ":\n";
-      table.Print(std::cout, Format::kTable);
-      for (const auto& w : warnings) {
-        std::cout << "warning " << w.code << ": " << w.message << "\n";
-      }
-      break;
-    case Format::kCsv:
-      table.Print(std::cout, Format::kCsv);
-      for (const auto& w : warnings) {
-        std::cerr << "warning " << w.code << ": " << w.message << "\n";
-      }
-      break;
-    case Format::kJson: {
-      std::ostringstream rows_json;
-      table.Print(rows_json, Format::kJson);
-      std::string list = rows_json.str();
-      list.pop_back();  // newline
-      std::cout << "{\"date\":" << JsonString(date)
-                << ",\"known_seq\":" << JsonString(absl::StrCat(s->known_seq))
-                << ",\"reassignments\":" << list
-                << ",\"warnings\":" << FindingsJson(warnings) << "}\n";
-      break;
-    }
+  if (s->format == Format::kJson) {
+    std::cout << service::ToJson(*answer) << "\n";
+    return kExitOk;
+  }
+  Table t({"provider", "org", "payer", "effective_from", "effective_until",
+           "start_seq", "end_seq", "note"});
+  for (const v1::Reassignment& r : answer->reassignments()) {
+    t.AddRow({r.provider(), r.org(), r.payer(), r.effective_from(),
+              r.effective_until(), Seq(r.start_seq()), Seq(r.end_seq()),
+              r.note()});
+  }
+  std::ostream& warnings = s->format == Format::kTable ? std::cout : std::cerr;
+  if (s->format == Format::kTable) {
+    std::cout << "Reassignments in effect on " << date << ", "
+              << KnownAtCaption(*s, answer->known_seq()) << ":\n";
+  }
+  t.Print(std::cout, s->format);
+  for (const v1::Finding& w : answer->warnings()) {
+    warnings << "warning " << w.code() << ": " << w.message() << "\n";
   }
   return kExitOk;
 }
@@ -257,33 +166,34 @@ int RunAsOf(const Context& ctx, const QueryFlags& f, const std::string& date) {
 int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
                const std::string& actor, const std::string& source) {
   int rc = kExitOk;
-  QueryFlags with_npi = f;
-  with_npi.provider = npi;
-  auto s = Start(ctx, with_npi, &rc);
+  auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->view);
-  auto rows = q.History(npi, f.payer, s->known_seq);
-  if (!rows.ok()) return ReportError(rows.status());
+  v1::HistoryRequest request;
+  request.set_npi(npi);
+  request.set_payer(f.payer);
+  request.set_actor(actor);
+  request.set_source(source);
+  *request.mutable_known() = s->known;
+  auto answer = s->service->History(request);
+  if (!answer.ok()) return CallError(answer.status(), {{"npi", "--provider"}});
+  if (s->format == Format::kJson) {
+    std::cout << service::ToJson(*answer) << "\n";
+    return kExitOk;
+  }
   Table t({"seq", "recorded_at", "effective_date", "event", "detail", "actor",
            "source", "status", "hash"});
-  for (const HistoryRow& r : *rows) {
-    const Event& e = r.event;
-    if (!actor.empty() && e.actor() != actor) continue;
-    if (!source.empty() && e.source() != source) continue;
+  for (const v1::HistoryEntry& e : answer->entries()) {
     std::string status;
-    if (r.voided_by != 0) status = absl::StrCat("VOIDED by seq ", r.voided_by);
-    if (e.body_case() == Event::kVoided) {
-      status = absl::StrCat("voids seq ", e.voided().target_seq());
-    }
-    t.AddRow({absl::StrCat(e.seq()),
-              FormatKnownTime(ToAbslTime(e.recorded_at()), s->zone),
-              e.effective_date(), std::string(BodyName(e)), Describe(e),
-              e.actor(), e.source(), status, e.hash()});
+    if (e.has_voided_by()) status = absl::StrCat("VOIDED by seq ", e.voided_by());
+    if (e.has_voids()) status = absl::StrCat("voids seq ", e.voids());
+    t.AddRow({absl::StrCat(e.seq()), e.recorded_at(), e.effective_date(),
+              e.event(), e.detail(), e.actor(), e.source(), status, e.hash()});
   }
   if (s->format == Format::kTable) {
     std::cout << "History of " << npi
               << (f.payer.empty() ? "" : " at " + f.payer) << ", "
-              << KnownAtCaption(*s) << " (" << t.size() << " events):\n";
+              << KnownAtCaption(*s, answer->known_seq()) << " (" << t.size()
+              << " events):\n";
   }
   t.Print(std::cout, s->format);
   return kExitOk;
@@ -292,28 +202,33 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
 int RunDiff(const Context& ctx, const QueryFlags& f, const std::string& from,
             const std::string& to) {
   int rc = kExitOk;
-  auto d1 = ParseDay("--from", from, &rc);
-  if (!d1) return rc;
-  auto d2 = ParseDay("--to", to, &rc);
-  if (!d2) return rc;
-  if (*d2 < *d1) {
-    return ReportError(absl::InvalidArgumentError(
-        absl::StrCat("--to ", to, " is before --from ", from)));
-  }
   auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->view);
-  auto rows = q.Changes(*d1, *d2, s->known_seq, {f.provider, f.org, f.payer});
-  if (!rows.ok()) return ReportError(rows.status());
+  v1::DiffRequest request;
+  request.set_from(from);
+  request.set_to(to);
+  *request.mutable_known() = s->known;
+  *request.mutable_filter() = FilterOf(f);
+  auto answer = s->service->Diff(request);
+  if (!answer.ok()) {
+    return CallError(answer.status(), {{"from", "--from"},
+                                       {"to", "--to"},
+                                       {"provider", "--provider"},
+                                       {"org", "--org"}});
+  }
+  if (s->format == Format::kJson) {
+    std::cout << service::ToJson(*answer) << "\n";
+    return kExitOk;
+  }
   Table t({"date", "change", "provider", "org", "payer", "seq"});
-  for (const ChangeRow& r : *rows) {
-    t.AddRow({FormatDate(r.day), r.started ? "STARTED" : "ENDED", r.provider,
-              r.org, r.payer, absl::StrCat(r.seq)});
+  for (const v1::Change& c : answer->changes()) {
+    t.AddRow({c.date(), c.change(), c.provider(), c.org(), c.payer(),
+              absl::StrCat(c.seq())});
   }
   if (s->format == Format::kTable) {
     std::cout << "Reassignments that started or ended from " << from << " to "
               << to << " (inclusive), "
-              << KnownAtCaption(*s) << ":\n";
+              << KnownAtCaption(*s, answer->known_seq()) << ":\n";
   }
   t.Print(std::cout, s->format);
   return kExitOk;
@@ -325,51 +240,52 @@ struct ClaimFlags {
 
 int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) {
   int rc = kExitOk;
-  auto dos = ParseDay("--dos", c.dos, &rc);
-  if (!dos) return rc;
-  QueryFlags checked = f;
-  checked.provider = c.rendering;
-  checked.org = c.billing;
-  auto s = Start(ctx, checked, &rc);
+  auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->view);
-  auto result =
-      q.ClaimCheck(c.rendering, c.billing, f.payer, *dos, s->known_seq, s->rules);
-  if (!result.ok()) return ReportError(result.status());
-  const char* verdict = result->payable ? "payable" : "denied";
+  v1::ClaimCheckRequest request;
+  request.set_rendering_npi(c.rendering);
+  request.set_billing_npi(c.billing);
+  request.set_payer(f.payer);
+  request.set_date_of_service(c.dos);
+  *request.mutable_known() = s->known;
+  auto answer = s->service->ClaimCheck(request);
+  if (!answer.ok()) {
+    return CallError(answer.status(), {{"rendering_npi", "--rendering"},
+                                       {"billing_npi", "--billing"},
+                                       {"payer", "--payer"},
+                                       {"date_of_service", "--dos"}});
+  }
+  const std::string& verdict = answer->result();
   switch (s->format) {
     case Format::kTable:
       std::cout << verdict << ": rendering " << c.rendering << ", billing "
                 << c.billing << ", " << f.payer << ", date of service "
-                << c.dos << ", " << KnownAtCaption(*s)
+                << c.dos << ", " << KnownAtCaption(*s, answer->known_seq())
                 << "\n";
-      for (const auto& x : result->findings) {
-        std::cout << "  " << x.code << ": " << x.message << "\n";
+      for (const v1::Finding& x : answer->findings()) {
+        std::cout << "  " << x.code() << ": " << x.message() << "\n";
       }
-      for (const auto& w : result->warnings) {
-        std::cout << "  warning " << w.code << ": " << w.message << "\n";
+      for (const v1::Finding& w : answer->warnings()) {
+        std::cout << "  warning " << w.code() << ": " << w.message() << "\n";
       }
       break;
     case Format::kCsv: {
       Table t({"result", "severity", "code", "message"});
-      for (const auto& x : result->findings) {
-        t.AddRow({verdict, "denial", x.code, x.message});
+      for (const v1::Finding& x : answer->findings()) {
+        t.AddRow({verdict, "denial", x.code(), x.message()});
       }
-      for (const auto& w : result->warnings) {
-        t.AddRow({verdict, "warning", w.code, w.message});
+      for (const v1::Finding& w : answer->warnings()) {
+        t.AddRow({verdict, "warning", w.code(), w.message()});
       }
       if (t.size() == 0) t.AddRow({verdict, "", "", ""});
       t.Print(std::cout, Format::kCsv);
       break;
     }
     case Format::kJson:
-      std::cout << "{\"result\":" << JsonString(verdict)
-                << ",\"known_seq\":" << JsonString(absl::StrCat(result->known_seq))
-                << ",\"findings\":" << FindingsJson(result->findings)
-                << ",\"warnings\":" << FindingsJson(result->warnings) << "}\n";
+      std::cout << service::ToJson(*answer) << "\n";
       break;
   }
-  return result->payable ? kExitOk : kExitDenied;
+  return answer->payable() ? kExitOk : kExitDenied;
 }
 
 int RunRebuild(const Context& ctx, size_t memory_mb) {
@@ -400,21 +316,23 @@ int RunStats(const Context& ctx, const QueryFlags& f) {
   int rc = kExitOk;
   auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  Queries q(s->view);
-  const DayNumber today = Today();
-  auto stats = q.Stats(today);
-  if (!stats.ok()) return ReportError(stats.status());
-  Table t({"statistic", "value"});
-  t.AddRow({"events", absl::StrCat(s->view->head().seq)});
-  for (const auto& [type, n] : stats->events_by_type) {
-    t.AddRow({"events." + type, absl::StrCat(n)});
+  auto answer = s->service->Stats(v1::StatsRequest());
+  if (!answer.ok()) return ReportError(answer.status());
+  if (s->format == Format::kJson) {
+    std::cout << service::ToJson(*answer) << "\n";
+    return kExitOk;
   }
-  t.AddRow({"providers", absl::StrCat(stats->providers)});
-  t.AddRow({"organizations", absl::StrCat(stats->organizations)});
-  t.AddRow({"payers", absl::StrCat(stats->payers.size())});
-  t.AddRow({"payer_names", absl::StrJoin(stats->payers, " ")});
-  t.AddRow({"active_reassignments_" + FormatDate(today),
-            absl::StrCat(stats->active_reassignments)});
+  Table t({"statistic", "value"});
+  t.AddRow({"events", absl::StrCat(answer->events())});
+  for (const v1::Count& c : answer->events_by_type()) {
+    t.AddRow({"events." + c.name(), absl::StrCat(c.count())});
+  }
+  t.AddRow({"providers", absl::StrCat(answer->providers())});
+  t.AddRow({"organizations", absl::StrCat(answer->organizations())});
+  t.AddRow({"payers", absl::StrCat(answer->payers_size())});
+  t.AddRow({"payer_names", absl::StrJoin(answer->payers(), " ")});
+  t.AddRow({"active_reassignments_" + answer->date(),
+            absl::StrCat(answer->active_reassignments())});
   t.Print(std::cout, s->format);
   return kExitOk;
 }
@@ -429,26 +347,27 @@ int RunReport(const Context& ctx, const QueryFlags& f, const ReportFlags& r) {
         absl::InvalidArgumentError("give exactly one of --provider or --org"));
   }
   int rc = kExitOk;
-  QueryFlags checked = f;
-  checked.provider = r.provider;
-  checked.org = r.org;
-  auto s = Start(ctx, checked, &rc);
+  auto s = Start(ctx, f, &rc);
   if (!s) return rc;
-  ReportRequest request;
-  request.npi = r.provider.empty() ? r.org : r.provider;
-  request.is_org = !r.org.empty();
-  request.payer = f.payer;
-  request.known_seq = s->known_seq;
-  auto html = RenderReport(*s->view, request);
-  if (!html.ok()) return ReportError(html.status());
+  v1::ReportRequest request;
+  request.set_npi(r.provider.empty() ? r.org : r.provider);
+  request.set_is_org(!r.org.empty());
+  request.set_payer(f.payer);
+  *request.mutable_known() = s->known;
+  auto answer = s->service->Report(request);
+  if (!answer.ok()) {
+    return CallError(answer.status(),
+                     {{"npi", r.org.empty() ? "--provider" : "--org"}});
+  }
   std::ofstream out(r.out, std::ios::binary);
-  out << *html;
+  out << answer->html();
   out.close();
   if (!out) {
     return ReportError(
         absl::UnavailableError(absl::StrCat("cannot write '", r.out, "'")));
   }
-  std::cout << "wrote " << r.out << " (" << html->size() << " bytes)\n";
+  std::cout << "wrote " << r.out << " (" << answer->html().size()
+            << " bytes)\n";
   return kExitOk;
 }
 

@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "projections/reconcile.h"
 #include "tools/cli.h"
-#include "tools/ppef.h"
+#include "tools/service/ppef.h"
+#include "tools/service/service.h"
 #include "tools/table.h"
 
 namespace provledger {
@@ -28,27 +28,17 @@ struct ReconcileFlags {
 };
 
 int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
-  ReconcileOptions options;
-  if (f.roster_format == "cms-reassignment") {
-    options.format = RosterFormat::kCmsReassignment;
-  } else if (f.roster_format == "csv") {
-    options.format = RosterFormat::kGeneric;
-  } else {
-    return ReportError(absl::InvalidArgumentError(absl::StrCat(
-        "--roster-format: '", f.roster_format,
-        "' is not cms-reassignment or csv")));
-  }
-  auto as_of = ParseDate(f.as_of);
-  if (!as_of.ok()) {
-    return ReportError(absl::InvalidArgumentError(
-        absl::StrCat("--as-of: ", as_of.status().message())));
-  }
-  options.as_of = *as_of;
-  options.org = f.org;
-  options.payer = f.payer;
-  if (f.due_within >= 0) options.due_within_days = f.due_within;
   auto format = ParseFormat(f.format);
   if (!format.ok()) return ReportError(format.status());
+  auto known = KnowledgeFlags(f.known_at, f.known_seq, f.tz);
+  if (!known.ok()) return ReportError(known.status());
+  v1::ReconcileRequest request;
+  request.set_roster_format(f.roster_format);
+  request.set_as_of(f.as_of);
+  request.set_org(f.org);
+  request.set_payer(f.payer);
+  if (f.due_within >= 0) request.set_due_within_days(f.due_within);
+  *request.mutable_known() = *known;
 
   std::ifstream in(f.roster, std::ios::binary);
   if (!in) {
@@ -58,69 +48,66 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
   int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
-  auto zone = ResolveZone(f.tz);
-  if (!zone.ok()) return ReportError(zone.status());
   // One view for the whole run: every row is judged against one state.
-  const std::shared_ptr<const LedgerView> view = ledger->View();
-  auto known = ResolveKnownAt(*view, f.known_at, f.known_seq, *zone);
-  if (!known.ok()) return ReportError(known.status());
-  options.known_seq = *known;
+  const service::QueryService service(ledger->View());
 
   std::error_code ec;
   Progress progress("reconcile", std::filesystem::file_size(f.roster, ec));
   bool first = true;
-  auto sink = [&](const Discrepancy& d) {
-    const std::string line = d.line == 0 ? "" : absl::StrCat(d.line);
+  auto sink = [&](const v1::Discrepancy& d) {
+    const std::string line = d.has_line() ? absl::StrCat(d.line()) : "";
     switch (*format) {
       case Format::kTable:
         if (first) {
           std::cout << absl::StrFormat("%-22s %-8s %-10s %-15s %s\n", "code",
                                        "line", "provider", "org", "detail");
         }
-        std::cout << absl::StrFormat("%-22s %-8s %-10s %-15s %s\n", d.code,
-                                     line, d.provider_npi, d.org, d.detail);
+        std::cout << absl::StrFormat("%-22s %-8s %-10s %-15s %s\n", d.code(),
+                                     line, d.provider_npi(), d.org(),
+                                     d.detail());
         break;
       case Format::kCsv:
         if (first) std::cout << "code,line,provider_npi,org,detail\n";
-        std::cout << d.code << "," << line << "," << d.provider_npi << ","
-                  << CsvField(d.org) << "," << CsvField(d.detail) << "\n";
+        std::cout << d.code() << "," << line << "," << d.provider_npi() << ","
+                  << CsvField(d.org()) << "," << CsvField(d.detail()) << "\n";
         break;
       case Format::kJson:
+        // One discrepancy per line, as they are found.
         std::cout << (first ? "{\"discrepancies\":[\n" : ",\n")
-                  << "{\"code\":" << JsonString(d.code)
-                  << (d.line == 0 ? "" : ",\"line\":" + line)
-                  << (d.provider_npi.empty()
-                          ? ""
-                          : ",\"provider_npi\":" + JsonString(d.provider_npi))
-                  << (d.org.empty() ? "" : ",\"org\":" + JsonString(d.org))
-                  << ",\"detail\":" << JsonString(d.detail) << "}";
+                  << service::ToJson(d);
         break;
     }
     first = false;
   };
-  auto summary = Reconcile(*view, in, options, sink,
-                           [&](uint64_t bytes) { progress.Update(bytes); });
+  auto summary = service.Reconcile(
+      request, in, sink, [&](uint64_t bytes) { progress.Update(bytes); });
   progress.Finish();
-  if (!summary.ok()) return ReportError(summary.status());
+  if (!summary.ok()) {
+    return ReportError(WithFlagNames(summary.status(),
+                                     {{"roster_format", "--roster-format"},
+                                      {"as_of", "--as-of"}}));
+  }
 
   std::vector<std::string> counts;
-  for (const auto& [code, n] : summary->by_code) {
-    counts.push_back(absl::StrCat(code, "=", n));
+  uint64_t total = 0;
+  for (const v1::Count& c : summary->by_code()) {
+    counts.push_back(absl::StrCat(c.name(), "=", c.count()));
+    total += c.count();
   }
-  std::string text = absl::StrCat(summary->rows, " roster rows: ",
-                                  summary->compared, " compared, ",
-                                  summary->matched, " matched, ");
-  if (summary->mismatched > 0) {
-    absl::StrAppend(&text, summary->mismatched,
+  std::string text = absl::StrCat(summary->rows(), " roster rows: ",
+                                  summary->compared(), " compared, ",
+                                  summary->matched(), " matched, ");
+  if (summary->mismatched() > 0) {
+    absl::StrAppend(&text, summary->mismatched(),
                     " in effect but with name or state mismatches, ");
   }
   // Only the CMS list has rows of other record types.
-  if (options.format == RosterFormat::kCmsReassignment) {
-    absl::StrAppend(&text, summary->not_compared,
+  if (f.roster_format == "cms-reassignment") {
+    absl::StrAppend(&text, summary->not_compared(),
                     " not compared (Physician Assistant employment), ");
   }
-  absl::StrAppend(&text, summary->unparseable, " unparseable; ",
-                  summary->total(), " discrepancies",
+  absl::StrAppend(&text, summary->unparseable(), " unparseable; ", total,
+                  " discrepancies",
                   counts.empty() ? "" : " (" + absl::StrJoin(counts, ", ") + ")");
   switch (*format) {
     case Format::kTable:
@@ -131,23 +118,12 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
       if (first) std::cout << "code,line,provider_npi,org,detail\n";
       std::cerr << "summary: " << text << "\n";
       break;
-    case Format::kJson: {
-      std::vector<std::string> by_code;
-      for (const auto& [code, n] : summary->by_code) {
-        by_code.push_back(absl::StrCat(JsonString(code), ":", n));
-      }
+    case Format::kJson:
       std::cout << (first ? "{\"discrepancies\":[" : "\n")
-                << "],\"summary\":{\"rows\":" << summary->rows
-                << ",\"compared\":" << summary->compared
-                << ",\"matched\":" << summary->matched
-                << ",\"mismatched\":" << summary->mismatched
-                << ",\"not_compared\":" << summary->not_compared
-                << ",\"unparseable\":" << summary->unparseable
-                << ",\"by_code\":{" << absl::StrJoin(by_code, ",") << "}}}\n";
+                << "],\"summary\":" << service::ToJson(*summary) << "}\n";
       break;
-    }
   }
-  return summary->total() == 0 ? kExitOk : kExitDiscrepancy;
+  return total == 0 ? kExitOk : kExitDiscrepancy;
 }
 
 struct PpefFlags {

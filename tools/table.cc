@@ -1,11 +1,10 @@
 #include "tools/table.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/struct.pb.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace provledger {
 
@@ -28,14 +27,6 @@ std::string CsvField(const std::string& s) {
   return out;
 }
 
-std::string JsonString(const std::string& s) {
-  google::protobuf::Value v;
-  v.set_string_value(s);
-  std::string out;
-  google::protobuf::util::MessageToJsonString(v, &out);
-  return out;
-}
-
 void Table::Print(std::ostream& out, Format format) const {
   switch (format) {
     case Format::kCsv: {
@@ -49,22 +40,10 @@ void Table::Print(std::ostream& out, Format format) const {
       }
       return;
     }
-    case Format::kJson: {
-      // Objects keep the column order; as in protobuf's JSON mapping,
-      // every value is a string (seqs are 64-bit) and an empty cell (a
-      // missing value) is left out.
-      std::vector<std::string> objects;
-      for (const auto& row : rows_) {
-        std::vector<std::string> fields;
-        for (size_t i = 0; i < columns_.size(); ++i) {
-          if (row[i].empty()) continue;
-          fields.push_back(JsonString(columns_[i]) + ":" + JsonString(row[i]));
-        }
-        objects.push_back("{" + absl::StrJoin(fields, ",") + "}");
-      }
-      out << "[" << absl::StrJoin(objects, ",") << "]\n";
-      return;
-    }
+    case Format::kJson:
+      // Never a table: answers print their messages (service::ToJson).
+      assert(false);
+      [[fallthrough]];
     case Format::kTable: {
       std::vector<size_t> width(columns_.size());
       for (size_t i = 0; i < columns_.size(); ++i) width[i] = columns_[i].size();

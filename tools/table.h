@@ -1,4 +1,4 @@
-// Tabular command output as an aligned table, CSV or JSON.
+// Tabular command output as an aligned table or CSV.
 #ifndef PROVLEDGER_TOOLS_TABLE_H_
 #define PROVLEDGER_TOOLS_TABLE_H_
 
@@ -28,7 +28,9 @@ class Table {
   const std::vector<std::vector<std::string>>& rows() const { return rows_; }
 
   // Table: aligned columns with a header ("(none)" when empty).
-  // CSV: RFC 4180 with a header row. JSON: an array of objects, one line.
+  // CSV: RFC 4180 with a header row. (JSON output is the answer's message
+  // in protobuf's JSON mapping, never a table.) REQUIRES: format is not
+  // kJson.
   void Print(std::ostream& out, Format format) const;
 
  private:
@@ -38,9 +40,6 @@ class Table {
 
 // RFC 4180 quoting of one CSV field.
 std::string CsvField(const std::string& s);
-
-// A JSON string literal for `s`.
-std::string JsonString(const std::string& s);
 
 }  // namespace provledger
 

@@ -5,8 +5,8 @@
 // snapshot's date (--as-of). Event ids are deterministic, so loading the
 // same snapshot twice adds nothing; a later snapshot adds `reassigned` for
 // new pairs and `revoked` for PPEF-loaded reassignments that disappeared.
-#ifndef PROVLEDGER_TOOLS_PPEF_H_
-#define PROVLEDGER_TOOLS_PPEF_H_
+#ifndef PROVLEDGER_TOOLS_SERVICE_PPEF_H_
+#define PROVLEDGER_TOOLS_SERVICE_PPEF_H_
 
 #include <cstdint>
 #include <functional>
@@ -50,4 +50,4 @@ absl::StatusOr<PpefResult> LoadPpef(
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_TOOLS_PPEF_H_
+#endif  // PROVLEDGER_TOOLS_SERVICE_PPEF_H_

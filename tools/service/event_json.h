@@ -1,6 +1,6 @@
 // Events as JSON lines, in protobuf's JSON mapping (snake_case names).
-#ifndef PROVLEDGER_TOOLS_EVENT_JSON_H_
-#define PROVLEDGER_TOOLS_EVENT_JSON_H_
+#ifndef PROVLEDGER_TOOLS_SERVICE_EVENT_JSON_H_
+#define PROVLEDGER_TOOLS_SERVICE_EVENT_JSON_H_
 
 #include <string>
 
@@ -26,4 +26,4 @@ std::string EventToJson(const google::protobuf::Message& message);
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_TOOLS_EVENT_JSON_H_
+#endif  // PROVLEDGER_TOOLS_SERVICE_EVENT_JSON_H_

@@ -1,4 +1,4 @@
-#include "tools/ppef.h"
+#include "tools/service/ppef.h"
 
 #include <map>
 #include <vector>

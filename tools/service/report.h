@@ -4,8 +4,8 @@
 // (seq, actor, source on hover), voided events struck through, backdated
 // events marked, and a table of the events. Inline SVG and CSS only: no
 // scripts, no external assets; readable when printed.
-#ifndef PROVLEDGER_TOOLS_REPORT_H_
-#define PROVLEDGER_TOOLS_REPORT_H_
+#ifndef PROVLEDGER_TOOLS_SERVICE_REPORT_H_
+#define PROVLEDGER_TOOLS_SERVICE_REPORT_H_
 
 #include <cstdint>
 #include <string>
@@ -15,7 +15,7 @@
 
 namespace provledger {
 
-struct ReportRequest {
+struct ReportOptions {
   std::string npi;
   bool is_org = false;  // --org: relationships where the NPI is the group
   std::string payer;    // "" for every payer
@@ -28,8 +28,8 @@ constexpr int kBackdatedDays = 30;
 
 // Every part of the report comes from `view` (one state of the ledger).
 absl::StatusOr<std::string> RenderReport(const LedgerView& view,
-                                         const ReportRequest& request);
+                                         const ReportOptions& request);
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_TOOLS_REPORT_H_
+#endif  // PROVLEDGER_TOOLS_SERVICE_REPORT_H_

@@ -1,6 +1,6 @@
 // One-line human descriptions of events (history, reports).
-#ifndef PROVLEDGER_TOOLS_DESCRIBE_H_
-#define PROVLEDGER_TOOLS_DESCRIBE_H_
+#ifndef PROVLEDGER_TOOLS_SERVICE_DESCRIBE_H_
+#define PROVLEDGER_TOOLS_SERVICE_DESCRIBE_H_
 
 #include <string>
 
@@ -13,4 +13,4 @@ std::string Describe(const v1::Event& event);
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_TOOLS_DESCRIBE_H_
+#endif  // PROVLEDGER_TOOLS_SERVICE_DESCRIBE_H_

@@ -1,4 +1,4 @@
-#include "tools/describe.h"
+#include "tools/service/describe.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"

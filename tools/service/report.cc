@@ -1,4 +1,4 @@
-#include "tools/report.h"
+#include "tools/service/report.h"
 
 #include <algorithm>
 #include <map>
@@ -12,7 +12,7 @@
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/timeline.h"
-#include "tools/describe.h"
+#include "tools/service/describe.h"
 
 namespace provledger {
 namespace {
@@ -82,7 +82,7 @@ DayNumber KnowledgeDay(const Event& e) {
 
 class Builder {
  public:
-  Builder(const LedgerView& ledger, const ReportRequest& req)
+  Builder(const LedgerView& ledger, const ReportOptions& req)
       : ledger_(ledger), req_(req) {}
 
   absl::StatusOr<std::string> Build() {
@@ -441,7 +441,7 @@ class Builder {
       "tr{break-inside:avoid}}\n";
 
   const LedgerView& ledger_;
-  const ReportRequest& req_;
+  const ReportOptions& req_;
   uint64_t known_ = 0;
   std::vector<Row> rows_;
   std::map<uint64_t, EventInfo> events_;
@@ -452,7 +452,7 @@ class Builder {
 }  // namespace
 
 absl::StatusOr<std::string> RenderReport(const LedgerView& view,
-                                         const ReportRequest& request) {
+                                         const ReportOptions& request) {
   Builder builder(view, request);
   return builder.Build();
 }

@@ -1,4 +1,4 @@
-#include "tools/event_json.h"
+#include "tools/service/event_json.h"
 
 #include <cstring>
 #include <vector>

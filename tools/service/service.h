@@ -1,0 +1,148 @@
+// provledger's calls, for every front end (the command line, a server):
+// requests and responses are the messages of proto/provledger/v1/api.proto,
+// every query is answered from one read view, and errors name request
+// fields, never a front end's flags ("date: '2024-02-30' is not a real
+// calendar day"; the command line turns "date" into "--date").
+//
+// Public API: this header, tools/service/event_json.h, tools/service/ppef.h
+// and ledger/ledger.h. Links no command-line parser.
+#ifndef PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
+#define PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
+
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ledger/ledger.h"
+#include "projections/payer_rules.h"
+#include "provledger/v1/api.pb.h"
+
+namespace provledger::service {
+
+// Called with work done so far (bytes read, events replayed).
+using ProgressFn = std::function<void(uint64_t done)>;
+
+// The zone of a KnowledgePoint's tz ("" is UTC).
+// InvalidArgument "tz: '<name>' is not a time zone ...".
+absl::StatusOr<absl::TimeZone> ZoneOf(const v1::KnowledgePoint& known);
+
+// The seq an answer at `known` is given at, in `view`: known_seq (at most
+// the head), the last event recorded by known_at, else the head.
+// InvalidArgument "known_at: ..." / "known_seq: N is beyond the head (H)".
+absl::StatusOr<uint64_t> ResolveKnowledge(const LedgerView& view,
+                                          const v1::KnowledgePoint& known);
+
+// "as known now (seq 26)" or "as known at seq 24 recorded <time in zone>".
+std::string KnownAtCaption(const LedgerView& view, uint64_t known_seq,
+                           absl::TimeZone zone);
+
+// The queries, each answered from the one view given at construction (a
+// server pins a view per call; the command line one per command).
+class QueryService {
+ public:
+  explicit QueryService(std::shared_ptr<const LedgerView> view,
+                        PayerRules rules = {});
+
+  const LedgerView& view() const { return *view_; }
+
+  // Reassignments in effect on request.date, with enrollment notes and the
+  // GROUP_BELOW_MINIMUM warnings of every group listed.
+  absl::StatusOr<v1::AsOfResponse> AsOf(const v1::AsOfRequest& request) const;
+  // Every event touching request.npi, in seq order, voids marked.
+  absl::StatusOr<v1::HistoryResponse> History(
+      const v1::HistoryRequest& request) const;
+  // Reassignments that started or ended from `from` to `to`, inclusive.
+  absl::StatusOr<v1::DiffResponse> Diff(const v1::DiffRequest& request) const;
+  absl::StatusOr<v1::ClaimCheckResponse> ClaimCheck(
+      const v1::ClaimCheckRequest& request) const;
+  // request.date "" is today (UTC).
+  absl::StatusOr<v1::StatsResponse> Stats(const v1::StatsRequest& request) const;
+  // The HTML timeline report.
+  absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) const;
+  // The view's head as a digest. FailedPrecondition on an empty ledger.
+  absl::StatusOr<v1::DigestResponse> Digest() const;
+  // Compares a roster with the ledger; each discrepancy goes to `sink` as
+  // it is found, `progress` gets the roster bytes read.
+  absl::StatusOr<v1::ReconcileSummary> Reconcile(
+      const v1::ReconcileRequest& request, std::istream& roster,
+      const std::function<void(const v1::Discrepancy&)>& sink,
+      const ProgressFn& progress = nullptr) const;
+
+ private:
+  std::shared_ptr<const LedgerView> view_;
+  PayerRules rules_;
+};
+
+// "<seq>:<64 hex digits>".
+std::string DigestOf(const Head& head);
+
+// The one JSON form of every answer: protobuf's JSON mapping with the proto
+// field names, every field without presence printed (an empty list as []),
+// an unset optional field left out, 64-bit numbers as strings.
+std::string ToJson(const google::protobuf::Message& message);
+
+// Appends request.events as one atomic batch; `default_actor` fills an
+// event's empty actor. Errors carry the EventError payload (index of the
+// failing event).
+absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
+                                          const v1::AppendRequest& request,
+                                          const std::string& default_actor);
+
+// Events read from JSON lines, with the line each came from.
+struct EventLines {
+  std::vector<v1::Event> events;
+  std::vector<size_t> lines;
+  void clear() {
+    events.clear();
+    lines.clear();
+  }
+};
+
+// Reads up to `max_events` events (0: all) from `in`, counting lines in
+// *line_no and bytes in *bytes_read. Blank lines are skipped.
+// InvalidArgument "line N: <reason>" on a line that is not an event.
+absl::Status ReadEventLines(std::istream& in, size_t max_events,
+                            size_t* line_no, uint64_t* bytes_read,
+                            EventLines* out);
+
+// "line N: <message>" for an append error about one event of `lines`.
+absl::Status AtLine(const absl::Status& s, const EventLines& lines);
+
+struct ImportOptions {
+  size_t batch_size = 1000;  // events per atomic batch; at least 1
+  std::string default_actor;
+  bool sync = true;
+};
+
+struct ImportSummary {
+  uint64_t batches = 0;
+  uint64_t written = 0;
+  uint64_t duplicates = 0;
+  Head head;
+};
+
+// Appends the JSON lines of `in` in batches. On a bad line or a refused
+// batch returns the error ("line N: ...") with *summary holding what the
+// earlier batches wrote and *failed_line the first line of the batch that
+// was not written; importing the same input again skips what was recorded.
+absl::Status Import(Ledger& ledger, std::istream& in,
+                    const ImportOptions& options, const ProgressFn& progress,
+                    ImportSummary* summary, size_t* failed_line);
+
+// Appends the first `until_seq` events of `from` to the empty ledger
+// `target`, batch by batch as they were recorded (one recorded_at), with
+// their recorded_at, so the hash chain comes out identical; syncs at the
+// end. `progress` gets events replayed.
+absl::StatusOr<Head> ReplayInto(const LedgerView& from, uint64_t until_seq,
+                                Ledger& target,
+                                const ProgressFn& progress = nullptr);
+
+}  // namespace provledger::service
+
+#endif  // PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
