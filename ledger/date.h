@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Civil dates for valid time: ISO 8601 strings at the API, day numbers
 // (days since 1970-01-01) in storage.
 #ifndef PROVLEDGER_LEDGER_DATE_H_

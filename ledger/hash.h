@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // SHA-256 for the hash chain (OpenSSL libcrypto).
 #ifndef PROVLEDGER_LEDGER_HASH_H_
 #define PROVLEDGER_LEDGER_HASH_H_

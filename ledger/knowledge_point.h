@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Knowledge points given as a time: what the ledger had recorded by a
 // moment, written the way staff write it (a timestamp, a local time in
 // their time zone, or a bare date meaning the end of that day).

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // The provledger log: an append-only, hash-chained sequence of events in
 // RocksDB, with its projections kept in the same atomic writes.
 //

@@ -9,7 +9,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "ledger/coding.h"
+#include "ledger/internal/coding.h"
 #include "ledger/testing.h"
 #include "ledger/validation.h"
 #include "projections/timeline.h"

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Format checks on events as written (before any timeline check).
 #ifndef PROVLEDGER_LEDGER_VALIDATION_H_
 #define PROVLEDGER_LEDGER_VALIDATION_H_

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Per-payer rules from a small CSV file, e.g.
 //   payer,min_group_providers
 //   cigna,4

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Point-in-time questions over the projections: every query takes a valid
 // date D and a knowledge point K (a seq; kHeadSeq for everything recorded),
 // and answers exactly what a ledger stopped at seq K would answer about D.

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Revalidation reconciliation: compare a payer roster (the CMS Revalidation
 // Reassignment List, or a simple generic CSV) with the ledger as of a date.
 // The roster is streamed: memory is bounded by the ledger side, not by the

@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "ledger/date.h"
-#include "ledger/keys.h"
+#include "ledger/internal/keys.h"
 #include "provledger/v1/events.pb.h"
 #include "provledger/v1/storage.pb.h"
 

@@ -4,7 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "ledger/coding.h"
+#include "ledger/internal/coding.h"
 #include "ledger/hash.h"
 #include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"

@@ -21,7 +21,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "ledger/coding.h"
+#include "ledger/internal/coding.h"
 #include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 #include "projections/query.h"

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Events as JSON lines, in protobuf's JSON mapping (snake_case names).
 #ifndef PROVLEDGER_TOOLS_SERVICE_EVENT_JSON_H_
 #define PROVLEDGER_TOOLS_SERVICE_EVENT_JSON_H_

@@ -1,3 +1,4 @@
+// Public API (see the README's Layout: what a front end may include).
 // Loading a Medicare PPEF snapshot (Public Provider Enrollment extract:
 // enrollment and reassignment files) as ledger events.
 //

@@ -1,11 +1,10 @@
+// Public API (see the README's Layout: what a front end may include).
 // provledger's calls, for every front end (the command line, a server):
 // requests and responses are the messages of proto/provledger/v1/api.proto,
 // every query is answered from one read view, and errors name request
 // fields, never a front end's flags ("date: '2024-02-30' is not a real
 // calendar day"; the command line turns "date" into "--date").
-//
-// Public API: this header, tools/service/event_json.h, tools/service/ppef.h
-// and ledger/ledger.h. Links no command-line parser.
+// Links no command-line parser.
 #ifndef PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
 #define PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
 

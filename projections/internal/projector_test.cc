@@ -1,4 +1,4 @@
-#include "projections/projector.h"
+#include "projections/internal/projector.h"
 
 #include <gtest/gtest.h>
 

@@ -2,8 +2,8 @@
 // timelines, plus the by-organization and by-payer indexes of associations
 // and reassignments. Used both by append (in the same WriteBatch as the
 // events) and by rebuild, so both produce byte-identical projections.
-#ifndef PROVLEDGER_PROJECTIONS_PROJECTOR_H_
-#define PROVLEDGER_PROJECTIONS_PROJECTOR_H_
+#ifndef PROVLEDGER_PROJECTIONS_INTERNAL_PROJECTOR_H_
+#define PROVLEDGER_PROJECTIONS_INTERNAL_PROJECTOR_H_
 
 #include <cstdint>
 #include <memory>
@@ -121,4 +121,4 @@ class Projector {
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_PROJECTIONS_PROJECTOR_H_
+#endif  // PROVLEDGER_PROJECTIONS_INTERNAL_PROJECTOR_H_

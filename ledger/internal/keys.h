@@ -4,17 +4,17 @@
 //
 // DO NOT CHANGE an encoding without bumping the format version (the log's
 // keys, kFormatVersion in ledger.cc) or the projection version (timelines
-// and indexes, kProjectionVersion in projections/projector.h, after which
+// and indexes, kProjectionVersion in projections/internal/projector.h, after which
 // ledgers are rebuilt), and updating proto/README.md.
-#ifndef PROVLEDGER_LEDGER_KEYS_H_
-#define PROVLEDGER_LEDGER_KEYS_H_
+#ifndef PROVLEDGER_LEDGER_INTERNAL_KEYS_H_
+#define PROVLEDGER_LEDGER_INTERNAL_KEYS_H_
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "ledger/coding.h"
+#include "ledger/internal/coding.h"
 
 namespace provledger {
 
@@ -117,4 +117,4 @@ std::string IdIndexKey(char kind, absl::string_view id, absl::string_view npi,
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_LEDGER_KEYS_H_
+#endif  // PROVLEDGER_LEDGER_INTERNAL_KEYS_H_

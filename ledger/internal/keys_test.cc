@@ -1,4 +1,4 @@
-#include "ledger/keys.h"
+#include "ledger/internal/keys.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // Fixed-width big-endian encoding, so keys sort in numeric order.
-#ifndef PROVLEDGER_LEDGER_CODING_H_
-#define PROVLEDGER_LEDGER_CODING_H_
+#ifndef PROVLEDGER_LEDGER_INTERNAL_CODING_H_
+#define PROVLEDGER_LEDGER_INTERNAL_CODING_H_
 
 #include <cstdint>
 #include <string>
@@ -32,4 +32,4 @@ inline uint64_t DecodeBigEndian64(absl::string_view src) {
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_LEDGER_CODING_H_
+#endif  // PROVLEDGER_LEDGER_INTERNAL_CODING_H_

@@ -1,6 +1,6 @@
 // The one adapter from rocksdb::Status to absl::Status.
-#ifndef PROVLEDGER_LEDGER_ROCKS_STATUS_H_
-#define PROVLEDGER_LEDGER_ROCKS_STATUS_H_
+#ifndef PROVLEDGER_LEDGER_INTERNAL_ROCKS_STATUS_H_
+#define PROVLEDGER_LEDGER_INTERNAL_ROCKS_STATUS_H_
 
 #include "absl/strings/string_view.h"
 
@@ -28,4 +28,4 @@ inline absl::Status FromRocks(const rocksdb::Status& s,
 
 }  // namespace provledger
 
-#endif  // PROVLEDGER_LEDGER_ROCKS_STATUS_H_
+#endif  // PROVLEDGER_LEDGER_INTERNAL_ROCKS_STATUS_H_
