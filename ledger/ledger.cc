@@ -315,6 +315,13 @@ struct Ledger::GroupOverlay {
   absl::flat_hash_map<std::string, uint64_t> streams;
 };
 
+// The event_ids column family's answers for the events of a group, looked
+// up at once (one pass over its files, instead of one per batch).
+struct Ledger::StoredIds {
+  std::vector<rocksdb::PinnableSlice> values;
+  std::vector<rocksdb::Status> statuses;
+};
+
 // An Append call waiting in the queue.
 struct Ledger::Writer {
   Writer(const std::vector<Event>* b, const AppendOptions* o)
@@ -1105,12 +1112,25 @@ std::shared_ptr<const PinnedState> Ledger::WriteGroup(
   const absl::Time now = options_.clock();
   std::vector<Writer*> accepted;
   bool sync = false;  // a batch asked for it
+  std::vector<rocksdb::Slice> id_keys;
+  for (Writer* writer : group) {
+    for (const Event& e : *writer->batch) id_keys.emplace_back(e.event_id());
+  }
+  StoredIds stored;
+  stored.values.resize(id_keys.size());
+  stored.statuses.resize(id_keys.size());
+  if (!id_keys.empty()) {
+    db_->MultiGet(rocksdb::ReadOptions(), cf_event_ids_, id_keys.size(),
+                  id_keys.data(), stored.values.data(), stored.statuses.data());
+  }
+  size_t first_id = 0;
   for (size_t i = 0; i < group.size(); ++i) {
     Writer* writer = group[i];
     // The last batch's writes need not be remembered for the ones after it.
     writer->result = PrepareBatch(*writer->batch, *writer->options, now,
                                   /*update_overlay=*/i + 1 < group.size(),
-                                  &overlay, &head, &wb);
+                                  stored, first_id, &overlay, &head, &wb);
+    first_id += writer->batch->size();
     if (writer->result.ok() && writer->result->written > 0) {
       accepted.push_back(writer);
       sync = sync || writer->options->sync;
@@ -1137,7 +1157,8 @@ std::shared_ptr<const PinnedState> Ledger::WriteGroup(
 
 absl::StatusOr<AppendResult> Ledger::PrepareBatch(
     const std::vector<Event>& batch, const AppendOptions& options,
-    absl::Time now, bool update_overlay, GroupOverlay* overlay, Head* head_io,
+    absl::Time now, bool update_overlay, const StoredIds& stored_ids,
+    size_t first_id, GroupOverlay* overlay, Head* head_io,
     rocksdb::WriteBatch* wb_out) {
   const Head start = *head_io;
   // The database as written (earlier groups included, synced or not).
@@ -1163,16 +1184,8 @@ absl::StatusOr<AppendResult> Ledger::PrepareBatch(
   };
   absl::flat_hash_map<std::string, uint64_t> batch_ids;
 
-  // Look every event_id up at once.
-  std::vector<rocksdb::Slice> id_keys;
-  id_keys.reserve(batch.size());
-  for (const Event& e : batch) id_keys.emplace_back(e.event_id());
-  std::vector<rocksdb::PinnableSlice> id_values(batch.size());
-  std::vector<rocksdb::Status> id_statuses(batch.size());
-  if (!batch.empty()) {
-    db_->MultiGet(rocksdb::ReadOptions(), cf_event_ids_, batch.size(),
-                  id_keys.data(), id_values.data(), id_statuses.data());
-  }
+  const rocksdb::PinnableSlice* id_values = stored_ids.values.data() + first_id;
+  const rocksdb::Status* id_statuses = stored_ids.statuses.data() + first_id;
   AppendResult result;
   result.seqs.reserve(batch.size());
   result.duplicate.reserve(batch.size());

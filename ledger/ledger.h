@@ -353,6 +353,7 @@ class Ledger {
   class IteratorImpl;
   struct Writer;
   struct GroupOverlay;
+  struct StoredIds;
 
   Ledger() = default;
   absl::Status LoadHead(Head* head);
@@ -372,10 +373,14 @@ class Ledger {
   // Judges `batch` against the stored state and `overlay` (the batches of
   // the group queued before it), and on success adds its writes to `wb`
   // and (with `update_overlay`) what it wrote to `overlay`; `head` moves to
-  // the batch's last event. On failure nothing changes.
+  // the batch's last event. `stored_ids` holds what the event_ids column
+  // family said of each event's id, from `first_id` on. On failure nothing
+  // changes.
   absl::StatusOr<AppendResult> PrepareBatch(const std::vector<v1::Event>& batch,
                                             const AppendOptions& options,
                                             absl::Time now, bool update_overlay,
+                                            const StoredIds& stored_ids,
+                                            size_t first_id,
                                             GroupOverlay* overlay, Head* head,
                                             rocksdb::WriteBatch* wb);
   // Judges `group` (the leader's call; the writers are at the front of the

@@ -59,6 +59,7 @@ struct Flags {
   bool keep = false;
   bool reuse = false;
   bool skip_rebuild = false;
+  bool concurrent_only = false;
   bool compact = true;
   size_t block_cache_mb = LedgerOptions().block_cache_mb;
   // At 1M providers the timelines' compressed blocks (350 MB, 1.0 GB of
@@ -464,14 +465,16 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
   for (int round = 0; round < kRounds; ++round) {
     const uint64_t first = round * per_thread / kRounds;
     const uint64_t last = (round + 1) * per_thread / kRounds;
+    // Queries back to back beside the writes (yielding between them), beside
+    // the ledger's appends and beside the baseline's writes alike, so both
+    // share the same competition for the CPU; the latencies are those
+    // measured beside the ledger's appends.
     std::atomic<int> appending{threads};
-    std::thread querier([&] {
+    auto query_beside = [&](std::vector<double>* out) {
       Queries q(&ledger);
       std::mt19937_64 rng(7 + round);
       std::vector<double> mine;
       while (appending.load() > 0) {
-        // A steady load (some thousands of queries a second), not a busy
-        // loop taking a core from the appenders.
         std::this_thread::yield();
         const std::string p = gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
             0, gen.providers() - 1)(rng));
@@ -482,9 +485,11 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
         mine.push_back(Seconds(Clock::now() - start) * 1e6);
         if (!rows.ok()) std::cerr << "bench: query: " << rows.status() << "\n";
       }
+      if (out == nullptr) return;
       std::lock_guard<std::mutex> lock(mu);
-      query_us.insert(query_us.end(), mine.begin(), mine.end());
-    });
+      out->insert(out->end(), mine.begin(), mine.end());
+    };
+    std::thread querier(query_beside, &query_us);
     secs += run([&](int t) {
       std::mt19937_64 rng(1000 + t + round * threads);
       AppendOptions synced;
@@ -518,6 +523,8 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
     querier.join();
     // The baseline: as many synced one-key writes of the same size.
     const std::string value(std::max<uint64_t>(1, bytes / ack_us.size()), 'x');
+    appending = threads;
+    std::thread baseline_querier(query_beside, nullptr);
     raw_secs += run([&](int t) {
       rocksdb::WriteOptions wo;
       wo.sync = true;
@@ -528,9 +535,11 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
         if (!db->Put(wo, key, value).ok()) std::exit(1);
         mine.push_back(Seconds(Clock::now() - begin) * 1e6);
       }
+      --appending;
       std::lock_guard<std::mutex> lock(mu);
       raw_us.insert(raw_us.end(), mine.begin(), mine.end());
     });
+    baseline_querier.join();
   }
   db.reset();
   std::filesystem::remove_all(baseline_dir);
@@ -669,79 +678,84 @@ int Run(const Flags& f) {
   res.Add("db_bytes_per_event",
           static_cast<double>(DirBytes(dir + "/main")) / events);
 
-  // Point-in-time queries, first as they come straight after the load: a
-  // block not in the ledger's caches is read from its file, which the OS
-  // may or may not still hold (this machine's host pages out file pages
-  // left idle for a minute). Then as a query service runs them, with the
-  // timelines read into the timeline cache once at start.
   Generator gen(g);  // for NPIs and dates only
-  MeasureQueries(*ledger, gen, samples, f.seed * 31 + 6, "cold_", &res);
-  Warm(*ledger, "", &res);
-  MeasureQueries(*ledger, gen, samples, f.seed * 31 + 7, "", &res);
-  res.Add("rss_after_queries_mb", RssMb());
-  Queries q(ledger.get());
-  const DayNumber snapshot_day = gen.last_day() - 200;
-  auto start = Clock::now();
-  auto roster = q.ReassignmentsOn(snapshot_day, kHeadSeq,
-                                  {"", gen.OrgNpi(gen.largest_org()), ""});
-  res.Add("org_roster_ms", Seconds(Clock::now() - start) * 1e3);
-  res.Add("org_roster_rows", roster.ok() ? roster->size() : 0);
-  // Every reassignment in effect on one date, streamed (as `asof --format
-  // csv` with no filter would write them); here they are counted.
-  start = Clock::now();
-  uint64_t snapshot_rows = 0;
-  absl::Status snapshot = q.ForEachReassignmentOn(
-      snapshot_day, kHeadSeq, {},
-      [&](const ReassignmentRow&) { ++snapshot_rows; });
-  res.Add("snapshot_all_s", Seconds(Clock::now() - start));
-  if (!snapshot.ok()) std::cerr << "bench: snapshot failed: " << snapshot << "\n";
-  res.Add("snapshot_all_rows", snapshot_rows);
-  res.Add("rss_after_snapshot_mb", RssMb());
-
-  // A streamed reconcile of a national-size roster.
-  const std::string roster_path = dir + "/roster.csv";
-  const uint64_t rows =
-      WriteRoster(roster_path, *ledger, gen, snapshot_day, roster_rows);
-  {
-    std::ifstream in(roster_path, std::ios::binary);
-    ReconcileOptions ro;
-    ro.as_of = snapshot_day;
-    ro.due_within_days = kRosterDueWithinDays;
-    uint64_t found = 0;
+  if (f.concurrent_only) {
+    // As a query service starts: the timelines read into their cache.
+    Warm(*ledger, "", &res);
+  } else {
+    // Point-in-time queries, first as they come straight after the load: a
+    // block not in the ledger's caches is read from its file, which the OS
+    // may or may not still hold (this machine's host pages out file pages
+    // left idle for a minute). Then as a query service runs them, with the
+    // timelines read into the timeline cache once at start.
+    MeasureQueries(*ledger, gen, samples, f.seed * 31 + 6, "cold_", &res);
+    Warm(*ledger, "", &res);
+    MeasureQueries(*ledger, gen, samples, f.seed * 31 + 7, "", &res);
+    res.Add("rss_after_queries_mb", RssMb());
+    Queries q(ledger.get());
+    const DayNumber snapshot_day = gen.last_day() - 200;
+    auto start = Clock::now();
+    auto roster = q.ReassignmentsOn(snapshot_day, kHeadSeq,
+                                    {"", gen.OrgNpi(gen.largest_org()), ""});
+    res.Add("org_roster_ms", Seconds(Clock::now() - start) * 1e3);
+    res.Add("org_roster_rows", roster.ok() ? roster->size() : 0);
+    // Every reassignment in effect on one date, streamed (as `asof --format
+    // csv` with no filter would write them); here they are counted.
     start = Clock::now();
-    auto s = Reconcile(*ledger->View(), in, ro, [&](const Discrepancy&) { ++found; });
-    double secs = Seconds(Clock::now() - start);
-    res.Add("reconcile_rows", rows);
-    res.Add("reconcile_s", secs);
-    res.Add("reconcile_rows_per_s", rows / secs);
-    res.Add("reconcile_discrepancies", found);
-    if (s.ok()) {
-      res.Add("reconcile_matched", s->matched);
-      for (const auto& [code, n] : s->by_code) {
-        res.Add("reconcile_" + code, n);
+    uint64_t snapshot_rows = 0;
+    absl::Status snapshot = q.ForEachReassignmentOn(
+        snapshot_day, kHeadSeq, {},
+        [&](const ReassignmentRow&) { ++snapshot_rows; });
+    res.Add("snapshot_all_s", Seconds(Clock::now() - start));
+    if (!snapshot.ok()) std::cerr << "bench: snapshot failed: " << snapshot << "\n";
+    res.Add("snapshot_all_rows", snapshot_rows);
+    res.Add("rss_after_snapshot_mb", RssMb());
+
+    // A streamed reconcile of a national-size roster.
+    const std::string roster_path = dir + "/roster.csv";
+    const uint64_t rows =
+        WriteRoster(roster_path, *ledger, gen, snapshot_day, roster_rows);
+    {
+      std::ifstream in(roster_path, std::ios::binary);
+      ReconcileOptions ro;
+      ro.as_of = snapshot_day;
+      ro.due_within_days = kRosterDueWithinDays;
+      uint64_t found = 0;
+      start = Clock::now();
+      auto s = Reconcile(*ledger->View(), in, ro, [&](const Discrepancy&) { ++found; });
+      double secs = Seconds(Clock::now() - start);
+      res.Add("reconcile_rows", rows);
+      res.Add("reconcile_s", secs);
+      res.Add("reconcile_rows_per_s", rows / secs);
+      res.Add("reconcile_discrepancies", found);
+      if (s.ok()) {
+        res.Add("reconcile_matched", s->matched);
+        for (const auto& [code, n] : s->by_code) {
+          res.Add("reconcile_" + code, n);
+        }
+      } else {
+        std::cerr << "bench: reconcile failed: " << s.status() << "\n";
       }
-    } else {
-      std::cerr << "bench: reconcile failed: " << s.status() << "\n";
     }
-  }
-  std::filesystem::remove(roster_path);
+    std::filesystem::remove(roster_path);
 
-  // Rebuild vs raw scan + put.
-  if (!f.skip_rebuild) {
-    start = Clock::now();
-    absl::Status rebuilt = ledger->Rebuild();
-    double rebuild_s = Seconds(Clock::now() - start);
-    if (!rebuilt.ok()) std::cerr << "bench: rebuild failed: " << rebuilt << "\n";
-    double scan_s = ScanPutBaseline(*ledger, dir + "/raw-scan");
-    res.Add("rebuild_events_per_s", events / rebuild_s);
-    res.Add("baseline_scan_puts_per_s", events / scan_s);
-    res.Add("rebuild_ratio", scan_s / rebuild_s);
-    res.Add("rss_after_rebuild_mb", RssMb());
-    // The same queries on the rebuilt layout: one sorted run per pass
-    // instead of the levels an incremental load leaves behind.
-    Warm(*ledger, "rebuilt_", &res);
-    MeasureQueries(*ledger, gen, samples, f.seed * 31 + 8, "rebuilt_", &res);
-    res.Add("rss_after_rebuilt_queries_mb", RssMb());
+    // Rebuild vs raw scan + put.
+    if (!f.skip_rebuild) {
+      start = Clock::now();
+      absl::Status rebuilt = ledger->Rebuild();
+      double rebuild_s = Seconds(Clock::now() - start);
+      if (!rebuilt.ok()) std::cerr << "bench: rebuild failed: " << rebuilt << "\n";
+      double scan_s = ScanPutBaseline(*ledger, dir + "/raw-scan");
+      res.Add("rebuild_events_per_s", events / rebuild_s);
+      res.Add("baseline_scan_puts_per_s", events / scan_s);
+      res.Add("rebuild_ratio", scan_s / rebuild_s);
+      res.Add("rss_after_rebuild_mb", RssMb());
+      // The same queries on the rebuilt layout: one sorted run per pass
+      // instead of the levels an incremental load leaves behind.
+      Warm(*ledger, "rebuilt_", &res);
+      MeasureQueries(*ledger, gen, samples, f.seed * 31 + 8, "rebuilt_", &res);
+      res.Add("rss_after_rebuilt_queries_mb", RssMb());
+    }
   }
   // Many threads appending synced one-event batches at once (group
   // commit), with queries running beside them.
@@ -788,6 +802,9 @@ int main(int argc, char** argv) {
                "end the bulk load with `provledger compact`, as `provledger "
                "import` does after a million events (its time counted in the "
                "load; reports compact_s); default on");
+  app.add_flag("--concurrent-only", f.concurrent_only,
+               "measure only the concurrent appends (with --reuse: to profile "
+               "group commit)");
   app.add_flag("--skip-rebuild", f.skip_rebuild,
                "stop before the rebuild (keeps the ledger as ingested)");
   app.add_option("--block-cache-mb", f.block_cache_mb,
