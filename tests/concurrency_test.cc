@@ -405,6 +405,45 @@ TEST(GroupCommitTest, ARefusedBatchFailsAloneInItsGroup) {
   EXPECT_TRUE(ledger->VerifyProjections().ok());
 }
 
+// A batch queued behind a group that changes its relationship is judged on
+// the timeline as that group left it (not as it was when the batch was
+// handed to Append).
+TEST(GroupCommitTest, ABatchIsJudgedOnTheStateTheGroupAheadLeft) {
+  TempDir dir;
+  LedgerOptions options;
+  options.create_if_missing = true;
+  auto ledger = std::move(*Ledger::Open(options, dir.Sub("db")));
+
+  LedgerInternals::HoldCommits(*ledger);
+  // The first leads a group of its own (nobody else queued yet) and waits
+  // for the commits to be released; the second queues behind it.
+  absl::StatusOr<AppendResult> started, revoked;
+  std::thread first([&] {
+    started = ledger->Append({Reassigned("r", "2024-01-01", kDrA, kGroupX)});
+  });
+  LedgerInternals::AwaitQueuedAppends(*ledger, 1);
+  std::thread second([&] {
+    revoked = ledger->Append({Revoked("x", "2024-06-01", kDrA, kGroupX)});
+  });
+  LedgerInternals::AwaitQueuedAppends(*ledger, 2);
+  LedgerInternals::ReleaseCommits(*ledger);
+  first.join();
+  second.join();
+
+  ASSERT_TRUE(started.ok()) << started.status();
+  // Judged on the state before "r", it would be refused as revoking what
+  // never started.
+  ASSERT_TRUE(revoked.ok()) << revoked.status();
+  EXPECT_EQ(revoked->seqs, std::vector<uint64_t>({2}));
+  RelationFilter dr_a;
+  dr_a.provider = kDrA;
+  auto rows = Queries(ledger.get()).ReassignmentPeriods(kHeadSeq, dr_a);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].interval.end_seq, 2u);
+  EXPECT_TRUE(ledger->VerifyProjections().ok());
+}
+
 // A view keeps answering from its head while appends and a rebuild go on;
 // a new view sees them.
 TEST(ViewTest, AViewIsPinnedThroughAppendsAndRebuilds) {
