@@ -6,6 +6,14 @@
 
 namespace provledger {
 
+Hash Sha256(absl::string_view bytes) {
+  Hash out;
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), out.data(), &len, EVP_sha256(),
+             nullptr);
+  return out;
+}
+
 Hash ChainHash(const Hash& prev, absl::string_view bytes) {
   Hash out;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();

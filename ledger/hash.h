@@ -16,6 +16,9 @@ using Hash = std::array<uint8_t, kHashSize>;
 // The hash before the first event: 32 zero bytes.
 constexpr Hash kZeroHash{};
 
+// SHA-256(bytes).
+Hash Sha256(absl::string_view bytes);
+
 // SHA-256(prev || bytes): the chain hash of an event whose stored bytes are
 // `bytes` and whose predecessor's hash is `prev`.
 Hash ChainHash(const Hash& prev, absl::string_view bytes);

@@ -12,6 +12,12 @@ TEST(HashTest, ChainHashIsSha256OfPrevAndBytes) {
             "365aa7d8f7f9402c4b9434502b4cc89ddb09fe50d7cd95b493b834c62d5a5370");
 }
 
+TEST(HashTest, Sha256OfBytes) {
+  // `printf abc | sha256sum` (the FIPS 180-2 example).
+  EXPECT_EQ(ToHex(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 TEST(HashTest, HexRoundTrips) {
   Hash h = ChainHash(kZeroHash, "x");
   Hash back{};

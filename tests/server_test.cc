@@ -1,0 +1,440 @@
+// provledgerd as clients see it: a real server process on 127.0.0.1, talked
+// to over gRPC.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/grpcpp.h"
+#include "ledger/testing.h"
+#include "provledger/v1/service.grpc.pb.h"
+#include "tools/server/tokens.h"
+#include "tools/service/service.h"
+
+namespace provledger {
+namespace {
+
+using provledger::testing::TempDir;
+using namespace provledger::testing;  // kDrA, event builders
+
+// A provledgerd process; stopped (SIGTERM, then SIGKILL after 20 s) when
+// destroyed.
+class Server {
+ public:
+  // Starts `provledgerd <args> --listen 127.0.0.1:0` and reads the address
+  // it bound; address() is "" if it did not start (then exit_code() says
+  // why, with its stderr in `err_path`).
+  Server(std::vector<std::string> args, const std::string& err_path) {
+    args.insert(args.begin(), PROVLEDGERD_PATH);
+    args.push_back("--listen");
+    args.push_back("127.0.0.1:0");
+    int out[2];
+    if (pipe(out) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(err, 2);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    // "listening on 127.0.0.1:PORT\n", within 20 s.
+    std::string line;
+    pollfd p{out[0], POLLIN, 0};
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (line.find('\n') == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      if (poll(&p, 1, 200) <= 0) continue;
+      char buf[256];
+      ssize_t n = read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, n);
+    }
+    close(out[0]);
+    if (absl::StartsWith(line, "listening on ")) {
+      address_ = line.substr(13, line.find('\n') - 13);
+    }
+  }
+  ~Server() { Stop(); }
+
+  const std::string& address() const { return address_; }
+
+  // SIGTERM, and the exit code (-1 if it had to be killed).
+  int Stop() {
+    if (pid_ <= 0) return exit_code_;
+    kill(pid_, SIGTERM);
+    exit_code_ = Wait(std::chrono::seconds(20));
+    return exit_code_;
+  }
+
+  // Waits for the process to exit on its own.
+  int Wait(std::chrono::seconds within) {
+    if (pid_ <= 0) return exit_code_;
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        pid_ = 0;
+        return exit_code_ = -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid_ = 0;
+    return exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::unique_ptr<v1::Ledger::Stub> Stub() const {
+    return v1::Ledger::NewStub(
+        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+  }
+
+ private:
+  pid_t pid_ = 0;
+  int exit_code_ = -1;
+  std::string address_;
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `e` as a client sends it: no actor (the server records the caller's).
+v1::Event Sent(v1::Event e) {
+  e.clear_actor();
+  return e;
+}
+
+// A context with a 20 s deadline and, if given, the bearer token.
+std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  if (!token.empty()) c->AddMetadata("authorization", "Bearer " + token);
+  return c;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = dir_.Sub("db");
+    LedgerOptions options;
+    options.create_if_missing = true;
+    auto ledger = Ledger::Open(options, db_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    std::ifstream demo(PROVLEDGER_DEMO_EVENTS);
+    service::ImportSummary summary;
+    size_t failed = 0;
+    ASSERT_TRUE(service::Import(**ledger, demo, service::ImportOptions(),
+                                nullptr, &summary, &failed)
+                    .ok());
+    ASSERT_EQ(summary.head.seq, 26u);
+  }
+
+  // A private tokens file: "clerk" writer, "auditor1" auditor, "root" admin.
+  std::string WriteTokens(mode_t mode = 0600) {
+    const std::string path = dir_.Sub("tokens");
+    std::ofstream(path)
+        << "# provledgerd tokens\n"
+        << server::TokenHash(kWriter) << " clerk writer\n"
+        << server::TokenHash(kAuditor) << " auditor1 auditor\n"
+        << server::TokenHash(kAdmin) << " root admin\n";
+    chmod(path.c_str(), mode);
+    return path;
+  }
+
+  static constexpr char kWriter[] = "writer-token-0123456789";
+  static constexpr char kAuditor[] = "auditor-token-0123456789";
+  static constexpr char kAdmin[] = "admin-token-0123456789";
+  TempDir dir_;
+  std::string db_;
+};
+
+TEST_F(ServerTest, EveryAnswerEqualsTheLocalAnswerByteForByte) {
+  Server server({"--db", db_}, dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  // The same ledger opened beside the server, read-only.
+  LedgerOptions read_only;
+  read_only.read_only = true;
+  auto local = Ledger::Open(read_only, db_);
+  ASSERT_TRUE(local.ok()) << local.status();
+  const service::QueryService here((*local)->View());
+
+  v1::AsOfRequest asof;
+  asof.set_date("2024-03-10");
+  v1::AsOfRequest earlier = asof;
+  earlier.mutable_known()->set_known_seq(24);
+  earlier.mutable_filter()->set_org(kGroupX);
+  for (const v1::AsOfRequest& r : {asof, earlier}) {
+    v1::AsOfResponse remote;
+    ASSERT_TRUE(stub->AsOf(Context().get(), r, &remote).ok());
+    EXPECT_EQ(remote.SerializeAsString(), here.AsOf(r)->SerializeAsString());
+    EXPECT_GT(remote.reassignments_size(), 0);
+  }
+  v1::ClaimCheckRequest claim;
+  claim.set_rendering_npi(kDrB);
+  claim.set_billing_npi(kGroupX);
+  claim.set_payer("medicare");
+  claim.set_date_of_service("2024-03-10");
+  for (uint64_t known : {0, 24}) {
+    if (known != 0) claim.mutable_known()->set_known_seq(known);
+    v1::ClaimCheckResponse remote;
+    ASSERT_TRUE(stub->ClaimCheck(Context().get(), claim, &remote).ok());
+    EXPECT_EQ(remote.SerializeAsString(),
+              here.ClaimCheck(claim)->SerializeAsString());
+    EXPECT_EQ(remote.payable(), known == 24);
+  }
+  v1::HistoryRequest history;
+  history.set_npi(kDrB);
+  history.mutable_known()->set_known_at("2999-01-01");
+  v1::HistoryResponse remote_history;
+  ASSERT_TRUE(stub->History(Context().get(), history, &remote_history).ok());
+  EXPECT_EQ(remote_history.SerializeAsString(),
+            here.History(history)->SerializeAsString());
+  v1::DiffRequest diff;
+  diff.set_from("2024-01-01");
+  diff.set_to("2024-12-31");
+  v1::DiffResponse remote_diff;
+  ASSERT_TRUE(stub->Diff(Context().get(), diff, &remote_diff).ok());
+  EXPECT_EQ(remote_diff.SerializeAsString(),
+            here.Diff(diff)->SerializeAsString());
+  v1::StatsRequest stats;
+  stats.set_date("2024-03-10");
+  v1::StatsResponse remote_stats;
+  ASSERT_TRUE(stub->Stats(Context().get(), stats, &remote_stats).ok());
+  EXPECT_EQ(remote_stats.SerializeAsString(),
+            here.Stats(stats)->SerializeAsString());
+  v1::DigestResponse remote_digest;
+  ASSERT_TRUE(
+      stub->Digest(Context().get(), v1::DigestRequest(), &remote_digest).ok());
+  EXPECT_EQ(remote_digest.digest(), service::DigestOf((*local)->head()));
+  v1::ReportRequest report;
+  report.set_npi(kDrB);
+  v1::ReportResponse remote_report;
+  ASSERT_TRUE(stub->Report(Context().get(), report, &remote_report).ok());
+  EXPECT_EQ(remote_report.html(), here.Report(report)->html());
+
+  // A bad request is the same error, with the same code.
+  v1::AsOfRequest bad;
+  bad.set_date("2024-02-30");
+  v1::AsOfResponse ignored;
+  grpc::Status s = stub->AsOf(Context().get(), bad, &ignored);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), "date: '2024-02-30' is not a real calendar day");
+
+  // Read streams the log as export does.
+  v1::ReadRequest read;
+  read.set_from_seq(20);
+  auto read_context = Context();
+  auto events = stub->Read(read_context.get(), read);
+  std::vector<uint64_t> seqs;
+  v1::Event e;
+  while (events->Read(&e)) {
+    EXPECT_EQ(e.SerializeAsString(), (*local)->View()->Get(e.seq())->SerializeAsString());
+    seqs.push_back(e.seq());
+  }
+  EXPECT_TRUE(events->Finish().ok());
+  EXPECT_EQ(seqs, std::vector<uint64_t>({20, 21, 22, 23, 24, 25, 26}));
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(ServerTest, TokensAndRolesDecideWhoMayDoWhat) {
+  Server server({"--db", db_, "--tokens", WriteTokens()},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  v1::DigestResponse digest;
+  grpc::Status none = stub->Digest(Context().get(), {}, &digest);
+  EXPECT_EQ(none.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(none.error_message(),
+            "no token: send the metadata 'authorization: Bearer <token>'");
+  EXPECT_EQ(stub->Digest(Context("not-a-token").get(), {}, &digest).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &digest).ok());
+
+  v1::AppendRequest append;
+  *append.add_events() = Sent(Credentialed("srv-1", "2024-05-01", kDrA));
+  append.mutable_events(0)->clear_actor();
+  v1::AppendResponse appended;
+  grpc::Status denied = stub->Append(Context(kAuditor).get(), append, &appended);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(denied.error_message(),
+            "Append needs the writer role; auditor1 is an auditor");
+  ASSERT_TRUE(stub->Append(Context(kWriter).get(), append, &appended).ok());
+  EXPECT_EQ(appended.seqs(0), 27u);
+  // Recorded under the token's identity.
+  v1::ReadRequest read;
+  read.set_from_seq(27);
+  auto read_context = Context(kAuditor);
+  auto events = stub->Read(read_context.get(), read);
+  v1::Event e;
+  ASSERT_TRUE(events->Read(&e));
+  EXPECT_EQ(e.actor(), "clerk");
+  EXPECT_TRUE(events->Finish().ok());
+  events.reset();
+  // Nobody records events in someone else's name.
+  *append.mutable_events(0) = Sent(Credentialed("srv-2", "2024-05-01", kDrA));
+  append.mutable_events(0)->set_actor("mallory");
+  grpc::Status impostor = stub->Append(Context(kWriter).get(), append, &appended);
+  EXPECT_EQ(impostor.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_TRUE(absl::StartsWith(impostor.error_message(),
+                               "actor: 'mallory' is not the caller"))
+      << impostor.error_message();
+
+  v1::CompactResponse compacted;
+  EXPECT_EQ(stub->Compact(Context(kWriter).get(), {}, &compacted).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  v1::VerifyResponse verified;
+  grpc::Status verify = stub->Verify(Context(kAdmin).get(), {}, &verified);
+  ASSERT_TRUE(verify.ok()) << verify.error_message();
+  EXPECT_EQ(verified.events_checked(), 27u);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(ServerTest, ATokensFileOthersMayReadIsRefused) {
+  const std::string err = dir_.Sub("server.err");
+  Server server({"--db", db_, "--tokens", WriteTokens(0644)}, err);
+  EXPECT_EQ(server.address(), "");
+  EXPECT_EQ(server.Wait(std::chrono::seconds(20)), 2);
+  EXPECT_EQ(ReadAll(err),
+            absl::StrCat("provledgerd: tokens file '", dir_.Sub("tokens"),
+                         "' may be read by others; make it private (chmod "
+                         "600 ",
+                         dir_.Sub("tokens"), ")\n"));
+}
+
+TEST_F(ServerTest, AppendErrorsCarryGrpcCodesAndTheFailingEvent) {
+  Server server({"--db", db_}, dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "");
+  auto stub = server.Stub();
+  v1::AppendRequest bad;
+  *bad.add_events() = Sent(Credentialed("ok-1", "2024-05-01", kDrA));
+  *bad.add_events() = Sent(Credentialed("bad-npi", "2024-05-01", "1234567890"));
+  v1::AppendResponse r;
+  grpc::Status s = stub->Append(Context().get(), bad, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ErrorStatus details;
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  ASSERT_EQ(details.details_size(), 1);
+  v1::EventError error;
+  ASSERT_TRUE(details.details(0).UnpackTo(&error));
+  EXPECT_EQ(error.index(), 1u);
+  EXPECT_EQ(error.field(), "credentialed.npi");
+  EXPECT_EQ(error.code(), "INVALID_FIELD");
+
+  v1::AppendRequest stale;
+  *stale.add_events() = Sent(Credentialed("ok-2", "2024-05-01", kDrA));
+  stale.mutable_expected()->set_npi(kDrA);
+  stale.mutable_expected()->set_version(3);
+  s = stub->Append(Context().get(), stale, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+
+  v1::AppendRequest revoke;  // Dr. Chen has no reassignment to Lakeside
+  *revoke.add_events() = Sent(Revoked("rv", "2024-05-01", kDrB, kGroupY));
+  s = stub->Append(Context().get(), revoke, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::AppendRequest first;
+  *first.add_events() = Sent(Credentialed("same-id", "2024-05-01", kDrA));
+  ASSERT_TRUE(stub->Append(Context().get(), first, &r).ok());
+  *first.mutable_events(0) = Sent(Credentialed("same-id", "2024-06-01", kDrA));
+  s = stub->Append(Context().get(), first, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  // Nothing of the refused batches was written.
+  v1::DigestResponse digest;
+  ASSERT_TRUE(stub->Digest(Context().get(), {}, &digest).ok());
+  EXPECT_EQ(digest.seq(), 27u);
+}
+
+TEST_F(ServerTest, SubscribeCatchesUpThenFollowsWithHeartbeats) {
+  Server server({"--db", db_}, dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "");
+  auto stub = server.Stub();
+  v1::SubscribeRequest request;
+  request.set_from_seq(25);
+  request.set_heartbeat_seconds(1);
+  auto context = Context();
+  auto stream = stub->Subscribe(context.get(), request);
+  v1::SubscribeResponse item;
+  std::vector<uint64_t> seqs;
+  while (seqs.size() < 2 && stream->Read(&item)) {
+    if (item.has_event()) seqs.push_back(item.event().seq());
+  }
+  EXPECT_EQ(seqs, std::vector<uint64_t>({25, 26}));
+  // Nothing new: a heartbeat at the head.
+  ASSERT_TRUE(stream->Read(&item));
+  ASSERT_TRUE(item.has_heartbeat());
+  EXPECT_EQ(item.heartbeat().head_seq(), 26u);
+  // A commit by another client arrives live.
+  v1::AppendRequest append;
+  *append.add_events() = Sent(Credentialed("live", "2024-05-01", kDrA));
+  v1::AppendResponse appended;
+  ASSERT_TRUE(stub->Append(Context().get(), append, &appended).ok());
+  uint64_t live = 0;
+  while (live == 0 && stream->Read(&item)) {
+    if (item.has_event()) live = item.event().seq();
+  }
+  EXPECT_EQ(live, 27u);
+  EXPECT_EQ(item.event().event_id(), "live");
+  context->TryCancel();
+  stream->Finish();
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(ServerTest, ConcurrentClientsShareGroupCommitsAndSigtermLosesNothing) {
+  auto server = std::make_unique<Server>(std::vector<std::string>{"--db", db_},
+                                         dir_.Sub("server.err"));
+  ASSERT_NE(server->address(), "");
+  constexpr int kClients = 8, kEach = 10;
+  std::vector<std::vector<uint64_t>> acked(kClients);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto stub = server->Stub();
+      for (int i = 0; i < kEach; ++i) {
+        v1::AppendRequest append;
+        *append.add_events() = Sent(Credentialed(absl::StrCat("c", c, "-", i),
+                                            "2024-05-01", kDrA));
+        v1::AppendResponse r;
+        if (stub->Append(Context().get(), append, &r).ok()) {
+          acked[c].push_back(r.seqs(0));
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(server->Stop(), 0);
+  server.reset();
+  // Every acknowledged event is in the log, the seqs gapless.
+  auto ledger = Ledger::Open(LedgerOptions(), db_);
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  EXPECT_EQ((*ledger)->head().seq, 26u + kClients * kEach);
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_EQ(acked[c].size(), static_cast<size_t>(kEach));
+    for (int i = 0; i < kEach; ++i) {
+      auto seq = (*ledger)->View()->FindEventId(absl::StrCat("c", c, "-", i));
+      ASSERT_TRUE(seq.ok() && seq->has_value());
+      EXPECT_EQ(**seq, acked[c][i]);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace provledger

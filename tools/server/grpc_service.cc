@@ -1,0 +1,302 @@
+#include "tools/server/grpc_service.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "ledger/status_macros.h"
+#include "ledger/validation.h"
+#include "tools/service/service.h"
+
+namespace provledger::server {
+namespace {
+
+using v1::Event;
+
+constexpr uint32_t kDefaultHeartbeatSeconds = 15;
+
+}  // namespace
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::string message(status.message());
+  std::optional<v1::EventError> error = EventErrorOf(status);
+  if (!error.has_value()) return grpc::Status(code, message);
+  v1::ErrorStatus details;
+  details.set_code(static_cast<int>(code));
+  details.set_message(message);
+  details.add_details()->PackFrom(*error);
+  return grpc::Status(code, message, details.SerializeAsString());
+}
+
+LedgerService::LedgerService(Ledger* ledger, Options options)
+    : ledger_(ledger), options_(std::move(options)) {}
+
+absl::StatusOr<Identity> LedgerService::Authorize(
+    const grpc::ServerContext& context, Role needed, const char* call) const {
+  if (options_.tokens == nullptr) {
+    return Identity{options_.local_identity, Role::kAdmin};
+  }
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return absl::UnauthenticatedError(
+        "no token: send the metadata 'authorization: Bearer <token>'");
+  }
+  absl::string_view value(it->second.data(), it->second.size());
+  if (!absl::ConsumePrefix(&value, "Bearer ")) {
+    return absl::UnauthenticatedError(
+        "the authorization metadata is not 'Bearer <token>'");
+  }
+  std::optional<Identity> id = options_.tokens->Find(value);
+  if (!id.has_value()) {
+    return absl::UnauthenticatedError("the token is not one this server knows");
+  }
+  if (static_cast<int>(id->role) < static_cast<int>(needed)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        call, " needs the ", RoleName(needed), " role; ", id->name, " is ",
+        RoleName(id->role) == std::string("auditor") ? "an " : "a ",
+        RoleName(id->role)));
+  }
+  return *id;
+}
+
+grpc::Status LedgerService::Append(grpc::ServerContext* context,
+                                   const v1::AppendRequest* request,
+                                   v1::AppendResponse* response) {
+  auto caller = Authorize(*context, Role::kWriter, "Append");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  // The actor recorded is who the token says the caller is; a client
+  // cannot record events in someone else's name.
+  for (int i = 0; i < request->events_size(); ++i) {
+    const std::string& actor = request->events(i).actor();
+    if (!actor.empty() && actor != caller->name) {
+      v1::EventError error;
+      error.set_index(static_cast<uint32_t>(i));
+      error.set_field("actor");
+      error.set_code("INVALID_FIELD");
+      absl::Status s = absl::InvalidArgumentError(absl::StrCat(
+          "actor: '", actor, "' is not the caller; the server records ",
+          "events under the token's identity ('", caller->name,
+          "'): leave actor empty"));
+      s.SetPayload("type.googleapis.com/provledger.v1.EventError",
+                   absl::Cord(error.SerializeAsString()));
+      return ToGrpc(s);
+    }
+  }
+  auto answer = service::Append(*ledger_, *request, caller->name);
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<uint64_t> LedgerService::SendEvents(
+    const LedgerView& view, uint64_t from_seq, const std::string& npi,
+    const std::string& body_type,
+    const std::function<bool(const Event&)>& send) const {
+  from_seq = std::max<uint64_t>(from_seq, 1);
+  const uint64_t head = view.head().seq;
+  auto wanted = [&](const Event& e) {
+    return body_type.empty() || BodyName(e) == body_type;
+  };
+  if (!npi.empty()) {
+    ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, view.StreamSeqs(npi));
+    for (uint64_t seq : seqs) {
+      if (seq < from_seq) continue;
+      ASSIGN_OR_RETURN(Event e, view.Get(seq));
+      if (wanted(e) && !send(e)) return absl::CancelledError("client gone");
+    }
+    return std::max(from_seq, head + 1);
+  }
+  auto it = view.Read(from_seq);
+  for (; it->Valid(); it->Next()) {
+    if (wanted(it->event()) && !send(it->event())) {
+      return absl::CancelledError("client gone");
+    }
+  }
+  RETURN_IF_ERROR(it->status());
+  return std::max(from_seq, head + 1);
+}
+
+grpc::Status LedgerService::Read(grpc::ServerContext* context,
+                                 const v1::ReadRequest* request,
+                                 grpc::ServerWriter<Event>* writer) {
+  auto caller = Authorize(*context, Role::kAuditor, "Read");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  auto sent = SendEvents(*ledger_->View(), request->from_seq(), request->npi(),
+                         request->body_type(),
+                         [&](const Event& e) { return writer->Write(e); });
+  return ToGrpc(sent.status());
+}
+
+grpc::Status LedgerService::Subscribe(
+    grpc::ServerContext* context, const v1::SubscribeRequest* request,
+    grpc::ServerWriter<v1::SubscribeResponse>* writer) {
+  auto caller = Authorize(*context, Role::kAuditor, "Subscribe");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  const absl::Duration beat = absl::Seconds(
+      request->heartbeat_seconds() == 0 ? kDefaultHeartbeatSeconds
+                                        : request->heartbeat_seconds());
+  // Reads come from the log, never from a buffer the appends fill: a slow
+  // subscriber only falls behind (gRPC's flow control holds its writes).
+  uint64_t next = std::max<uint64_t>(request->from_seq(), 1);
+  v1::SubscribeResponse item;
+  while (!context->IsCancelled() && !stopping_) {
+    auto view = ledger_->View();
+    auto sent = SendEvents(*view, next, request->npi(), request->body_type(),
+                           [&](const Event& e) {
+                             *item.mutable_event() = e;
+                             return writer->Write(item);
+                           });
+    if (!sent.ok()) {
+      if (absl::IsCancelled(sent.status())) return grpc::Status::OK;
+      return ToGrpc(sent.status());
+    }
+    next = *sent;
+    // Wait for the next commit, in short waits so that a cancelled call or
+    // a shutdown ends the loop soon; none by the heartbeat: say so.
+    const absl::Time heartbeat_at = absl::Now() + beat;
+    uint64_t head = view->head().seq;
+    while (head < next && absl::Now() < heartbeat_at &&
+           !context->IsCancelled() && !stopping_) {
+      head = ledger_
+                 ->WaitForHead(next - 1,
+                               std::min(heartbeat_at,
+                                        absl::Now() + absl::Milliseconds(200)))
+                 .seq;
+    }
+    if (head < next && absl::Now() >= heartbeat_at) {
+      item.mutable_heartbeat()->set_head_seq(head);
+      if (!writer->Write(item)) return grpc::Status::OK;
+    }
+  }
+  if (stopping_) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "the server is shutting down; resubscribe from the "
+                        "last seq seen + 1");
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// Answers a query from one view, for a caller with at least the auditor
+// role.
+template <typename Request, typename Response, typename Call>
+grpc::Status Query(const absl::StatusOr<Identity>& caller, Ledger* ledger,
+                   const PayerRules& rules, const Request& request,
+                   Response* response, Call call) {
+  if (!caller.ok()) return ToGrpc(caller.status());
+  const service::QueryService service(ledger->View(), rules);
+  absl::StatusOr<Response> answer = call(service, request);
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status LedgerService::AsOf(grpc::ServerContext* context,
+                                 const v1::AsOfRequest* request,
+                                 v1::AsOfResponse* response) {
+  return Query(Authorize(*context, Role::kAuditor, "AsOf"), ledger_,
+               options_.rules, *request, response,
+               [](const service::QueryService& s, const v1::AsOfRequest& r) {
+                 return s.AsOf(r);
+               });
+}
+
+grpc::Status LedgerService::History(grpc::ServerContext* context,
+                                    const v1::HistoryRequest* request,
+                                    v1::HistoryResponse* response) {
+  return Query(Authorize(*context, Role::kAuditor, "History"), ledger_,
+               options_.rules, *request, response,
+               [](const service::QueryService& s, const v1::HistoryRequest& r) {
+                 return s.History(r);
+               });
+}
+
+grpc::Status LedgerService::Diff(grpc::ServerContext* context,
+                                 const v1::DiffRequest* request,
+                                 v1::DiffResponse* response) {
+  return Query(Authorize(*context, Role::kAuditor, "Diff"), ledger_,
+               options_.rules, *request, response,
+               [](const service::QueryService& s, const v1::DiffRequest& r) {
+                 return s.Diff(r);
+               });
+}
+
+grpc::Status LedgerService::ClaimCheck(grpc::ServerContext* context,
+                                       const v1::ClaimCheckRequest* request,
+                                       v1::ClaimCheckResponse* response) {
+  return Query(
+      Authorize(*context, Role::kAuditor, "ClaimCheck"), ledger_,
+      options_.rules, *request, response,
+      [](const service::QueryService& s, const v1::ClaimCheckRequest& r) {
+        return s.ClaimCheck(r);
+      });
+}
+
+grpc::Status LedgerService::Stats(grpc::ServerContext* context,
+                                  const v1::StatsRequest* request,
+                                  v1::StatsResponse* response) {
+  return Query(Authorize(*context, Role::kAuditor, "Stats"), ledger_,
+               options_.rules, *request, response,
+               [](const service::QueryService& s, const v1::StatsRequest& r) {
+                 return s.Stats(r);
+               });
+}
+
+grpc::Status LedgerService::Digest(grpc::ServerContext* context,
+                                   const v1::DigestRequest* request,
+                                   v1::DigestResponse* response) {
+  return Query(Authorize(*context, Role::kAuditor, "Digest"), ledger_,
+               options_.rules, *request, response,
+               [](const service::QueryService& s, const v1::DigestRequest&) {
+                 return s.Digest();
+               });
+}
+
+grpc::Status LedgerService::Report(grpc::ServerContext* context,
+                                   const v1::ReportRequest* request,
+                                   v1::ReportResponse* response) {
+  return Query(Authorize(*context, Role::kAuditor, "Report"), ledger_,
+               options_.rules, *request, response,
+               [](const service::QueryService& s, const v1::ReportRequest& r) {
+                 return s.Report(r);
+               });
+}
+
+grpc::Status LedgerService::Verify(grpc::ServerContext* context,
+                                   const v1::VerifyRequest*,
+                                   v1::VerifyResponse* response) {
+  auto caller = Authorize(*context, Role::kAdmin, "Verify");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  auto chain = ledger_->VerifyChain();
+  if (!chain.ok()) return ToGrpc(chain.status());
+  if (chain->first_bad_seq != 0) {
+    return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("the log is damaged from seq ",
+                                     chain->first_bad_seq, ": ",
+                                     chain->problem));
+  }
+  absl::Status projections = ledger_->VerifyProjections();
+  if (!projections.ok()) return ToGrpc(projections);
+  response->set_events_checked(chain->events_checked);
+  response->set_head(service::DigestOf(chain->head));
+  return grpc::Status::OK;
+}
+
+grpc::Status LedgerService::Compact(grpc::ServerContext* context,
+                                    const v1::CompactRequest*,
+                                    v1::CompactResponse*) {
+  auto caller = Authorize(*context, Role::kAdmin, "Compact");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  return ToGrpc(ledger_->CompactProjections());
+}
+
+}  // namespace provledger::server

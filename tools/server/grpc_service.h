@@ -1,0 +1,94 @@
+// provledgerd's gRPC service: the service layer's calls over one ledger,
+// with tokens and roles, each query answered from one read view.
+#ifndef PROVLEDGER_TOOLS_SERVER_GRPC_SERVICE_H_
+#define PROVLEDGER_TOOLS_SERVER_GRPC_SERVICE_H_
+
+#include <atomic>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "ledger/ledger.h"
+#include "projections/payer_rules.h"
+#include "provledger/v1/service.grpc.pb.h"
+#include "tools/server/tokens.h"
+
+namespace provledger::server {
+
+// `status` as a gRPC status (the codes are the same); an append error's
+// EventError travels in the details as an ErrorStatus.
+grpc::Status ToGrpc(const absl::Status& status);
+
+class LedgerService final : public v1::Ledger::Service {
+ public:
+  struct Options {
+    // Null: no authentication (loopback only); every caller is
+    // `local_identity` with the admin role.
+    const Tokens* tokens = nullptr;
+    std::string local_identity = "local";
+    PayerRules rules;
+  };
+  // `ledger` must outlive the service.
+  LedgerService(Ledger* ledger, Options options);
+
+  // Ends every live subscription (at shutdown).
+  void Stop() { stopping_ = true; }
+
+  grpc::Status Append(grpc::ServerContext* context,
+                      const v1::AppendRequest* request,
+                      v1::AppendResponse* response) override;
+  grpc::Status Read(grpc::ServerContext* context,
+                    const v1::ReadRequest* request,
+                    grpc::ServerWriter<v1::Event>* writer) override;
+  grpc::Status Subscribe(
+      grpc::ServerContext* context, const v1::SubscribeRequest* request,
+      grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
+  grpc::Status AsOf(grpc::ServerContext* context,
+                    const v1::AsOfRequest* request,
+                    v1::AsOfResponse* response) override;
+  grpc::Status History(grpc::ServerContext* context,
+                       const v1::HistoryRequest* request,
+                       v1::HistoryResponse* response) override;
+  grpc::Status Diff(grpc::ServerContext* context,
+                    const v1::DiffRequest* request,
+                    v1::DiffResponse* response) override;
+  grpc::Status ClaimCheck(grpc::ServerContext* context,
+                          const v1::ClaimCheckRequest* request,
+                          v1::ClaimCheckResponse* response) override;
+  grpc::Status Stats(grpc::ServerContext* context,
+                     const v1::StatsRequest* request,
+                     v1::StatsResponse* response) override;
+  grpc::Status Digest(grpc::ServerContext* context,
+                      const v1::DigestRequest* request,
+                      v1::DigestResponse* response) override;
+  grpc::Status Report(grpc::ServerContext* context,
+                      const v1::ReportRequest* request,
+                      v1::ReportResponse* response) override;
+  grpc::Status Verify(grpc::ServerContext* context,
+                      const v1::VerifyRequest* request,
+                      v1::VerifyResponse* response) override;
+  grpc::Status Compact(grpc::ServerContext* context,
+                       const v1::CompactRequest* request,
+                       v1::CompactResponse* response) override;
+
+ private:
+  // The caller, if its token allows `needed`: UNAUTHENTICATED without a
+  // valid token, PERMISSION_DENIED below the role.
+  absl::StatusOr<Identity> Authorize(const grpc::ServerContext& context,
+                                     Role needed, const char* call) const;
+  // Sends the events from `from_seq` of `view` that pass the filters;
+  // returns the next seq to send, or an error.
+  absl::StatusOr<uint64_t> SendEvents(
+      const LedgerView& view, uint64_t from_seq, const std::string& npi,
+      const std::string& body_type,
+      const std::function<bool(const v1::Event&)>& send) const;
+
+  Ledger* const ledger_;
+  const Options options_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace provledger::server
+
+#endif  // PROVLEDGER_TOOLS_SERVER_GRPC_SERVICE_H_

@@ -1,0 +1,219 @@
+// provledgerd: one process owns a ledger and serves it over gRPC.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "ledger/ledger.h"
+#include "tools/server/grpc_service.h"
+#include "tools/server/tokens.h"
+
+namespace provledger::server {
+namespace {
+
+struct Flags {
+  std::string db;
+  std::string listen = "127.0.0.1:7447";
+  std::string tokens;
+  std::string tls_cert, tls_key;
+  std::string payer_rules;
+};
+
+// Whether `address` ("host:port") names a loopback interface.
+bool IsLoopback(const std::string& address) {
+  absl::string_view host = address;
+  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return host == "localhost" || host == "::1" ||
+         absl::StartsWith(host, "127.");
+}
+
+std::string ReadFile(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  *ok = static_cast<bool>(in);
+  return s.str();
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "provledgerd: " << message << "\n";
+  return 2;
+}
+
+int Serve(const Flags& f) {
+  const bool tls = !f.tls_cert.empty() || !f.tls_key.empty();
+  if (tls && (f.tls_cert.empty() || f.tls_key.empty())) {
+    return Fail("give both --tls-cert and --tls-key");
+  }
+  if (!IsLoopback(f.listen) && (f.tokens.empty() || !tls)) {
+    return Fail(absl::StrCat(
+        "refusing to listen on ", f.listen,
+        ", which is not a loopback address, without both --tokens and "
+        "--tls-cert/--tls-key (anyone on the network could read and write "
+        "the ledger)"));
+  }
+  std::optional<Tokens> tokens;
+  if (!f.tokens.empty()) {
+    auto loaded = Tokens::Load(f.tokens);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    tokens = std::move(*loaded);
+  }
+  LedgerService::Options options;
+  if (tokens.has_value()) options.tokens = &*tokens;
+  if (const char* user = std::getenv("USER"); user != nullptr && *user) {
+    options.local_identity = user;
+  }
+  if (!f.payer_rules.empty()) {
+    auto rules = PayerRules::Load(f.payer_rules);
+    if (!rules.ok()) return Fail(std::string(rules.status().message()));
+    options.rules = *rules;
+  }
+
+  // SIGTERM and SIGINT are taken by a thread of their own (sigwait), so
+  // block them before any other thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  LedgerOptions ledger_options;
+  auto ledger = Ledger::Open(ledger_options, f.db);
+  if (!ledger.ok()) {
+    std::string message(ledger.status().message());
+    if (ledger.status().GetPayload(kNoLedgerPayload).has_value()) {
+      absl::StrAppend(&message, " (create one with: provledger --db ", f.db,
+                      " init)");
+    }
+    return Fail(message);
+  }
+  LedgerService service(ledger->get(), options);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (tls) {
+    bool cert_ok = false, key_ok = false;
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back(
+        {ReadFile(f.tls_key, &key_ok), ReadFile(f.tls_cert, &cert_ok)});
+    if (!cert_ok || !key_ok) {
+      return Fail(absl::StrCat("cannot read '",
+                               cert_ok ? f.tls_key : f.tls_cert, "'"));
+    }
+    credentials = grpc::SslServerCredentials(ssl);
+  } else {
+    credentials = grpc::InsecureServerCredentials();
+  }
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(f.listen, credentials, &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail(absl::StrCat("cannot listen on ", f.listen,
+                             " (in use, or not an address of this host)"));
+  }
+  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  std::cerr << "provledgerd: serving " << f.db << " (head seq "
+            << (*ledger)->head().seq << ")"
+            << (tls ? " over TLS" : "")
+            << (tokens.has_value()
+                    ? absl::StrCat(", ", tokens->size(), " token(s)")
+                    : absl::StrCat("; no --tokens: loopback only, every "
+                                   "caller is '",
+                                   options.local_identity,
+                                   "' with the admin role"))
+            << "\n";
+  // The address with the port bound (for --listen HOST:0), on stdout.
+  std::cout << "listening on " << host << ":" << port << std::endl;
+
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    std::cerr << "provledgerd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+              << ": finishing the calls in flight\n";
+    service.Stop();
+    server->Shutdown(std::chrono::system_clock::now() +
+                     std::chrono::seconds(10));
+  });
+  server->Wait();
+  stopper.join();
+  absl::Status synced = (*ledger)->Sync();
+  ledger->reset();
+  if (!synced.ok()) {
+    std::cerr << "provledgerd: " << synced.message() << "\n";
+    return 1;
+  }
+  std::cerr << "provledgerd: stopped\n";
+  return 0;
+}
+
+int HashToken(const std::string& identity, const std::string& role) {
+  if (role != "auditor" && role != "writer" && role != "admin") {
+    return Fail(absl::StrCat("role '", role,
+                             "' is not auditor, writer or admin"));
+  }
+  std::string token;
+  std::getline(std::cin, token);
+  token = std::string(absl::StripAsciiWhitespace(token));
+  if (token.size() < 16) {
+    return Fail("give a token of at least 16 characters on standard input");
+  }
+  std::cout << TokenHash(token) << " " << identity << " " << role << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace provledger::server
+
+int main(int argc, char** argv) {
+  using provledger::server::Flags;
+  CLI::App app{
+      "provledgerd: serves one provledger ledger over gRPC "
+      "(proto/provledger/v1/service.proto) to many clients at once"};
+  Flags f;
+  app.add_option("--db", f.db, "ledger directory (this process owns it)");
+  app.add_option("--listen", f.listen,
+                 "address to listen on, host:port (port 0: any free port); "
+                 "a non-loopback address needs --tokens and TLS")
+      ->capture_default_str();
+  app.add_option("--tokens", f.tokens,
+                 "tokens file: '<sha256 hex> <identity> <role>' per line "
+                 "(role auditor, writer or admin); mode 600");
+  app.add_option("--tls-cert", f.tls_cert, "PEM certificate chain");
+  app.add_option("--tls-key", f.tls_key, "PEM private key");
+  app.add_option("--payer-rules", f.payer_rules,
+                 "CSV of payer,min_group_providers");
+  std::string identity, role;
+  auto* hash = app.add_subcommand(
+      "hash-token",
+      "Read a token on standard input and print its tokens-file line");
+  hash->add_option("identity", identity, "who the token is")->required();
+  hash->add_option("role", role, "auditor, writer or admin")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (hash->parsed()) return provledger::server::HashToken(identity, role);
+  if (f.db.empty()) {
+    std::cerr << "provledgerd: --db DIR is required\n";
+    return 2;
+  }
+  return provledger::server::Serve(f);
+}
