@@ -164,6 +164,14 @@ TimelineEntry* FindEntry(Timeline* t, uint64_t seq) {
   return nullptr;
 }
 
+// "a reassignment", "an enrollment".
+std::string WithArticle(absl::string_view noun) {
+  const bool vowel =
+      !noun.empty() && absl::string_view("aeiou").find(noun[0]) !=
+                           absl::string_view::npos;
+  return absl::StrCat(vowel ? "an " : "a ", noun);
+}
+
 absl::Status CheckCoherent(const Timeline& t, absl::string_view noun,
                            uint64_t new_seq, uint64_t* failing_seq) {
   auto name = [new_seq](const TimelineEntry& e) {
@@ -178,7 +186,7 @@ absl::Status CheckCoherent(const Timeline& t, absl::string_view noun,
         if (failing_seq != nullptr) *failing_seq = e.seq();
         return absl::FailedPreconditionError(absl::StrCat(
             "the start on ", FormatDate(e.day()), " (", name(e),
-            ") would begin a ", noun, " while the one started on ",
+            ") would begin ", WithArticle(noun), " while the one started on ",
             FormatDate(open->day()), " (", name(*open),
             ") is still in effect"));
       }
@@ -188,7 +196,7 @@ absl::Status CheckCoherent(const Timeline& t, absl::string_view noun,
         if (failing_seq != nullptr) *failing_seq = e.seq();
         return absl::FailedPreconditionError(absl::StrCat(
             "the end on ", FormatDate(e.day()), " (", name(e),
-            ") would end a ", noun, " when none is in effect"));
+            ") would end ", WithArticle(noun), " when none is in effect"));
       }
       open = nullptr;
     }

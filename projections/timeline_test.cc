@@ -88,6 +88,12 @@ TEST(TimelineTest, CoherenceNamesTheBreakingEntry) {
   EXPECT_EQ(s.message(),
             "the end on 2023-06-01 (this event) would end a reassignment "
             "when none is in effect");
+  EXPECT_EQ(CheckCoherent(second, "enrollment", 2, &failing).message(),
+            "the start on 2024-02-01 (this event) would begin an enrollment "
+            "while the one started on 2024-01-01 (seq 1) is still in effect");
+  EXPECT_EQ(CheckCoherent(early_end, "association", 2, &failing).message(),
+            "the end on 2023-06-01 (this event) would end an association "
+            "when none is in effect");
 
   // Voided entries do not count.
   Timeline voided;

@@ -298,13 +298,48 @@ TEST_F(ServerTest, TokensAndRolesDecideWhoMayDoWhat) {
                                "actor: 'mallory' is not the caller"))
       << impostor.error_message();
 
+  // An individual's TIN is often an SSN: auditors see its last four
+  // digits only, in events and in the sentences describing them.
+  v1::AppendRequest with_tin;
+  v1::Event individual = Sent(EnrolledIndividual("tin-1", "2024-05-01", kDrA, "aetna"));
+  individual.mutable_enrolled()->set_tin("123456789");
+  *with_tin.add_events() = individual;
+  v1::Event demographics = Sent(Base("tin-2", "2024-05-02"));
+  demographics.mutable_demographics_changed()->set_npi(kDrA);
+  demographics.mutable_demographics_changed()->set_tin("123456789");
+  *with_tin.add_events() = demographics;
+  grpc::Status tin_append = stub->Append(Context(kWriter).get(), with_tin, &appended);
+  ASSERT_TRUE(tin_append.ok()) << tin_append.error_message();
+  for (const char* token : {kAuditor, kWriter}) {
+    const bool masked = token == std::string(kAuditor);
+    v1::ReadRequest tins;
+    tins.set_from_seq(appended.seqs(0));
+    auto tins_context = Context(token);
+    auto stream = stub->Read(tins_context.get(), tins);
+    std::vector<std::string> seen;
+    while (stream->Read(&e)) {
+      seen.push_back(e.has_enrolled() ? e.enrolled().tin()
+                                      : e.demographics_changed().tin());
+    }
+    EXPECT_TRUE(stream->Finish().ok());
+    const std::string tin = masked ? "*****6789" : "123456789";
+    EXPECT_EQ(seen, std::vector<std::string>({tin, tin})) << token;
+    v1::HistoryRequest history;
+    history.set_npi(kDrA);
+    v1::HistoryResponse answer;
+    ASSERT_TRUE(stub->History(Context(token).get(), history, &answer).ok());
+    EXPECT_EQ(answer.entries(answer.entries_size() - 1).detail(),
+              absl::StrCat(kDrA, " TIN ", tin))
+        << token;
+  }
+
   v1::CompactResponse compacted;
   EXPECT_EQ(stub->Compact(Context(kWriter).get(), {}, &compacted).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   v1::VerifyResponse verified;
   grpc::Status verify = stub->Verify(Context(kAdmin).get(), {}, &verified);
   ASSERT_TRUE(verify.ok()) << verify.error_message();
-  EXPECT_EQ(verified.events_checked(), 27u);
+  EXPECT_EQ(verified.events_checked(), 29u);
   EXPECT_EQ(server.Stop(), 0);
 }
 

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
+#include "tools/service/describe.h"
 #include "tools/service/service.h"
 
 namespace provledger::server {
@@ -127,9 +128,15 @@ grpc::Status LedgerService::Read(grpc::ServerContext* context,
                                  grpc::ServerWriter<Event>* writer) {
   auto caller = Authorize(*context, Role::kAuditor, "Read");
   if (!caller.ok()) return ToGrpc(caller.status());
+  const bool mask = caller->role == Role::kAuditor;
+  Event shown;
   auto sent = SendEvents(*ledger_->View(), request->from_seq(), request->npi(),
-                         request->body_type(),
-                         [&](const Event& e) { return writer->Write(e); });
+                         request->body_type(), [&](const Event& e) {
+                           if (!mask) return writer->Write(e);
+                           shown = e;
+                           MaskIndividualTins(&shown);
+                           return writer->Write(shown);
+                         });
   return ToGrpc(sent.status());
 }
 
@@ -150,6 +157,9 @@ grpc::Status LedgerService::Subscribe(
     auto sent = SendEvents(*view, next, request->npi(), request->body_type(),
                            [&](const Event& e) {
                              *item.mutable_event() = e;
+                             if (caller->role == Role::kAuditor) {
+                               MaskIndividualTins(item.mutable_event());
+                             }
                              return writer->Write(item);
                            });
     if (!sent.ok()) {
@@ -191,7 +201,8 @@ grpc::Status Query(const absl::StatusOr<Identity>& caller, Ledger* ledger,
                    const PayerRules& rules, const Request& request,
                    Response* response, Call call) {
   if (!caller.ok()) return ToGrpc(caller.status());
-  const service::QueryService service(ledger->View(), rules);
+  service::QueryService service(ledger->View(), rules);
+  if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
   absl::StatusOr<Response> answer = call(service, request);
   if (!answer.ok()) return ToGrpc(answer.status());
   *response = std::move(*answer);

@@ -85,4 +85,22 @@ std::string Describe(const Event& e) {
   return "";
 }
 
+std::string MaskTin(const std::string& tin) {
+  if (tin.size() <= 4) return std::string(tin.size(), '*');
+  return std::string(tin.size() - 4, '*') + tin.substr(tin.size() - 4);
+}
+
+void MaskIndividualTins(v1::Event* event) {
+  if (event->has_enrolled() &&
+      event->enrolled().entity() == v1::Enrolled::INDIVIDUAL &&
+      !event->enrolled().tin().empty()) {
+    event->mutable_enrolled()->set_tin(MaskTin(event->enrolled().tin()));
+  }
+  if (event->has_demographics_changed() &&
+      !event->demographics_changed().tin().empty()) {
+    event->mutable_demographics_changed()->set_tin(
+        MaskTin(event->demographics_changed().tin()));
+  }
+}
+
 }  // namespace provledger

@@ -98,6 +98,13 @@ class Builder {
   }
 
  private:
+  // `e` as this report shows it (TINs masked if asked).
+  Event Shown(const Event& e) const {
+    Event shown = e;
+    if (req_.mask_individual_tins) MaskIndividualTins(&shown);
+    return shown;
+  }
+
   absl::Status AddTimeline(absl::string_view key, const Timeline& t) {
     const std::string payer(PayerOfKey(key));
     if (!req_.payer.empty() && !payer.empty() && payer != req_.payer) {
@@ -365,7 +372,7 @@ class Builder {
           "<td class=\"hash\">%s</td></tr>\n",
           info.voided ? "voided" : "", info.backdated ? " backdated" : "", seq,
           google::protobuf::util::TimeUtil::ToString(e.recorded_at()),
-          e.effective_date(), e.filed_on(), BodyName(e), Html(Describe(e)),
+          e.effective_date(), e.filed_on(), BodyName(e), Html(Describe(Shown(e))),
           Html(e.actor()), Html(e.source()), Html(status),
           e.hash().substr(0, 16));
     }

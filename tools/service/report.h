@@ -20,6 +20,7 @@ struct ReportOptions {
   bool is_org = false;  // --org: relationships where the NPI is the group
   std::string payer;    // "" for every payer
   uint64_t known_seq = UINT64_MAX;
+  bool mask_individual_tins = false;  // MaskIndividualTins on every event
 };
 
 // Events whose paperwork reached us (filed_on, else recorded_at) more than

@@ -221,7 +221,13 @@ absl::StatusOr<v1::HistoryResponse> QueryService::History(
     entry->set_recorded_at(FormatKnownTime(ToAbslTime(e.recorded_at()), zone));
     entry->set_effective_date(e.effective_date());
     entry->set_event(std::string(BodyName(e)));
-    entry->set_detail(Describe(e));
+    if (mask_tins_) {
+      Event shown = e;
+      MaskIndividualTins(&shown);
+      entry->set_detail(Describe(shown));
+    } else {
+      entry->set_detail(Describe(e));
+    }
     if (!e.actor().empty()) entry->set_actor(e.actor());
     entry->set_source(e.source());
     if (r.voided_by != 0) entry->set_voided_by(r.voided_by);
@@ -325,6 +331,7 @@ absl::StatusOr<v1::ReportResponse> QueryService::Report(
   options.is_org = request.is_org();
   options.payer = request.payer();
   options.known_seq = known_seq;
+  options.mask_individual_tins = mask_tins_;
   v1::ReportResponse response;
   ASSIGN_OR_RETURN(*response.mutable_html(), RenderReport(*view_, options));
   response.set_known_seq(known_seq);

@@ -47,6 +47,10 @@ class QueryService {
   explicit QueryService(std::shared_ptr<const LedgerView> view,
                         PayerRules rules = {});
 
+  // Answers mask the TINs that may be an individual's SSN
+  // (MaskIndividualTins), as a server does for auditors.
+  void MaskIndividualTinsInAnswers() { mask_tins_ = true; }
+
   const LedgerView& view() const { return *view_; }
 
   // Reassignments in effect on request.date, with enrollment notes and the
@@ -76,6 +80,7 @@ class QueryService {
  private:
   std::shared_ptr<const LedgerView> view_;
   PayerRules rules_;
+  bool mask_tins_ = false;
 };
 
 // "<seq>:<64 hex digits>".
