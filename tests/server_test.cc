@@ -34,10 +34,11 @@ class Server {
   // Starts `provledgerd <args> --listen 127.0.0.1:0` and reads the address
   // it bound; address() is "" if it did not start (then exit_code() says
   // why, with its stderr in `err_path`).
-  Server(std::vector<std::string> args, const std::string& err_path) {
+  Server(std::vector<std::string> args, const std::string& err_path,
+         const std::string& listen = "127.0.0.1:0") {
     args.insert(args.begin(), PROVLEDGERD_PATH);
     args.push_back("--listen");
-    args.push_back("127.0.0.1:0");
+    args.push_back(listen);
     int out[2];
     if (pipe(out) != 0) return;
     pid_ = fork();
@@ -469,6 +470,75 @@ TEST_F(ServerTest, ConcurrentClientsShareGroupCommitsAndSigtermLosesNothing) {
       EXPECT_EQ(**seq, acked[c][i]);
     }
   }
+}
+
+TEST_F(ServerTest, ASubscriberSeesEverySeqOnceInOrderAcrossARestart) {
+  auto server = std::make_unique<Server>(std::vector<std::string>{"--db", db_},
+                                         dir_.Sub("server.err"));
+  const std::string address = server->address();
+  ASSERT_NE(address, "");
+  constexpr int kWriters = 16, kEach = 5;
+  constexpr uint64_t kLast = 26 + 2 * kWriters * kEach;
+  // The subscriber resumes from the last seq it saw whenever its stream
+  // ends (the restart), waiting for the server to be back.
+  std::vector<uint64_t> seen;
+  std::atomic<bool> done{false};
+  std::thread subscriber([&] {
+    auto stub = v1::Ledger::NewStub(
+        grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    const auto give_up =
+        std::chrono::system_clock::now() + std::chrono::seconds(60);
+    while (!done && std::chrono::system_clock::now() < give_up) {
+      v1::SubscribeRequest request;
+      request.set_from_seq(seen.empty() ? 0 : seen.back() + 1);
+      request.set_heartbeat_seconds(1);
+      grpc::ClientContext context;
+      context.set_wait_for_ready(true);
+      context.set_deadline(give_up);
+      auto stream = stub->Subscribe(&context, request);
+      v1::SubscribeResponse item;
+      while (stream->Read(&item)) {
+        if (!item.has_event()) continue;
+        seen.push_back(item.event().seq());
+        if (item.event().seq() == kLast) {
+          done = true;
+          context.TryCancel();
+        }
+      }
+      stream->Finish();
+    }
+  });
+  auto append_from_writers = [&](int round) {
+    std::vector<std::thread> writers;
+    for (int w = 0; w < kWriters; ++w) {
+      writers.emplace_back([&, w] {
+        auto stub = v1::Ledger::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+        for (int i = 0; i < kEach; ++i) {
+          v1::AppendRequest append;
+          *append.add_events() = Sent(Credentialed(
+              absl::StrCat("r", round, "-w", w, "-", i), "2024-05-01", kDrA));
+          v1::AppendResponse r;
+          auto context = Context();
+          context->set_wait_for_ready(true);
+          EXPECT_TRUE(stub->Append(context.get(), append, &r).ok());
+        }
+      });
+    }
+    for (auto& t : writers) t.join();
+  };
+  append_from_writers(0);
+  EXPECT_EQ(server->Stop(), 0);
+  server = std::make_unique<Server>(std::vector<std::string>{"--db", db_},
+                                    dir_.Sub("server2.err"), address);
+  ASSERT_EQ(server->address(), address) << ReadAll(dir_.Sub("server2.err"));
+  append_from_writers(1);
+  subscriber.join();
+  ASSERT_TRUE(done);
+  std::vector<uint64_t> every(kLast);
+  for (uint64_t i = 0; i < kLast; ++i) every[i] = i + 1;
+  EXPECT_EQ(seen, every);
+  EXPECT_EQ(server->Stop(), 0);
 }
 
 }  // namespace
