@@ -209,7 +209,8 @@ TEST_F(CliLogTest, ParserAndStorageErrorsAreSentences) {
     EXPECT_EQ(busy.err, "provledger: the ledger at '" + db_ +
                             "' is in use by another process (an import, a "
                             "server, or another command that writes); wait "
-                            "for it to finish and try again\n");
+                            "for it to finish and try again (if provledgerd "
+                            "serves it, give --server ADDR instead of --db)\n");
   }
 }
 

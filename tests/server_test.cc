@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -539,6 +541,94 @@ TEST_F(ServerTest, ASubscriberSeesEverySeqOnceInOrderAcrossARestart) {
   for (uint64_t i = 0; i < kLast; ++i) every[i] = i + 1;
   EXPECT_EQ(seen, every);
   EXPECT_EQ(server->Stop(), 0);
+}
+
+// Runs `provledger <args>`; stdout, stderr and the exit code.
+struct CliRun {
+  int exit_code;
+  std::string out, err;
+  bool operator==(const CliRun& o) const {
+    return exit_code == o.exit_code && out == o.out && err == o.err;
+  }
+};
+
+CliRun RunCli(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.Sub("cli.out"), err = dir.Sub("cli.err");
+  const std::string cmd = absl::StrCat(PROVLEDGER_PATH, " ", args, " >", out,
+                                       " 2>", err, " </dev/null");
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out),
+          ReadAll(err)};
+}
+
+TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
+  // The same ledger, copied before the server takes it: local runs read the
+  // copy (no note that a writer is active), --server runs ask the server.
+  const std::string copy = dir_.Sub("copy");
+  std::filesystem::copy(db_, copy, std::filesystem::copy_options::recursive);
+  Server server({"--db", db_}, dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "");
+  std::vector<std::string> commands = {"digest", "stats",
+                                       "stats --format json",
+                                       "stats --format csv"};
+  for (const char* format : {"table", "json", "csv"}) {
+    for (const char* query : {
+             "asof --date 2024-03-10",
+             "asof --date 2024-03-10 --known-seq 24 --org 1245319599",
+             "asof --date 2024-03-10 --known-at 2999-01-01 --payer MEDICARE",
+             "history --provider 1526374859",
+             "history --provider 1526374859 --known-seq 16 --payer medicare",
+             "diff --from 2024-01-01 --to 2024-12-31",
+             "claim-check --rendering 1526374859 --billing 1245319599 "
+             "--payer medicare --dos 2024-03-10",
+             "claim-check --rendering 1526374859 --billing 1245319599 "
+             "--payer medicare --dos 2024-03-10 --known-seq 24",
+             "asof --date 2024-02-30",
+             "asof --date 2024-03-10 --known-seq 99",
+             "claim-check --rendering 1234567890 --billing 1245319599 "
+             "--payer medicare --dos 2024-03-10"}) {
+      commands.push_back(absl::StrCat(query, " --format ", format));
+    }
+  }
+  size_t answered = 0;  // runs that printed an answer (not an error)
+  for (const std::string& command : commands) {
+    const CliRun local = RunCli(dir_, absl::StrCat("--db ", copy, " ", command));
+    if (!local.out.empty() && (local.exit_code == 0 || local.exit_code == 3)) {
+      ++answered;
+    }
+    const CliRun remote = RunCli(
+        dir_, absl::StrCat("--server ", server.address(), " ", command));
+    EXPECT_TRUE(local == remote)
+        << command << "\nlocal (" << local.exit_code << "):\n"
+        << local.out << local.err << "server (" << remote.exit_code
+        << "):\n" << remote.out << remote.err;
+  }
+  // All but the 9 bad requests (3 per format) answered.
+  EXPECT_EQ(answered, commands.size() - 9);
+  // The report: the same HTML.
+  const std::string report = "report --provider 1526374859 --known-seq 24";
+  const CliRun local = RunCli(
+      dir_, absl::StrCat("--db ", copy, " ", report, " --out ", dir_.Sub("l.html")));
+  const CliRun remote =
+      RunCli(dir_, absl::StrCat("--server ", server.address(), " ", report,
+                                " --out ", dir_.Sub("r.html")));
+  EXPECT_EQ(local.exit_code, 0) << local.err;
+  EXPECT_EQ(remote.exit_code, 0) << remote.err;
+  EXPECT_EQ(ReadAll(dir_.Sub("l.html")), ReadAll(dir_.Sub("r.html")));
+  // A command that does not go through a server says so.
+  const CliRun import =
+      RunCli(dir_, absl::StrCat("--server ", server.address(), " export"));
+  EXPECT_EQ(import.exit_code, 2);
+  EXPECT_EQ(import.err,
+            "provledger: this command does not work through --server yet "
+            "(asof, history, diff, claim-check, stats, report, digest and "
+            "append do); run it with --db\n");
+  // The ledger the server holds, opened for writing, names --server.
+  const CliRun held = RunCli(dir_, absl::StrCat("--db ", db_, " compact"));
+  EXPECT_EQ(held.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(held.err, "give --server ADDR instead of --db"))
+      << held.err;
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 }  // namespace

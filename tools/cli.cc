@@ -8,12 +8,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "ledger/knowledge_point.h"
 #include "ledger/status_macros.h"
@@ -69,6 +71,17 @@ absl::Status WithFlagNames(const absl::Status& status,
 
 std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
                                    const LedgerOptions& options) {
+  if (!ctx.server.empty()) {
+    std::cerr << "provledger: "
+              << (ctx.db.empty()
+                      ? "this command does not work through --server yet "
+                        "(asof, history, diff, claim-check, stats, report, "
+                        "digest and append do); run it with --db"
+                      : "give --db or --server, not both")
+              << "\n";
+    *exit_code = kExitBadInput;
+    return nullptr;
+  }
   if (ctx.db.empty()) {
     std::cerr << "provledger: --db DIR is required (the ledger directory)\n";
     *exit_code = kExitBadInput;
@@ -82,6 +95,12 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
                                               " (create one with: provledger "
                                               "--db ",
                                               ctx.db, " init)"));
+    } else if (absl::IsUnavailable(s) &&
+               absl::StrContains(s.message(), "in use by another process")) {
+      s = absl::Status(s.code(),
+                       absl::StrCat(s.message(),
+                                    " (if provledgerd serves it, give "
+                                    "--server ADDR instead of --db)"));
     } else if (s.GetPayload(kNeedsRebuildPayload).has_value()) {
       s = absl::Status(s.code(), absl::StrCat(s.message(),
                                               "; run: provledger --db ",
@@ -122,6 +141,26 @@ const CLI::Validator& NonEmpty() {
       },
       "TEXT");
   return *v;
+}
+
+std::unique_ptr<server::RemoteAnswers> ConnectServer(const Context& ctx,
+                                                     int* exit_code) {
+  if (!ctx.db.empty()) {
+    std::cerr << "provledger: give --db or --server, not both\n";
+    *exit_code = kExitBadInput;
+    return nullptr;
+  }
+  std::string token;
+  if (!ctx.token_file.empty()) {
+    std::ifstream in(ctx.token_file);
+    if (!in || !std::getline(in, token)) {
+      *exit_code = ReportError(absl::NotFoundError(absl::StrCat(
+          "--token-file: cannot read a token from '", ctx.token_file, "'")));
+      return nullptr;
+    }
+    token = std::string(absl::StripAsciiWhitespace(token));
+  }
+  return std::make_unique<server::RemoteAnswers>(ctx.server, token);
 }
 
 LedgerOptions ReadOnly() {
@@ -240,6 +279,16 @@ int RunCommandLine(int argc, const char* const* argv) {
   app.require_subcommand(1);
   Context ctx;
   app.add_option("--db", ctx.db, "ledger directory")->check(NonEmpty());
+  app.add_option("--server", ctx.server,
+                 "ask the provledgerd at host:port instead of opening a "
+                 "ledger (asof, history, diff, claim-check, stats, report, "
+                 "digest, append)")
+      ->envname("PROVLEDGER_SERVER")
+      ->check(NonEmpty());
+  app.add_option("--token-file", ctx.token_file,
+                 "file holding the token to send to --server")
+      ->envname("PROVLEDGER_TOKEN_FILE")
+      ->check(NonEmpty());
   RegisterLogCommands(app, ctx);
   RegisterQueryCommands(app, ctx);
   RegisterRosterCommands(app, ctx);

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "ledger/ledger.h"
 #include "provledger/v1/api.pb.h"
+#include "tools/server/client.h"
 
 namespace provledger {
 
@@ -28,6 +29,10 @@ enum ExitCode {
 
 struct Context {
   std::string db;
+  // --server ADDR: a provledgerd to ask instead of a local ledger, with the
+  // token in --token-file.
+  std::string server;
+  std::string token_file;
   int exit_code = kExitOk;
 };
 
@@ -48,12 +53,18 @@ struct FlagName {
 absl::Status WithFlagNames(const absl::Status& status,
                            std::initializer_list<FlagName> flags = {});
 
-// Opens the ledger at ctx.db; if it cannot (also when --db was not given)
+// Opens the ledger at ctx.db; if it cannot (also when --db was not given,
+// or --server was)
 // prints an error, sets *exit_code and returns nullptr. Commands that only
 // read pass options with read_only set: they run beside each other and
 // beside one writer (then saying so on stderr).
 std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
                                    const LedgerOptions& options = {});
+
+// A client of the server at ctx.server, with the token of ctx.token_file;
+// on error prints it, sets *exit_code and returns nullptr.
+std::unique_ptr<server::RemoteAnswers> ConnectServer(const Context& ctx,
+                                                     int* exit_code);
 
 // LedgerOptions for a command that only reads.
 LedgerOptions ReadOnly();

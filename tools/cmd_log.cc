@@ -86,8 +86,16 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
   std::istream* in = OpenInput(f.file, &file);
   if (in == nullptr) return kExitBadInput;
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
-  if (!ledger) return rc;
+  // Through a server, events are recorded under the token's identity.
+  std::unique_ptr<server::RemoteAnswers> server;
+  std::unique_ptr<Ledger> ledger;
+  if (!ctx.server.empty()) {
+    server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+  } else {
+    ledger = OpenLedger(ctx, &rc);
+    if (!ledger) return rc;
+  }
 
   EventLines lines;
   size_t line_no = 0;
@@ -99,7 +107,8 @@ int RunAppend(const Context& ctx, const AppendFlags& f) {
     return rc;
   }
   for (Event& e : lines.events) *request.add_events() = std::move(e);
-  auto result = service::Append(*ledger, request, f.actor);
+  auto result = server ? server->Append(request)
+                       : service::Append(*ledger, request, f.actor);
   if (!result.ok()) {
     rc = ReportError(AtLine(result.status(), lines));
     std::cerr << "provledger: nothing was written\n";
@@ -306,9 +315,16 @@ int RunGenerate(const GeneratorOptions& options) {
 
 int RunDigest(const Context& ctx) {
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc, ReadOnly());
-  if (!ledger) return rc;
-  auto digest = service::QueryService(ledger->View()).Digest();
+  absl::StatusOr<v1::DigestResponse> digest;
+  if (!ctx.server.empty()) {
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    digest = server->Digest();
+  } else {
+    auto ledger = OpenLedger(ctx, &rc, ReadOnly());
+    if (!ledger) return rc;
+    digest = service::QueryService(ledger->View()).Digest();
+  }
   if (!digest.ok()) return ReportError(digest.status());
   std::cout << digest->digest() << "\n";
   return kExitOk;

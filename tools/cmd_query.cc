@@ -60,7 +60,7 @@ void AddRulesFlag(CLI::App* cmd, QueryFlags* f) {
 struct Session {
   std::unique_ptr<Ledger> ledger;
   // Every answer of the command comes from this one view.
-  std::unique_ptr<service::QueryService> service;
+  std::unique_ptr<service::Answers> service;  // local, or a server's
   Format format = Format::kTable;
   v1::KnowledgePoint known;
   absl::TimeZone zone;  // of --known-at and the times shown
@@ -85,7 +85,7 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
   s.zone = *service::ZoneOf(s.known);
   PayerRules rules;
   std::string rules_path = f.payer_rules;
-  if (rules_path.empty()) {
+  if (rules_path.empty() && ctx.server.empty()) {
     std::string fallback = ctx.db + "/payer_rules.csv";
     if (!ctx.db.empty() && std::filesystem::exists(fallback)) {
       rules_path = fallback;
@@ -99,6 +99,17 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
     }
     rules = *loaded;
   }
+  if (!ctx.server.empty()) {
+    if (!f.payer_rules.empty()) {
+      *rc = ReportError(absl::InvalidArgumentError(
+          "--payer-rules: with --server the server's rules apply "
+          "(provledgerd --payer-rules)"));
+      return std::nullopt;
+    }
+    s.service = ConnectServer(ctx, rc);
+    if (!s.service) return std::nullopt;
+    return s;
+  }
   s.ledger = OpenLedger(ctx, rc, ReadOnly());
   if (!s.ledger) return std::nullopt;
   s.service = std::make_unique<service::QueryService>(s.ledger->View(),
@@ -107,7 +118,7 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
 }
 
 std::string KnownAtCaption(const Session& s, uint64_t known_seq) {
-  return service::KnownAtCaption(s.service->view(), known_seq, s.zone);
+  return s.service->KnownAtCaption(known_seq, s.zone);
 }
 
 // Prints the error of a call, its request fields named as `flags`.

@@ -147,6 +147,11 @@ std::string DigestOf(const Head& head) {
   return absl::StrCat(head.seq, ":", ToHex(head.hash));
 }
 
+std::string QueryService::KnownAtCaption(uint64_t known_seq,
+                                         absl::TimeZone zone) const {
+  return service::KnownAtCaption(*view_, known_seq, zone);
+}
+
 QueryService::QueryService(std::shared_ptr<const LedgerView> view,
                            PayerRules rules)
     : view_(std::move(view)), rules_(std::move(rules)) {}

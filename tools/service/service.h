@@ -40,9 +40,33 @@ absl::StatusOr<uint64_t> ResolveKnowledge(const LedgerView& view,
 std::string KnownAtCaption(const LedgerView& view, uint64_t known_seq,
                            absl::TimeZone zone);
 
+// The queries a front end asks, answered here (QueryService) or by a
+// server (the command line's --server).
+class Answers {
+ public:
+  virtual ~Answers() = default;
+  virtual absl::StatusOr<v1::AsOfResponse> AsOf(
+      const v1::AsOfRequest& request) const = 0;
+  virtual absl::StatusOr<v1::HistoryResponse> History(
+      const v1::HistoryRequest& request) const = 0;
+  virtual absl::StatusOr<v1::DiffResponse> Diff(
+      const v1::DiffRequest& request) const = 0;
+  virtual absl::StatusOr<v1::ClaimCheckResponse> ClaimCheck(
+      const v1::ClaimCheckRequest& request) const = 0;
+  virtual absl::StatusOr<v1::StatsResponse> Stats(
+      const v1::StatsRequest& request) const = 0;
+  virtual absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) const = 0;
+  virtual absl::StatusOr<v1::DigestResponse> Digest() const = 0;
+  // "as known now (seq 26)" or "as known at seq 24 recorded <time>", for
+  // an answer given at `known_seq`.
+  virtual std::string KnownAtCaption(uint64_t known_seq,
+                                     absl::TimeZone zone) const = 0;
+};
+
 // The queries, each answered from the one view given at construction (a
 // server pins a view per call; the command line one per command).
-class QueryService {
+class QueryService : public Answers {
  public:
   explicit QueryService(std::shared_ptr<const LedgerView> view,
                         PayerRules rules = {});
@@ -52,24 +76,26 @@ class QueryService {
   void MaskIndividualTinsInAnswers() { mask_tins_ = true; }
 
   const LedgerView& view() const { return *view_; }
+  std::string KnownAtCaption(uint64_t known_seq,
+                             absl::TimeZone zone) const override;
 
   // Reassignments in effect on request.date, with enrollment notes and the
   // GROUP_BELOW_MINIMUM warnings of every group listed.
-  absl::StatusOr<v1::AsOfResponse> AsOf(const v1::AsOfRequest& request) const;
+  absl::StatusOr<v1::AsOfResponse> AsOf(const v1::AsOfRequest& request) const override;
   // Every event touching request.npi, in seq order, voids marked.
   absl::StatusOr<v1::HistoryResponse> History(
-      const v1::HistoryRequest& request) const;
+      const v1::HistoryRequest& request) const override;
   // Reassignments that started or ended from `from` to `to`, inclusive.
-  absl::StatusOr<v1::DiffResponse> Diff(const v1::DiffRequest& request) const;
+  absl::StatusOr<v1::DiffResponse> Diff(const v1::DiffRequest& request) const override;
   absl::StatusOr<v1::ClaimCheckResponse> ClaimCheck(
-      const v1::ClaimCheckRequest& request) const;
+      const v1::ClaimCheckRequest& request) const override;
   // request.date "" is today (UTC).
-  absl::StatusOr<v1::StatsResponse> Stats(const v1::StatsRequest& request) const;
+  absl::StatusOr<v1::StatsResponse> Stats(const v1::StatsRequest& request) const override;
   // The HTML timeline report.
   absl::StatusOr<v1::ReportResponse> Report(
-      const v1::ReportRequest& request) const;
+      const v1::ReportRequest& request) const override;
   // The view's head as a digest. FailedPrecondition on an empty ledger.
-  absl::StatusOr<v1::DigestResponse> Digest() const;
+  absl::StatusOr<v1::DigestResponse> Digest() const override;
   // Compares a roster with the ledger; each discrepancy goes to `sink` as
   // it is found, `progress` gets the roster bytes read.
   absl::StatusOr<v1::ReconcileSummary> Reconcile(

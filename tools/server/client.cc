@@ -1,0 +1,133 @@
+#include "tools/server/client.h"
+
+#include <chrono>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/knowledge_point.h"
+#include "provledger/v1/errors.pb.h"
+
+namespace provledger::server {
+namespace {
+
+// Every call's deadline: long enough for a large report or a slow disk.
+constexpr auto kCallDeadline = std::chrono::minutes(5);
+
+}  // namespace
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status s(static_cast<absl::StatusCode>(status.error_code()),
+                 status.error_message());
+  v1::ErrorStatus details;
+  if (!status.error_details().empty() &&
+      details.ParseFromString(status.error_details())) {
+    for (const auto& any : details.details()) {
+      v1::EventError error;
+      if (any.UnpackTo(&error)) {
+        s.SetPayload("type.googleapis.com/provledger.v1.EventError",
+                     absl::Cord(error.SerializeAsString()));
+      }
+    }
+  }
+  return s;
+}
+
+RemoteAnswers::RemoteAnswers(const std::string& address, std::string token)
+    : address_(address),
+      token_(std::move(token)),
+      stub_(v1::Ledger::NewStub(
+          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+
+template <typename Request, typename Response, typename Method>
+absl::StatusOr<Response> RemoteAnswers::Call(Method method,
+                                             const Request& request) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
+  Response response;
+  grpc::Status status = ((*stub_).*method)(&context, request, &response);
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach provledgerd at ", address_, ": ",
+        status.error_message()));
+  }
+  if (!status.ok()) return FromGrpc(status);
+  return response;
+}
+
+absl::StatusOr<v1::AsOfResponse> RemoteAnswers::AsOf(
+    const v1::AsOfRequest& request) const {
+  return Call<v1::AsOfRequest, v1::AsOfResponse>(&v1::Ledger::Stub::AsOf,
+                                                 request);
+}
+
+absl::StatusOr<v1::HistoryResponse> RemoteAnswers::History(
+    const v1::HistoryRequest& request) const {
+  return Call<v1::HistoryRequest, v1::HistoryResponse>(
+      &v1::Ledger::Stub::History, request);
+}
+
+absl::StatusOr<v1::DiffResponse> RemoteAnswers::Diff(
+    const v1::DiffRequest& request) const {
+  return Call<v1::DiffRequest, v1::DiffResponse>(&v1::Ledger::Stub::Diff,
+                                                 request);
+}
+
+absl::StatusOr<v1::ClaimCheckResponse> RemoteAnswers::ClaimCheck(
+    const v1::ClaimCheckRequest& request) const {
+  return Call<v1::ClaimCheckRequest, v1::ClaimCheckResponse>(
+      &v1::Ledger::Stub::ClaimCheck, request);
+}
+
+absl::StatusOr<v1::StatsResponse> RemoteAnswers::Stats(
+    const v1::StatsRequest& request) const {
+  return Call<v1::StatsRequest, v1::StatsResponse>(&v1::Ledger::Stub::Stats,
+                                                   request);
+}
+
+absl::StatusOr<v1::ReportResponse> RemoteAnswers::Report(
+    const v1::ReportRequest& request) const {
+  return Call<v1::ReportRequest, v1::ReportResponse>(
+      &v1::Ledger::Stub::Report, request);
+}
+
+absl::StatusOr<v1::DigestResponse> RemoteAnswers::Digest() const {
+  return Call<v1::DigestRequest, v1::DigestResponse>(
+      &v1::Ledger::Stub::Digest, v1::DigestRequest());
+}
+
+absl::StatusOr<v1::AppendResponse> RemoteAnswers::Append(
+    const v1::AppendRequest& request) const {
+  return Call<v1::AppendRequest, v1::AppendResponse>(
+      &v1::Ledger::Stub::Append, request);
+}
+
+std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
+                                          absl::TimeZone zone) const {
+  auto head = Digest();
+  const uint64_t head_seq = head.ok() ? head->seq() : 0;
+  if (head.ok() && known_seq == head_seq) {
+    return absl::StrCat("as known now (seq ", known_seq, ")");
+  }
+  std::string when;
+  if (known_seq > 0) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    if (!token_.empty()) {
+      context.AddMetadata("authorization", "Bearer " + token_);
+    }
+    v1::ReadRequest read;
+    read.set_from_seq(known_seq);
+    auto events = stub_->Read(&context, read);
+    v1::Event e;
+    if (events->Read(&e) && e.seq() == known_seq) {
+      when = " recorded " + FormatKnownTime(ToAbslTime(e.recorded_at()), zone);
+    }
+    context.TryCancel();
+    events->Finish();
+  }
+  return absl::StrCat("as known at seq ", known_seq, when);
+}
+
+}  // namespace provledger::server

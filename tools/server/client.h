@@ -1,0 +1,58 @@
+// A client of provledgerd: the service layer's calls answered by a server
+// (the command line's --server).
+#ifndef PROVLEDGER_TOOLS_SERVER_CLIENT_H_
+#define PROVLEDGER_TOOLS_SERVER_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "provledger/v1/service.grpc.pb.h"
+#include "tools/service/service.h"
+
+namespace provledger::server {
+
+// A call's gRPC status as an absl::Status (the codes are the same); an
+// append error's EventError (in the details) is its payload again, as the
+// library sets it.
+absl::Status FromGrpc(const grpc::Status& status);
+
+class RemoteAnswers : public service::Answers {
+ public:
+  // Talks to the provledgerd at `address` ("host:port"), sending `token`
+  // ("" for none). Connects on the first call.
+  RemoteAnswers(const std::string& address, std::string token);
+
+  absl::StatusOr<v1::AsOfResponse> AsOf(
+      const v1::AsOfRequest& request) const override;
+  absl::StatusOr<v1::HistoryResponse> History(
+      const v1::HistoryRequest& request) const override;
+  absl::StatusOr<v1::DiffResponse> Diff(
+      const v1::DiffRequest& request) const override;
+  absl::StatusOr<v1::ClaimCheckResponse> ClaimCheck(
+      const v1::ClaimCheckRequest& request) const override;
+  absl::StatusOr<v1::StatsResponse> Stats(
+      const v1::StatsRequest& request) const override;
+  absl::StatusOr<v1::ReportResponse> Report(
+      const v1::ReportRequest& request) const override;
+  absl::StatusOr<v1::DigestResponse> Digest() const override;
+  std::string KnownAtCaption(uint64_t known_seq,
+                             absl::TimeZone zone) const override;
+
+  absl::StatusOr<v1::AppendResponse> Append(
+      const v1::AppendRequest& request) const;
+
+ private:
+  template <typename Request, typename Response, typename Method>
+  absl::StatusOr<Response> Call(Method method, const Request& request) const;
+
+  std::string address_;
+  std::string token_;
+  std::unique_ptr<v1::Ledger::Stub> stub_;
+};
+
+}  // namespace provledger::server
+
+#endif  // PROVLEDGER_TOOLS_SERVER_CLIENT_H_
