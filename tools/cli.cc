@@ -76,7 +76,8 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
               << (ctx.db.empty()
                       ? "this command does not work through --server yet "
                         "(asof, history, diff, claim-check, stats, report, "
-                        "digest and append do); run it with --db"
+                        "digest, append, import and export do); run it with "
+                        "--db"
                       : "give --db or --server, not both")
               << "\n";
     *exit_code = kExitBadInput;
@@ -282,7 +283,7 @@ int RunCommandLine(int argc, const char* const* argv) {
   app.add_option("--server", ctx.server,
                  "ask the provledgerd at host:port instead of opening a "
                  "ledger (asof, history, diff, claim-check, stats, report, "
-                 "digest, append)")
+                 "digest, append, import, export)")
       ->envname("PROVLEDGER_SERVER")
       ->check(NonEmpty());
   app.add_option("--token-file", ctx.token_file,

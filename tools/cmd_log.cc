@@ -154,19 +154,31 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
     total_bytes = std::filesystem::file_size(f.file, ec);
   }
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc);
-  if (!ledger) return rc;
-
   service::ImportOptions options;
   options.batch_size = f.batch_size;
   options.sync = !f.no_sync;
   options.default_actor = f.actor;
   Progress progress("import", total_bytes);
+  auto update = [&](uint64_t bytes) { progress.Update(bytes); };
   service::ImportSummary summary;
   size_t failed_line = 0;
-  absl::Status status = service::Import(
-      *ledger, *in, options, [&](uint64_t bytes) { progress.Update(bytes); },
-      &summary, &failed_line);
+  absl::Status status;
+  std::unique_ptr<Ledger> ledger;
+  if (!ctx.server.empty()) {
+    // Through a server: recorded under the token's identity.
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    auto head = server->Digest();
+    summary.head = head.ok() ? head->digest() : "0:" + ToHex(kZeroHash);
+    status = service::Import(
+        [&](const v1::AppendRequest& r) { return server->Append(r); }, *in,
+        options, update, &summary, &failed_line);
+  } else {
+    ledger = OpenLedger(ctx, &rc);
+    if (!ledger) return rc;
+    status = service::Import(*ledger, *in, options, update, &summary,
+                             &failed_line);
+  }
   progress.Finish();
   if (!status.ok()) {
     rc = ReportError(status);
@@ -183,8 +195,8 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
   if (summary.duplicates > 0) {
     std::cout << ", " << summary.duplicates << " already recorded";
   }
-  std::cout << "; head " << HeadToken(summary.head) << "\n";
-  if (f.compact_after > 0 && summary.written >= f.compact_after) {
+  std::cout << "; head " << summary.head << "\n";
+  if (ledger && f.compact_after > 0 && summary.written >= f.compact_after) {
     return CompactProjections(*ledger);
   }
   return kExitOk;
@@ -198,15 +210,23 @@ struct ExportFlags {
 
 int RunExport(const Context& ctx, const ExportFlags& f) {
   int rc = kExitOk;
+  auto print = [&](const Event& e) {
+    if (!f.actor.empty() && e.actor() != f.actor) return;
+    if (!f.source.empty() && e.source() != f.source) return;
+    std::cout << EventToJson(e) << "\n";
+  };
+  if (!ctx.server.empty()) {
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    v1::ReadRequest request;
+    request.set_from_seq(f.from_seq);
+    absl::Status read = server->Read(request, print);
+    return read.ok() ? kExitOk : ReportError(read);
+  }
   auto ledger = OpenLedger(ctx, &rc, ReadOnly());
   if (!ledger) return rc;
   auto it = ledger->View()->Read(f.from_seq);
-  for (; it->Valid(); it->Next()) {
-    const Event& e = it->event();
-    if (!f.actor.empty() && e.actor() != f.actor) continue;
-    if (!f.source.empty() && e.source() != f.source) continue;
-    std::cout << EventToJson(e) << "\n";
-  }
+  for (; it->Valid(); it->Next()) print(it->event());
   if (!it->status().ok()) return ReportError(it->status());
   return kExitOk;
 }

@@ -103,6 +103,24 @@ absl::StatusOr<v1::AppendResponse> RemoteAnswers::Append(
       &v1::Ledger::Stub::Append, request);
 }
 
+absl::Status RemoteAnswers::Read(
+    const v1::ReadRequest& request,
+    const std::function<void(const v1::Event&)>& each) const {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
+  auto events = stub_->Read(&context, request);
+  v1::Event e;
+  while (events->Read(&e)) each(e);
+  grpc::Status status = events->Finish();
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach provledgerd at ", address_, ": ",
+        status.error_message()));
+  }
+  return FromGrpc(status);
+}
+
 std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
                                           absl::TimeZone zone) const {
   auto head = Digest();

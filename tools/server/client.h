@@ -43,6 +43,9 @@ class RemoteAnswers : public service::Answers {
 
   absl::StatusOr<v1::AppendResponse> Append(
       const v1::AppendRequest& request) const;
+  // Streams the events from request.from_seq on to `each`.
+  absl::Status Read(const v1::ReadRequest& request,
+                    const std::function<void(const v1::Event&)>& each) const;
 
  private:
   template <typename Request, typename Response, typename Method>

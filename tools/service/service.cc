@@ -466,37 +466,48 @@ absl::Status AtLine(const absl::Status& s, const EventLines& lines) {
   return at;
 }
 
-absl::Status Import(Ledger& ledger, std::istream& in,
+absl::Status Import(const AppendFn& append, std::istream& in,
                     const ImportOptions& options, const ProgressFn& progress,
                     ImportSummary* summary, size_t* failed_line) {
   if (options.batch_size == 0) {
     return absl::InvalidArgumentError("batch_size: must be at least 1");
   }
-  AppendOptions append;
-  append.sync = options.sync;
-  append.default_actor = options.default_actor;
   EventLines lines;
   size_t line_no = 0;
   uint64_t bytes = 0;
-  summary->head = ledger.head();
+  v1::AppendRequest request;
+  request.set_no_sync(!options.sync);
   while (true) {
     lines.clear();
     *failed_line = line_no + 1;
     RETURN_IF_ERROR(
         ReadEventLines(in, options.batch_size, &line_no, &bytes, &lines));
     if (!lines.events.empty()) {
-      auto result = ledger.Append(lines.events, append);
+      request.clear_events();
+      for (const Event& e : lines.events) *request.add_events() = e;
+      auto result = append(request);
       if (!result.ok()) return AtLine(result.status(), lines);
       ++summary->batches;
-      summary->written += result->written;
-      summary->duplicates += lines.events.size() - result->written;
-      summary->head = result->head;
+      summary->written += result->appended();
+      summary->duplicates += result->duplicates();
+      summary->head = result->head();
     }
     if (progress) progress(bytes);
     if (lines.events.empty() || !in) break;
   }
   *failed_line = 0;
   return absl::OkStatus();
+}
+
+absl::Status Import(Ledger& ledger, std::istream& in,
+                    const ImportOptions& options, const ProgressFn& progress,
+                    ImportSummary* summary, size_t* failed_line) {
+  summary->head = DigestOf(ledger.head());
+  return Import(
+      [&](const v1::AppendRequest& request) {
+        return Append(ledger, request, options.default_actor);
+      },
+      in, options, progress, summary, failed_line);
 }
 
 absl::StatusOr<Head> ReplayInto(const LedgerView& from, uint64_t until_seq,

@@ -154,13 +154,23 @@ struct ImportSummary {
   uint64_t batches = 0;
   uint64_t written = 0;
   uint64_t duplicates = 0;
-  Head head;
+  std::string head;  // the digest after the last batch written ("" none)
 };
 
-// Appends the JSON lines of `in` in batches. On a bad line or a refused
-// batch returns the error ("line N: ...") with *summary holding what the
-// earlier batches wrote and *failed_line the first line of the batch that
-// was not written; importing the same input again skips what was recorded.
+// Appends one batch (locally, or through a server).
+using AppendFn = std::function<absl::StatusOr<v1::AppendResponse>(
+    const v1::AppendRequest& request)>;
+
+// Appends the JSON lines of `in` in batches through `append`. On a bad
+// line or a refused batch returns the error ("line N: ...") with *summary
+// holding what the earlier batches wrote and *failed_line the first line of
+// the batch that was not written; importing the same input again skips
+// what was recorded.
+absl::Status Import(const AppendFn& append, std::istream& in,
+                    const ImportOptions& options, const ProgressFn& progress,
+                    ImportSummary* summary, size_t* failed_line);
+
+// The same into `ledger`, with options.default_actor for empty actors.
 absl::Status Import(Ledger& ledger, std::istream& in,
                     const ImportOptions& options, const ProgressFn& progress,
                     ImportSummary* summary, size_t* failed_line);
