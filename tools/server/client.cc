@@ -39,20 +39,31 @@ RemoteAnswers::RemoteAnswers(const std::string& address, std::string token)
       stub_(v1::Ledger::NewStub(
           grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
 
-template <typename Request, typename Response, typename Method>
-absl::StatusOr<Response> RemoteAnswers::Call(Method method,
-                                             const Request& request) const {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
-  Response response;
-  grpc::Status status = ((*stub_).*method)(&context, request, &response);
+std::unique_ptr<grpc::ClientContext> RemoteAnswers::NewContext() const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+  if (!token_.empty()) {
+    context->AddMetadata("authorization", "Bearer " + token_);
+  }
+  return context;
+}
+
+absl::Status RemoteAnswers::StatusOf(const grpc::Status& status) const {
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
     return absl::UnavailableError(absl::StrCat(
         "cannot reach provledgerd at ", address_, ": ",
         status.error_message()));
   }
-  if (!status.ok()) return FromGrpc(status);
+  return FromGrpc(status);
+}
+
+template <typename Request, typename Response, typename Method>
+absl::StatusOr<Response> RemoteAnswers::Call(Method method,
+                                             const Request& request) const {
+  auto context = NewContext();
+  Response response;
+  grpc::Status status = ((*stub_).*method)(context.get(), request, &response);
+  if (!status.ok()) return StatusOf(status);
   return response;
 }
 
@@ -106,19 +117,11 @@ absl::StatusOr<v1::AppendResponse> RemoteAnswers::Append(
 absl::Status RemoteAnswers::Read(
     const v1::ReadRequest& request,
     const std::function<void(const v1::Event&)>& each) const {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-  if (!token_.empty()) context.AddMetadata("authorization", "Bearer " + token_);
-  auto events = stub_->Read(&context, request);
+  auto context = NewContext();
+  auto events = stub_->Read(context.get(), request);
   v1::Event e;
   while (events->Read(&e)) each(e);
-  grpc::Status status = events->Finish();
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot reach provledgerd at ", address_, ": ",
-        status.error_message()));
-  }
-  return FromGrpc(status);
+  return StatusOf(events->Finish());
 }
 
 std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
@@ -130,19 +133,15 @@ std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
   }
   std::string when;
   if (known_seq > 0) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
-    if (!token_.empty()) {
-      context.AddMetadata("authorization", "Bearer " + token_);
-    }
+    auto context = NewContext();
     v1::ReadRequest read;
     read.set_from_seq(known_seq);
-    auto events = stub_->Read(&context, read);
+    auto events = stub_->Read(context.get(), read);
     v1::Event e;
     if (events->Read(&e) && e.seq() == known_seq) {
       when = " recorded " + FormatKnownTime(ToAbslTime(e.recorded_at()), zone);
     }
-    context.TryCancel();
+    context->TryCancel();
     events->Finish();
   }
   return absl::StrCat("as known at seq ", known_seq, when);

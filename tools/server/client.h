@@ -48,6 +48,10 @@ class RemoteAnswers : public service::Answers {
                     const std::function<void(const v1::Event&)>& each) const;
 
  private:
+  // A call's context: its deadline and the token.
+  std::unique_ptr<grpc::ClientContext> NewContext() const;
+  // A failed call's status; an unreachable server named.
+  absl::Status StatusOf(const grpc::Status& status) const;
   template <typename Request, typename Response, typename Method>
   absl::StatusOr<Response> Call(Method method, const Request& request) const;
 
