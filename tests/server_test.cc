@@ -359,6 +359,50 @@ TEST_F(ServerTest, ATokensFileOthersMayReadIsRefused) {
                          dir_.Sub("tokens"), ")\n"));
 }
 
+TEST_F(ServerTest, ANonLoopbackAddressNeedsTokensAndTls) {
+  const std::string err = dir_.Sub("server.err");
+  const std::string refused =
+      "provledgerd: refusing to listen on 0.0.0.0:0, which is not a loopback "
+      "address, without both --tokens and --tls-cert/--tls-key (anyone on "
+      "the network could read and write the ledger)\n";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--db", db_},
+        std::vector<std::string>{"--db", db_, "--tokens", WriteTokens()}}) {
+    Server server(args, err, "0.0.0.0:0");
+    EXPECT_EQ(server.address(), "");
+    EXPECT_EQ(server.Wait(std::chrono::seconds(20)), 2);
+    EXPECT_EQ(ReadAll(err), refused);
+  }
+}
+
+TEST_F(ServerTest, OverTlsWithTokens) {
+  // A certificate for 127.0.0.1, made for the test.
+  const std::string key = dir_.Sub("key.pem"), cert = dir_.Sub("cert.pem");
+  const std::string openssl = absl::StrCat(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout ",
+      key, " -out ", cert, " >/dev/null 2>&1");
+  ASSERT_EQ(std::system(openssl.c_str()), 0);
+  Server server({"--db", db_, "--tokens", WriteTokens(), "--tls-cert", cert,
+                 "--tls-key", key},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadAll(cert);
+  auto secure = v1::Ledger::NewStub(
+      grpc::CreateChannel(server.address(), grpc::SslCredentials(ssl)));
+  v1::DigestResponse digest;
+  grpc::Status s = secure->Digest(Context(kAuditor).get(), {}, &digest);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(digest.seq(), 26u);
+  // A client that does not speak TLS gets nothing.
+  v1::DigestResponse plain;
+  EXPECT_EQ(server.Stub()->Digest(Context(kAuditor).get(), {}, &plain)
+                .error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 TEST_F(ServerTest, AppendErrorsCarryGrpcCodesAndTheFailingEvent) {
   Server server({"--db", db_}, dir_.Sub("server.err"));
   ASSERT_NE(server.address(), "");
