@@ -131,6 +131,20 @@ class PythonClientTest(unittest.TestCase):
         self.assertTrue(earlier.payable)
         self.assertEqual(earlier.known_seq, 24)
 
+    def test_5_health_and_reflection_answer_generic_tools(self):
+        # Raw calls, as a generic tool makes them: grpc.health.v1 Check with
+        # an empty request answers SERVING (field 1 = 1) ...
+        check = self.channel.unary_unary("/grpc.health.v1.Health/Check")
+        self.assertEqual(check(b"", timeout=20), b"\x08\x01")
+        # ... and reflection lists the service (list_services, field 7).
+        reflect = self.channel.stream_stream(
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo")
+        replies = reflect(iter([b"\x3a\x00"]), timeout=20)
+        first = next(replies)
+        replies.cancel()
+        self.assertIn(b"provledger.v1.Ledger", first)
+        self.assertIn(b"grpc.health.v1.Health", first)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
