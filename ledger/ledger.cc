@@ -75,25 +75,6 @@ const char* EventErrorCode(absl::StatusCode code) {
   }
 }
 
-// `s` with its EventError payload: the field is the message's leading
-// "<field path>: ", if it has one.
-absl::Status WithEventError(absl::Status s, std::optional<size_t> index) {
-  v1::EventError details;
-  if (index.has_value()) details.set_index(static_cast<uint32_t>(*index));
-  const absl::string_view message = s.message();
-  const size_t colon = message.find(": ");
-  if (colon != absl::string_view::npos &&
-      std::all_of(message.begin(), message.begin() + colon, [](char c) {
-        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-               c == '.' || c == '[' || c == ']';
-      })) {
-    details.set_field(std::string(message.substr(0, colon)));
-  }
-  details.set_code(EventErrorCode(s.code()));
-  s.SetPayload(kEventErrorUrl, absl::Cord(details.SerializeAsString()));
-  return s;
-}
-
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
   int64_t micros = absl::ToUnixMicros(t);
@@ -283,6 +264,35 @@ std::optional<size_t> FailedEventIndex(const absl::Status& status) {
   std::optional<v1::EventError> details = EventErrorOf(status);
   if (!details.has_value() || !details->has_index()) return std::nullopt;
   return details->index();
+}
+
+absl::Status WithEventError(absl::Status s, const v1::EventError& error) {
+  s.SetPayload(kEventErrorUrl, absl::Cord(error.SerializeAsString()));
+  return s;
+}
+
+absl::Status WithEventError(absl::Status s, std::optional<size_t> index) {
+  v1::EventError details;
+  if (index.has_value()) details.set_index(static_cast<uint32_t>(*index));
+  const absl::string_view message = s.message();
+  const size_t colon = message.find(": ");
+  if (colon != absl::string_view::npos &&
+      std::all_of(message.begin(), message.begin() + colon, [](char c) {
+        return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+               c == '.' || c == '[' || c == ']';
+      })) {
+    details.set_field(std::string(message.substr(0, colon)));
+  }
+  details.set_code(EventErrorCode(s.code()));
+  return WithEventError(std::move(s), details);
+}
+
+absl::Status WithMessage(const absl::Status& s, absl::string_view message) {
+  absl::Status out(s.code(), message);
+  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
+    out.SetPayload(url, payload);
+  });
+  return out;
 }
 
 namespace {

@@ -137,6 +137,17 @@ std::optional<v1::EventError> EventErrorOf(const absl::Status& status);
 // The index (0-based) of the batch event an Append error is about, if any.
 std::optional<size_t> FailedEventIndex(const absl::Status& status);
 
+// `s` carrying `error` as its structured details (what EventErrorOf reads).
+absl::Status WithEventError(absl::Status s, const v1::EventError& error);
+
+// `s` carrying the details of an error about batch event `index` (none:
+// about the batch): its field is the message's leading "<field path>: ",
+// if it has one, and its code follows from the status code.
+absl::Status WithEventError(absl::Status s, std::optional<size_t> index);
+
+// `s` (its code and payloads) with another message.
+absl::Status WithMessage(const absl::Status& s, absl::string_view message);
+
 // Iterates over stored events in seq order (leveldb style).
 // Not thread-safe; the ledger must outlive it.
 class EventIterator {

@@ -52,13 +52,8 @@ absl::Status WithFlagNames(const absl::Status& status,
         !absl::StartsWith(message.substr(field.size()), ": ")) {
       return std::nullopt;
     }
-    absl::Status renamed(status.code(),
-                         absl::StrCat(f.flag, message.substr(field.size())));
-    status.ForEachPayload(
-        [&](absl::string_view url, const absl::Cord& payload) {
-          renamed.SetPayload(url, payload);
-        });
-    return renamed;
+    return WithMessage(status,
+                       absl::StrCat(f.flag, message.substr(field.size())));
   };
   for (const FlagName& f : flags) {
     if (auto r = rename(f)) return *r;

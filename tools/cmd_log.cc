@@ -40,7 +40,6 @@ std::istream* OpenInput(const std::string& path, std::ifstream* file) {
   return file;
 }
 
-std::string HeadToken(const Head& h) { return service::DigestOf(h); }
 
 int RunInit(const Context& ctx) {
   if (ctx.db.empty()) {
@@ -169,7 +168,8 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
     auto server = ConnectServer(ctx, &rc);
     if (!server) return rc;
     auto head = server->Digest();
-    summary.head = head.ok() ? head->digest() : "0:" + ToHex(kZeroHash);
+    // An empty ledger has no digest: its head is seq 0.
+    summary.head = head.ok() ? head->digest() : service::DigestOf(Head());
     status = service::Import(
         [&](const v1::AppendRequest& r) { return server->Append(r); }, *in,
         options, update, &summary, &failed_line);
@@ -310,7 +310,7 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
     }
     std::cout << "projections match a replay of the log\n";
   }
-  std::cout << "head " << HeadToken(report->head) << "\n";
+  std::cout << "head " << service::DigestOf(report->head) << "\n";
   return kExitOk;
 }
 
@@ -389,7 +389,7 @@ int RunReplay(const Context& ctx, const ReplayFlags& f) {
   progress.Finish();
   if (!head.ok()) return ReportError(head.status());
   std::cout << "replayed " << head->seq << " event(s) into " << f.into
-            << "; head " << HeadToken(*head) << "\n";
+            << "; head " << service::DigestOf(*head) << "\n";
   if (head->seq != *until) {
     std::cerr << "provledger: expected " << *until << " events\n";
     return kExitFailure;

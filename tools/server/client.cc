@@ -1,8 +1,8 @@
 #include "tools/server/client.h"
 
 #include <chrono>
+#include <optional>
 
-#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/knowledge_point.h"
 #include "provledger/v1/errors.pb.h"
@@ -24,10 +24,7 @@ absl::Status FromGrpc(const grpc::Status& status) {
       details.ParseFromString(status.error_details())) {
     for (const auto& any : details.details()) {
       v1::EventError error;
-      if (any.UnpackTo(&error)) {
-        s.SetPayload("type.googleapis.com/provledger.v1.EventError",
-                     absl::Cord(error.SerializeAsString()));
-      }
+      if (any.UnpackTo(&error)) s = WithEventError(std::move(s), error);
     }
   }
   return s;
@@ -126,25 +123,23 @@ absl::Status RemoteAnswers::Read(
 
 std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
                                           absl::TimeZone zone) const {
+  // An empty ledger has no digest: its head is seq 0.
   auto head = Digest();
   const uint64_t head_seq = head.ok() ? head->seq() : 0;
-  if (head.ok() && known_seq == head_seq) {
-    return absl::StrCat("as known now (seq ", known_seq, ")");
-  }
-  std::string when;
-  if (known_seq > 0) {
+  std::optional<absl::Time> recorded;
+  if (known_seq > 0 && known_seq != head_seq) {
     auto context = NewContext();
     v1::ReadRequest read;
     read.set_from_seq(known_seq);
     auto events = stub_->Read(context.get(), read);
     v1::Event e;
     if (events->Read(&e) && e.seq() == known_seq) {
-      when = " recorded " + FormatKnownTime(ToAbslTime(e.recorded_at()), zone);
+      recorded = ToAbslTime(e.recorded_at());
     }
     context->TryCancel();
     events->Finish();
   }
-  return absl::StrCat("as known at seq ", known_seq, when);
+  return service::KnownAtCaption(known_seq, head_seq, recorded, zone);
 }
 
 }  // namespace provledger::server

@@ -60,8 +60,7 @@ absl::StatusOr<Identity> LedgerService::Authorize(
   if (static_cast<int>(id->role) < static_cast<int>(needed)) {
     return absl::PermissionDeniedError(absl::StrCat(
         call, " needs the ", RoleName(needed), " role; ", id->name, " is ",
-        RoleName(id->role) == std::string("auditor") ? "an " : "a ",
-        RoleName(id->role)));
+        id->role == Role::kWriter ? "a " : "an ", RoleName(id->role)));
   }
   return *id;
 }
@@ -76,17 +75,12 @@ grpc::Status LedgerService::Append(grpc::ServerContext* context,
   for (int i = 0; i < request->events_size(); ++i) {
     const std::string& actor = request->events(i).actor();
     if (!actor.empty() && actor != caller->name) {
-      v1::EventError error;
-      error.set_index(static_cast<uint32_t>(i));
-      error.set_field("actor");
-      error.set_code("INVALID_FIELD");
-      absl::Status s = absl::InvalidArgumentError(absl::StrCat(
-          "actor: '", actor, "' is not the caller; the server records ",
-          "events under the token's identity ('", caller->name,
-          "'): leave actor empty"));
-      s.SetPayload("type.googleapis.com/provledger.v1.EventError",
-                   absl::Cord(error.SerializeAsString()));
-      return ToGrpc(s);
+      return ToGrpc(WithEventError(
+          absl::InvalidArgumentError(absl::StrCat(
+              "actor: '", actor, "' is not the caller; the server records ",
+              "events under the token's identity ('", caller->name,
+              "'): leave actor empty")),
+          static_cast<size_t>(i)));
     }
   }
   auto answer = service::Append(*ledger_, *request, caller->name);
@@ -96,28 +90,33 @@ grpc::Status LedgerService::Append(grpc::ServerContext* context,
 }
 
 absl::StatusOr<uint64_t> LedgerService::SendEvents(
-    const LedgerView& view, uint64_t from_seq, const std::string& npi,
-    const std::string& body_type,
+    const LedgerView& view, const Identity& caller, uint64_t from_seq,
+    const std::string& npi, const std::string& body_type,
     const std::function<bool(const Event&)>& send) const {
   from_seq = std::max<uint64_t>(from_seq, 1);
   const uint64_t head = view.head().seq;
-  auto wanted = [&](const Event& e) {
-    return body_type.empty() || BodyName(e) == body_type;
+  // False once the client is gone. An auditor gets individuals' TINs
+  // masked.
+  Event shown;
+  auto deliver = [&](const Event& e) {
+    if (!body_type.empty() && BodyName(e) != body_type) return true;
+    if (caller.role != Role::kAuditor) return send(e);
+    shown = e;
+    MaskIndividualTins(&shown);
+    return send(shown);
   };
   if (!npi.empty()) {
     ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, view.StreamSeqs(npi));
     for (uint64_t seq : seqs) {
       if (seq < from_seq) continue;
       ASSIGN_OR_RETURN(Event e, view.Get(seq));
-      if (wanted(e) && !send(e)) return absl::CancelledError("client gone");
+      if (!deliver(e)) return absl::CancelledError("client gone");
     }
     return std::max(from_seq, head + 1);
   }
   auto it = view.Read(from_seq);
   for (; it->Valid(); it->Next()) {
-    if (wanted(it->event()) && !send(it->event())) {
-      return absl::CancelledError("client gone");
-    }
+    if (!deliver(it->event())) return absl::CancelledError("client gone");
   }
   RETURN_IF_ERROR(it->status());
   return std::max(from_seq, head + 1);
@@ -128,15 +127,9 @@ grpc::Status LedgerService::Read(grpc::ServerContext* context,
                                  grpc::ServerWriter<Event>* writer) {
   auto caller = Authorize(*context, Role::kAuditor, "Read");
   if (!caller.ok()) return ToGrpc(caller.status());
-  const bool mask = caller->role == Role::kAuditor;
-  Event shown;
-  auto sent = SendEvents(*ledger_->View(), request->from_seq(), request->npi(),
-                         request->body_type(), [&](const Event& e) {
-                           if (!mask) return writer->Write(e);
-                           shown = e;
-                           MaskIndividualTins(&shown);
-                           return writer->Write(shown);
-                         });
+  auto sent = SendEvents(*ledger_->View(), *caller, request->from_seq(),
+                         request->npi(), request->body_type(),
+                         [&](const Event& e) { return writer->Write(e); });
   return ToGrpc(sent.status());
 }
 
@@ -154,12 +147,9 @@ grpc::Status LedgerService::Subscribe(
   v1::SubscribeResponse item;
   while (!context->IsCancelled() && !stopping_) {
     auto view = ledger_->View();
-    auto sent = SendEvents(*view, next, request->npi(), request->body_type(),
-                           [&](const Event& e) {
+    auto sent = SendEvents(*view, *caller, next, request->npi(),
+                           request->body_type(), [&](const Event& e) {
                              *item.mutable_event() = e;
-                             if (caller->role == Role::kAuditor) {
-                               MaskIndividualTins(item.mutable_event());
-                             }
                              return writer->Write(item);
                            });
     if (!sent.ok()) {

@@ -77,11 +77,11 @@ class LedgerService final : public v1::Ledger::Service {
   // valid token, PERMISSION_DENIED below the role.
   absl::StatusOr<Identity> Authorize(const grpc::ServerContext& context,
                                      Role needed, const char* call) const;
-  // Sends the events from `from_seq` of `view` that pass the filters;
-  // returns the next seq to send, or an error.
+  // Sends the events from `from_seq` of `view` that pass the filters, as
+  // `caller` may see them; returns the next seq to send, or an error.
   absl::StatusOr<uint64_t> SendEvents(
-      const LedgerView& view, uint64_t from_seq, const std::string& npi,
-      const std::string& body_type,
+      const LedgerView& view, const Identity& caller, uint64_t from_seq,
+      const std::string& npi, const std::string& body_type,
       const std::function<bool(const v1::Event&)>& send) const;
 
   Ledger* const ledger_;

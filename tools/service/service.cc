@@ -118,19 +118,16 @@ absl::StatusOr<uint64_t> ResolveKnowledge(const LedgerView& view,
   return head;
 }
 
-std::string KnownAtCaption(const LedgerView& view, uint64_t known_seq,
+std::string KnownAtCaption(uint64_t known_seq, uint64_t head_seq,
+                           std::optional<absl::Time> recorded,
                            absl::TimeZone zone) {
-  if (known_seq == view.head().seq) {
+  if (known_seq == head_seq) {
     return absl::StrCat("as known now (seq ", known_seq, ")");
   }
-  std::string when;
-  if (known_seq > 0) {
-    auto e = view.Lookup(known_seq);
-    if (e.ok()) {
-      when = " recorded " + FormatKnownTime(ToAbslTime(e->recorded_at()), zone);
-    }
-  }
-  return absl::StrCat("as known at seq ", known_seq, when);
+  return absl::StrCat(
+      "as known at seq ", known_seq,
+      recorded.has_value() ? " recorded " + FormatKnownTime(*recorded, zone)
+                           : "");
 }
 
 std::string ToJson(const google::protobuf::Message& message) {
@@ -149,7 +146,12 @@ std::string DigestOf(const Head& head) {
 
 std::string QueryService::KnownAtCaption(uint64_t known_seq,
                                          absl::TimeZone zone) const {
-  return service::KnownAtCaption(*view_, known_seq, zone);
+  std::optional<absl::Time> recorded;
+  if (known_seq > 0 && known_seq != view_->head().seq) {
+    auto e = view_->Lookup(known_seq);
+    if (e.ok()) recorded = ToAbslTime(e->recorded_at());
+  }
+  return service::KnownAtCaption(known_seq, view_->head().seq, recorded, zone);
 }
 
 QueryService::QueryService(std::shared_ptr<const LedgerView> view,
@@ -458,12 +460,8 @@ absl::Status ReadEventLines(std::istream& in, size_t max_events,
 absl::Status AtLine(const absl::Status& s, const EventLines& lines) {
   std::optional<size_t> index = FailedEventIndex(s);
   if (!index.has_value() || *index >= lines.lines.size()) return s;
-  absl::Status at(s.code(), absl::StrCat("line ", lines.lines[*index], ": ",
-                                         s.message()));
-  s.ForEachPayload([&](absl::string_view url, const absl::Cord& payload) {
-    at.SetPayload(url, payload);
-  });
-  return at;
+  return WithMessage(
+      s, absl::StrCat("line ", lines.lines[*index], ": ", s.message()));
 }
 
 absl::Status Import(const AppendFn& append, std::istream& in,

@@ -12,6 +12,7 @@
 #include <functional>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,11 @@ absl::StatusOr<absl::TimeZone> ZoneOf(const v1::KnowledgePoint& known);
 absl::StatusOr<uint64_t> ResolveKnowledge(const LedgerView& view,
                                           const v1::KnowledgePoint& known);
 
-// "as known now (seq 26)" or "as known at seq 24 recorded <time in zone>".
-std::string KnownAtCaption(const LedgerView& view, uint64_t known_seq,
+// "as known now (seq 26)" when known_seq is the head, else "as known at
+// seq 24 recorded <recorded_at of seq 24, in zone>" (without the time when
+// it is not known).
+std::string KnownAtCaption(uint64_t known_seq, uint64_t head_seq,
+                           std::optional<absl::Time> recorded,
                            absl::TimeZone zone);
 
 // The queries a front end asks, answered here (QueryService) or by a

@@ -111,6 +111,20 @@ TEST_F(ServiceTest, ABareDateKnownAtMeansTheEndOfThatDayInTheZone) {
   EXPECT_EQ(*ResolveKnowledge(service.view(), v1::KnowledgePoint()), 3u);
 }
 
+TEST_F(ServiceTest, TheCaptionSaysWhatTheAnswerKnew) {
+  const QueryService service = Service();
+  EXPECT_EQ(service.KnownAtCaption(3, absl::UTCTimeZone()),
+            "as known now (seq 3)");
+  EXPECT_EQ(service.KnownAtCaption(2, absl::UTCTimeZone()),
+            "as known at seq 2 recorded 2024-04-02T17:00:01.000000Z");
+  // The same words for a front end that knows only the numbers (a client
+  // of a server); an empty ledger's head is seq 0.
+  EXPECT_EQ(KnownAtCaption(0, 0, std::nullopt, absl::UTCTimeZone()),
+            "as known now (seq 0)");
+  EXPECT_EQ(KnownAtCaption(0, 3, std::nullopt, absl::UTCTimeZone()),
+            "as known at seq 0");
+}
+
 TEST_F(ServiceTest, AnAnswerComesFromTheViewItWasGiven) {
   const QueryService before = Service();
   ASSERT_TRUE(ledger_
