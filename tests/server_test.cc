@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -446,6 +447,167 @@ TEST_F(ServerTest, AppendErrorsCarryGrpcCodesAndTheFailingEvent) {
   EXPECT_EQ(digest.seq(), 27u);
 }
 
+TEST_F(ServerTest, ManyClaimsInOneCallAreJudgedAgainstOneView) {
+  Server server({"--db", db_, "--tokens", WriteTokens()},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  v1::ClaimCheckRequest payable;
+  payable.set_rendering_npi("1526374859");
+  payable.set_billing_npi("1245319599");
+  payable.set_payer("medicare");
+  payable.set_date_of_service("2024-03-10");
+  payable.mutable_known()->set_known_seq(24);  // before Dr. Chen's departure
+  v1::ClaimCheckRequest denied = payable;
+  denied.clear_known();
+  denied.set_date_of_service("2019-03-10");
+  v1::ClaimCheckRequest bad = payable;
+  bad.set_date_of_service("2024-02-30");
+  // Each answer is the one-claim call's answer.
+  std::vector<v1::ClaimCheckResponse> one_by_one(2);
+  ASSERT_TRUE(
+      stub->ClaimCheck(Context(kAuditor).get(), payable, &one_by_one[0]).ok());
+  ASSERT_TRUE(
+      stub->ClaimCheck(Context(kAuditor).get(), denied, &one_by_one[1]).ok());
+  v1::ClaimCheckResponse unused;
+  grpc::Status bad_alone =
+      stub->ClaimCheck(Context(kAuditor).get(), bad, &unused);
+  ASSERT_EQ(bad_alone.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(one_by_one[0].result(), "payable");
+  EXPECT_EQ(one_by_one[1].result(), "denied");
+
+  auto context = Context(kAuditor);
+  auto call = stub->ClaimChecks(context.get());
+  v1::ClaimCheckResult result;
+  ASSERT_TRUE(call->Write(payable));
+  ASSERT_TRUE(call->Read(&result));
+  EXPECT_EQ(result.index(), 0u);
+  EXPECT_EQ(result.answer().SerializeAsString(),
+            one_by_one[0].SerializeAsString());
+  // An event appended meanwhile is not seen by the rest of the call.
+  v1::AppendRequest append;
+  *append.add_events() = Sent(Credentialed("mid-call", "2024-05-01", kDrA));
+  v1::AppendResponse appended;
+  ASSERT_TRUE(stub->Append(Context(kWriter).get(), append, &appended).ok());
+  ASSERT_EQ(appended.seqs(0), 27u);
+  ASSERT_TRUE(call->Write(bad));
+  ASSERT_TRUE(call->Write(denied));
+  ASSERT_TRUE(call->WritesDone());
+  ASSERT_TRUE(call->Read(&result));
+  EXPECT_EQ(result.index(), 1u);
+  EXPECT_EQ(result.error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(result.error().message(), bad_alone.error_message());
+  ASSERT_TRUE(call->Read(&result));
+  EXPECT_EQ(result.index(), 2u);
+  EXPECT_EQ(result.answer().SerializeAsString(),
+            one_by_one[1].SerializeAsString());
+  EXPECT_EQ(result.answer().known_seq(), 26u);
+  EXPECT_FALSE(call->Read(&result));
+  EXPECT_TRUE(call->Finish().ok());
+
+  // A claims stream needs a token like every call.
+  auto anonymous = Context();
+  auto refused = stub->ClaimChecks(anonymous.get());
+  refused->WritesDone();
+  EXPECT_FALSE(refused->Read(&result));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+TEST_F(ServerTest, ReconcileVerifyDigestAndRebuildByRole) {
+  Server server({"--db", db_, "--tokens", WriteTokens()},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  // A Reconcile call starts with its request.
+  {
+    auto context = Context(kAuditor);
+    auto call = stub->Reconcile(context.get());
+    v1::ReconcileUpload chunk;
+    chunk.set_roster_chunk("provider_npi,org_npi,payer,effective_date\n");
+    ASSERT_TRUE(call->Write(chunk));
+    call->WritesDone();
+    v1::ReconcileReply reply;
+    EXPECT_FALSE(call->Read(&reply));
+    grpc::Status s = call->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(s.error_message(),
+              "the first message of a Reconcile call must hold the request, "
+              "then the roster in roster_chunk messages");
+  }
+  // A roster split in chunks anywhere (here mid-line) reads as the file.
+  {
+    const std::string roster =
+        "provider_npi,org_npi,payer,effective_date,end_date\n"
+        "1526374859,1245319599,medicare,2022-03-01,\n"
+        "1234567893,1245319599,medicare,2023-01-01,\n";
+    auto context = Context(kAuditor);
+    auto call = stub->Reconcile(context.get());
+    v1::ReconcileUpload part;
+    part.mutable_request()->set_roster_format("csv");
+    part.mutable_request()->set_as_of("2024-06-01");
+    ASSERT_TRUE(call->Write(part));
+    for (size_t i = 0; i < roster.size(); i += 7) {
+      part.set_roster_chunk(roster.substr(i, 7));
+      ASSERT_TRUE(call->Write(part));
+    }
+    call->WritesDone();
+    v1::ReconcileReply reply;
+    std::optional<v1::ReconcileSummary> summary;
+    while (call->Read(&reply)) {
+      if (reply.has_summary()) summary = reply.summary();
+    }
+    ASSERT_TRUE(call->Finish().ok());
+    ASSERT_TRUE(summary.has_value());
+    EXPECT_EQ(summary->rows(), 2u);
+    EXPECT_EQ(summary->unparseable(), 0u);
+  }
+  // VerifyDigest: any reader. Verify and Rebuild: the admin only.
+  v1::DigestResponse digest;
+  ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &digest).ok());
+  v1::VerifyDigestRequest check;
+  check.set_digest(digest.digest());
+  v1::VerifyResponse verified;
+  ASSERT_TRUE(
+      stub->VerifyDigest(Context(kAuditor).get(), check, &verified).ok());
+  EXPECT_EQ(verified.failure(), v1::VerifyResponse::NONE);
+  EXPECT_TRUE(verified.digest_checked());
+  EXPECT_FALSE(verified.projections_checked());
+  EXPECT_EQ(verified.head(), digest.digest());
+  check.set_digest(absl::StrCat("26:", std::string(64, '0')));
+  ASSERT_TRUE(
+      stub->VerifyDigest(Context(kAuditor).get(), check, &verified).ok());
+  EXPECT_EQ(verified.failure(), v1::VerifyResponse::DIGEST_REWRITTEN);
+  EXPECT_EQ(verified.failed_seq(), 26u);
+  check.set_digest("26");
+  grpc::Status malformed =
+      stub->VerifyDigest(Context(kAuditor).get(), check, &verified);
+  EXPECT_EQ(malformed.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(malformed.error_message(),
+            "digest: '26' is not a digest <seq>:<64 hex digits> as printed "
+            "by `digest`");
+  grpc::Status verify_denied =
+      stub->Verify(Context(kAuditor).get(), {}, &verified);
+  EXPECT_EQ(verify_denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(verify_denied.error_message(),
+            "Verify needs the admin role; auditor1 is an auditor");
+  v1::RebuildResponse rebuilt;
+  grpc::Status rebuild_denied =
+      stub->Rebuild(Context(kWriter).get(), {}, &rebuilt);
+  EXPECT_EQ(rebuild_denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(rebuild_denied.error_message(),
+            "Rebuild needs the admin role; clerk is a writer");
+  ASSERT_TRUE(stub->Rebuild(Context(kAdmin).get(), {}, &rebuilt).ok());
+  EXPECT_EQ(rebuilt.events_replayed(), 26u);
+  v1::VerifyRequest full;
+  full.set_digest(digest.digest());
+  ASSERT_TRUE(stub->Verify(Context(kAdmin).get(), full, &verified).ok());
+  EXPECT_EQ(verified.failure(), v1::VerifyResponse::NONE);
+  EXPECT_TRUE(verified.projections_checked());
+  EXPECT_EQ(verified.events_checked(), 26u);
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 TEST_F(ServerTest, SubscribeCatchesUpThenFollowsWithHeartbeats) {
   Server server({"--db", db_}, dir_.Sub("server.err"));
   ASSERT_NE(server.address(), "");
@@ -613,9 +775,37 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
   std::filesystem::copy(db_, copy, std::filesystem::copy_options::recursive);
   Server server({"--db", db_}, dir_.Sub("server.err"));
   ASSERT_NE(server.address(), "");
+  // The digest of seq 20, from the export's line for it.
+  const std::string line20 =
+      RunCli(dir_, absl::StrCat("--db ", copy, " export --from-seq 20")).out;
+  const size_t at = line20.find("\"hash\":\"");
+  ASSERT_NE(at, std::string::npos) << line20;
+  const std::string hash20 = line20.substr(at + 8, 64);
+  const std::string other_hash(64, 'a');
+  const std::string data = PROVLEDGER_TEST_DATA;
   std::vector<std::string> commands = {
       "digest", "stats", "stats --format json", "stats --format csv",
-      "export", "export --from-seq 20 --actor k.osei@riverbend"};
+      "export", "export --from-seq 20 --actor k.osei@riverbend",
+      "verify", "verify --chain-only",
+      absl::StrCat("verify --digest 20:", hash20),
+      absl::StrCat("verify --chain-only --digest 20:", hash20),
+      absl::StrCat("verify --chain-only --digest 20:", other_hash),
+      absl::StrCat("verify --digest 99:", hash20),
+      "verify --digest 20:xyz"};
+  for (const char* format : {"table", "json", "csv"}) {
+    for (const std::string& reconcile : {
+             absl::StrCat("reconcile --roster ", data,
+                          "/cms_reassignment_2024-06.csv --as-of 2024-06-01 "
+                          "--org O20150101000123"),
+             absl::StrCat("reconcile --roster ", data,
+                          "/roster_generic.csv --roster-format csv --as-of "
+                          "2024-06-01 --known-seq 20"),
+             absl::StrCat("reconcile --roster ", data,
+                          "/roster_generic.csv --roster-format xml --as-of "
+                          "2024-06-01")}) {
+      commands.push_back(absl::StrCat(reconcile, " --format ", format));
+    }
+  }
   for (const char* format : {"table", "json", "csv"}) {
     for (const char* query : {
              "asof --date 2024-03-10",
@@ -638,7 +828,9 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
   size_t answered = 0;  // runs that printed an answer (not an error)
   for (const std::string& command : commands) {
     const CliRun local = RunCli(dir_, absl::StrCat("--db ", copy, " ", command));
-    if (!local.out.empty() && (local.exit_code == 0 || local.exit_code == 3)) {
+    // 3: a claim denied; 4: discrepancies found.
+    if (!local.out.empty() && (local.exit_code == 0 || local.exit_code == 3 ||
+                               local.exit_code == 4)) {
       ++answered;
     }
     const CliRun remote = RunCli(
@@ -648,8 +840,10 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
         << local.out << local.err << "server (" << remote.exit_code
         << "):\n" << remote.out << remote.err;
   }
-  // All but the 9 bad requests (3 per format) answered.
-  EXPECT_EQ(answered, commands.size() - 9);
+  // All but the bad requests answered: 3 queries and a reconcile per
+  // format, and 3 verify runs (a rewritten prefix, a removed one, a bad
+  // digest).
+  EXPECT_EQ(answered, commands.size() - 15);
   // The report: the same HTML.
   const std::string report = "report --provider 1526374859 --known-seq 24";
   const CliRun local = RunCli(
@@ -684,14 +878,29 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
   EXPECT_TRUE(absl::StrContains(exported.out,
                                 absl::StrCat("\"actor\":\"", actor, "\"")))
       << exported.out;
-  // A command that does not go through a server says so.
-  const CliRun verify =
+  // The admin commands, as the server's local (admin) caller.
+  const CliRun compacted =
+      RunCli(dir_, absl::StrCat("--server ", server.address(), " compact"));
+  EXPECT_EQ(compacted.exit_code, 0) << compacted.err;
+  EXPECT_EQ(compacted.out, "compacted the projections\n");
+  EXPECT_EQ(compacted.err, "compacting the projections of 28 event(s)...\n");
+  const CliRun rebuilt =
+      RunCli(dir_, absl::StrCat("--server ", server.address(), " rebuild"));
+  EXPECT_EQ(rebuilt.exit_code, 0) << rebuilt.err;
+  EXPECT_EQ(rebuilt.out, "rebuilt the projections from 28 event(s)\n");
+  const CliRun verified =
       RunCli(dir_, absl::StrCat("--server ", server.address(), " verify"));
-  EXPECT_EQ(verify.exit_code, 2);
-  EXPECT_EQ(verify.err,
-            "provledger: this command does not work through --server yet "
+  EXPECT_EQ(verified.exit_code, 0) << verified.err;
+  // A command that does not go through a server says so.
+  const CliRun replay = RunCli(
+      dir_, absl::StrCat("--server ", server.address(),
+                         " replay --until-seq 3 --into ", dir_.Sub("r")));
+  EXPECT_EQ(replay.exit_code, 2);
+  EXPECT_EQ(replay.err,
+            "provledger: this command does not work through --server "
             "(asof, history, diff, claim-check, stats, report, digest, "
-            "append, import and export do); run it with --db\n");
+            "verify, reconcile, append, import and export do); run it with "
+            "--db on a ledger no server holds\n");
   // The ledger the server holds, opened for writing, names --server.
   const CliRun held = RunCli(dir_, absl::StrCat("--db ", db_, " compact"));
   EXPECT_EQ(held.exit_code, 1);

@@ -69,10 +69,10 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
   if (!ctx.server.empty()) {
     std::cerr << "provledger: "
               << (ctx.db.empty()
-                      ? "this command does not work through --server yet "
+                      ? "this command does not work through --server "
                         "(asof, history, diff, claim-check, stats, report, "
-                        "digest, append, import and export do); run it with "
-                        "--db"
+                        "digest, verify, reconcile, append, import and export "
+                        "do); run it with --db on a ledger no server holds"
                       : "give --db or --server, not both")
               << "\n";
     *exit_code = kExitBadInput;
@@ -213,10 +213,10 @@ void AddKnowledgeFlags(CLI::App* cmd, std::string* known_at,
       ->check(NonEmpty());
 }
 
-int CompactProjections(Ledger& ledger) {
-  std::cerr << "compacting the projections of " << ledger.head().seq
-            << " event(s)...\n";
-  absl::Status s = ledger.CompactProjections();
+int CompactProjections(uint64_t events,
+                       const std::function<absl::Status()>& compact) {
+  std::cerr << "compacting the projections of " << events << " event(s)...\n";
+  absl::Status s = compact();
   if (!s.ok()) return ReportError(s);
   std::cout << "compacted the projections\n";
   return kExitOk;

@@ -110,9 +110,11 @@ class Progress {
 // The value of $USER, or "" if unset.
 std::string DefaultActor();
 
-// Compacts the projections (Ledger::CompactProjections), saying so on
-// stderr before and on stdout after; returns the exit code.
-int CompactProjections(Ledger& ledger);
+// Runs `compact` (a ledger's or a server's CompactProjections) on the
+// projections of `events` events, saying so on stderr before and on stdout
+// after; returns the exit code.
+int CompactProjections(uint64_t events,
+                       const std::function<absl::Status()>& compact);
 
 // Registers --memory-mb: memory for replaying the log (rebuild, verify).
 void AddReplayMemoryFlag(CLI::App* cmd, size_t* memory_mb);

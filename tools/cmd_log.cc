@@ -197,7 +197,8 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
   }
   std::cout << "; head " << summary.head << "\n";
   if (ledger && f.compact_after > 0 && summary.written >= f.compact_after) {
-    return CompactProjections(*ledger);
+    return CompactProjections(ledger->head().seq,
+                              [&] { return ledger->CompactProjections(); });
   }
   return kExitOk;
 }
@@ -237,69 +238,52 @@ struct VerifyFlags {
   size_t memory_mb = LedgerOptions().rebuild_memory_mb;
 };
 
-// Parses "<seq>:<64 hex>".
-absl::Status ParseDigest(const std::string& token, uint64_t* seq, Hash* hash) {
-  std::vector<std::string> parts = absl::StrSplit(token, ':');
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], seq) || *seq == 0 ||
-      !FromHex(parts[1], hash)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--digest: '", token,
-        "' is not a digest <seq>:<64 hex digits> as printed by `digest`"));
-  }
-  return absl::OkStatus();
-}
-
 int RunVerify(const Context& ctx, const VerifyFlags& f) {
-  uint64_t digest_seq = 0;
-  Hash digest_hash{};
-  if (!f.digest.empty()) {
-    absl::Status parsed = ParseDigest(f.digest, &digest_seq, &digest_hash);
-    if (!parsed.ok()) return ReportError(parsed);
-  }
+  v1::VerifyRequest request;
+  request.set_digest(f.digest);
+  request.set_chain_only(f.chain_only);
   int rc = kExitOk;
-  LedgerOptions options = ReadOnly();
-  options.rebuild_memory_mb = f.memory_mb;
-  auto ledger = OpenLedger(ctx, &rc, options);
-  if (!ledger) return rc;
-  auto report = ledger->VerifyChain();
-  if (!report.ok()) return ReportError(report.status());
-  if (report->first_bad_seq != 0) {
-    std::cerr << "provledger: verify FAILED at seq " << report->first_bad_seq
-              << ": " << report->problem << "\n"
+  absl::StatusOr<v1::VerifyResponse> answer;
+  if (!ctx.server.empty()) {
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    answer = server->Verify(request);
+  } else {
+    LedgerOptions options = ReadOnly();
+    options.rebuild_memory_mb = f.memory_mb;
+    auto ledger = OpenLedger(ctx, &rc, options);
+    if (!ledger) return rc;
+    answer = service::Verify(*ledger, request);
+  }
+  if (!answer.ok()) {
+    return ReportError(WithFlagNames(answer.status(), {{"digest", "--digest"}}));
+  }
+  using Failure = v1::VerifyResponse;
+  if (answer->failure() == Failure::CHAIN_DAMAGED) {
+    std::cerr << "provledger: verify FAILED at seq " << answer->failed_seq()
+              << ": " << answer->problem() << "\n"
               << "provledger: the log itself is damaged from seq "
-              << report->first_bad_seq
+              << answer->failed_seq()
               << ". Do not run rebuild: it would make the projections agree "
                  "with the damaged log. Check the log against a digest you "
                  "saved (provledger verify --digest TOKEN) and restore the "
                  "ledger from a backup.\n";
     return kExitFailure;
   }
-  std::cout << "hash chain verified: " << report->events_checked
+  std::cout << "hash chain verified: " << answer->events_checked()
             << " event(s)\n";
-  if (digest_seq != 0) {
-    if (digest_seq > report->head.seq) {
-      std::cerr << "provledger: verify FAILED: the digest names seq "
-                << digest_seq << " but the log ends at seq "
-                << report->head.seq << ": events were removed\n";
-      return kExitFailure;
-    }
-    auto at = ledger->View()->Lookup(digest_seq);
-    if (!at.ok()) return ReportError(at.status());
-    if (at->hash() != ToHex(digest_hash)) {
-      std::cerr << "provledger: verify FAILED: the event at seq " << digest_seq
-                << " has hash " << at->hash() << ", not the digest's "
-                << ToHex(digest_hash)
-                << ": the history up to that point was rewritten\n";
+  if (answer->digest_checked()) {
+    if (answer->failure() == Failure::DIGEST_BEYOND_HEAD ||
+        answer->failure() == Failure::DIGEST_REWRITTEN) {
+      std::cerr << "provledger: verify FAILED: " << answer->problem() << "\n";
       return kExitFailure;
     }
     std::cout << "digest " << f.digest << " verified: the log still holds "
               << "exactly that prefix\n";
   }
-  if (!f.chain_only) {
-    absl::Status projections = ledger->VerifyProjections();
-    if (!projections.ok()) {
-      std::cerr << "provledger: verify FAILED: " << projections.message()
-                << "\n"
+  if (answer->projections_checked()) {
+    if (answer->failure() == Failure::PROJECTIONS_DISAGREE) {
+      std::cerr << "provledger: verify FAILED: " << answer->problem() << "\n"
                 << "provledger: the projections and the log disagree: either "
                    "was altered. First check the log against a digest you "
                    "saved (provledger verify --digest TOKEN); if it fails, "
@@ -310,7 +294,7 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
     }
     std::cout << "projections match a replay of the log\n";
   }
-  std::cout << "head " << service::DigestOf(report->head) << "\n";
+  std::cout << "head " << answer->head() << "\n";
   return kExitOk;
 }
 

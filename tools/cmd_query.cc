@@ -300,10 +300,20 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
 }
 
 int RunRebuild(const Context& ctx, size_t memory_mb) {
+  int rc = kExitOk;
+  if (!ctx.server.empty()) {
+    // The server's own --memory-mb applies.
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    auto rebuilt = server->Rebuild();
+    if (!rebuilt.ok()) return ReportError(rebuilt.status());
+    std::cout << "rebuilt the projections from " << rebuilt->events_replayed()
+              << " event(s)\n";
+    return kExitOk;
+  }
   LedgerOptions options;
   options.skip_projection_check = true;
   options.rebuild_memory_mb = memory_mb;
-  int rc = kExitOk;
   auto ledger = OpenLedger(ctx, &rc, options);
   if (!ledger) return rc;
   const uint64_t total = ledger->head().seq;
@@ -318,9 +328,17 @@ int RunRebuild(const Context& ctx, size_t memory_mb) {
 
 int RunCompact(const Context& ctx) {
   int rc = kExitOk;
+  if (!ctx.server.empty()) {
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    auto head = server->HeadSeq();
+    if (!head.ok()) return ReportError(head.status());
+    return CompactProjections(*head, [&] { return server->Compact(); });
+  }
   auto ledger = OpenLedger(ctx, &rc);
   if (!ledger) return rc;
-  return CompactProjections(*ledger);
+  return CompactProjections(ledger->head().seq,
+                            [&] { return ledger->CompactProjections(); });
 }
 
 int RunStats(const Context& ctx, const QueryFlags& f) {

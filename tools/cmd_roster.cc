@@ -2,6 +2,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -45,11 +47,20 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
     return ReportError(
         absl::NotFoundError(absl::StrCat("cannot read roster '", f.roster, "'")));
   }
+  // Locally or through a server, one view for the whole run: every row is
+  // judged against one state.
   int rc = kExitOk;
-  auto ledger = OpenLedger(ctx, &rc, ReadOnly());
-  if (!ledger) return rc;
-  // One view for the whole run: every row is judged against one state.
-  const service::QueryService service(ledger->View());
+  std::unique_ptr<server::RemoteAnswers> server;
+  std::unique_ptr<Ledger> ledger;
+  std::optional<service::QueryService> local;
+  if (!ctx.server.empty()) {
+    server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+  } else {
+    ledger = OpenLedger(ctx, &rc, ReadOnly());
+    if (!ledger) return rc;
+    local.emplace(ledger->View());
+  }
 
   std::error_code ec;
   Progress progress("reconcile", std::filesystem::file_size(f.roster, ec));
@@ -79,8 +90,9 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
     }
     first = false;
   };
-  auto summary = service.Reconcile(
-      request, in, sink, [&](uint64_t bytes) { progress.Update(bytes); });
+  auto on_progress = [&](uint64_t bytes) { progress.Update(bytes); };
+  auto summary = server ? server->Reconcile(request, in, sink, on_progress)
+                        : local->Reconcile(request, in, sink, on_progress);
   progress.Finish();
   if (!summary.ok()) {
     return ReportError(WithFlagNames(summary.status(),

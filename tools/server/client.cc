@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "ledger/knowledge_point.h"
@@ -12,6 +13,8 @@ namespace {
 
 // Every call's deadline: long enough for a large report or a slow disk.
 constexpr auto kCallDeadline = std::chrono::minutes(5);
+// Roster bytes per message of a Reconcile upload.
+constexpr size_t kUploadChunkBytes = 64 * 1024;
 
 }  // namespace
 
@@ -121,11 +124,109 @@ absl::Status RemoteAnswers::Read(
   return StatusOf(events->Finish());
 }
 
+absl::StatusOr<v1::VerifyResponse> RemoteAnswers::Verify(
+    const v1::VerifyRequest& request) const {
+  if (!request.chain_only()) {
+    return Call<v1::VerifyRequest, v1::VerifyResponse>(
+        &v1::Ledger::Stub::Verify, request);
+  }
+  v1::VerifyDigestRequest digest;
+  digest.set_digest(request.digest());
+  return Call<v1::VerifyDigestRequest, v1::VerifyResponse>(
+      &v1::Ledger::Stub::VerifyDigest, digest);
+}
+
+absl::StatusOr<v1::RebuildResponse> RemoteAnswers::Rebuild() const {
+  return Call<v1::RebuildRequest, v1::RebuildResponse>(
+      &v1::Ledger::Stub::Rebuild, v1::RebuildRequest());
+}
+
+absl::Status RemoteAnswers::Compact() const {
+  return Call<v1::CompactRequest, v1::CompactResponse>(
+             &v1::Ledger::Stub::Compact, v1::CompactRequest())
+      .status();
+}
+
+absl::StatusOr<uint64_t> RemoteAnswers::HeadSeq() const {
+  auto head = Digest();
+  if (head.ok()) return head->seq();
+  // An empty ledger has no digest.
+  if (absl::IsFailedPrecondition(head.status())) return 0;
+  return head.status();
+}
+
+absl::StatusOr<v1::ReconcileSummary> RemoteAnswers::Reconcile(
+    const v1::ReconcileRequest& request, std::istream& roster,
+    const std::function<void(const v1::Discrepancy&)>& sink,
+    const service::ProgressFn& progress) const {
+  auto context = NewContext();
+  auto call = stub_->Reconcile(context.get());
+  // The upload goes on in its own thread while the replies are read here:
+  // the server answers as it reads, and neither side may wait for the other
+  // to finish first.
+  std::thread upload([&] {
+    v1::ReconcileUpload part;
+    *part.mutable_request() = request;
+    bool open = call->Write(part);
+    std::string chunk(kUploadChunkBytes, '\0');
+    uint64_t sent = 0;
+    while (open && roster) {
+      roster.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      const auto n = static_cast<size_t>(roster.gcount());
+      if (n == 0) break;
+      part.set_roster_chunk(chunk.data(), n);
+      open = call->Write(part);
+      sent += n;
+      if (progress) progress(sent);
+    }
+    call->WritesDone();
+  });
+  std::optional<v1::ReconcileSummary> summary;
+  v1::ReconcileReply reply;
+  while (call->Read(&reply)) {
+    if (reply.has_discrepancy()) sink(reply.discrepancy());
+    if (reply.has_summary()) summary = std::move(*reply.mutable_summary());
+  }
+  upload.join();
+  grpc::Status status = call->Finish();
+  if (!status.ok()) return StatusOf(status);
+  if (!summary.has_value()) {
+    return absl::InternalError("the server ended Reconcile without a summary");
+  }
+  return *summary;
+}
+
+absl::Status RemoteAnswers::ClaimChecks(
+    const std::vector<v1::ClaimCheckRequest>& claims,
+    const std::function<void(uint64_t,
+                             absl::StatusOr<v1::ClaimCheckResponse>)>& each)
+    const {
+  auto context = NewContext();
+  auto call = stub_->ClaimChecks(context.get());
+  std::thread send([&] {
+    for (const auto& claim : claims) {
+      if (!call->Write(claim)) break;
+    }
+    call->WritesDone();
+  });
+  v1::ClaimCheckResult result;
+  while (call->Read(&result)) {
+    if (result.has_answer()) {
+      each(result.index(), std::move(*result.mutable_answer()));
+    } else {
+      each(result.index(),
+           absl::Status(static_cast<absl::StatusCode>(result.error().code()),
+                        result.error().message()));
+    }
+  }
+  send.join();
+  return StatusOf(call->Finish());
+}
+
 std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
                                           absl::TimeZone zone) const {
-  // An empty ledger has no digest: its head is seq 0.
-  auto head = Digest();
-  const uint64_t head_seq = head.ok() ? head->seq() : 0;
+  auto head = HeadSeq();
+  const uint64_t head_seq = head.ok() ? *head : 0;
   std::optional<absl::Time> recorded;
   if (known_seq > 0 && known_seq != head_seq) {
     auto context = NewContext();

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,6 +44,28 @@ class RemoteAnswers : public service::Answers {
 
   absl::StatusOr<v1::AppendResponse> Append(
       const v1::AppendRequest& request) const;
+  // request.chain_only: the VerifyDigest call (any reader); else Verify
+  // (the admin role).
+  absl::StatusOr<v1::VerifyResponse> Verify(
+      const v1::VerifyRequest& request) const;
+  // Uploads `roster` in chunks while the discrepancies come back to
+  // `sink`; `progress` gets the roster bytes sent.
+  absl::StatusOr<v1::ReconcileSummary> Reconcile(
+      const v1::ReconcileRequest& request, std::istream& roster,
+      const std::function<void(const v1::Discrepancy&)>& sink,
+      const service::ProgressFn& progress = nullptr) const;
+  // Checks `claims` against one view of the server's ledger, in order:
+  // `each` gets each claim's index and its answer or error.
+  absl::Status ClaimChecks(
+      const std::vector<v1::ClaimCheckRequest>& claims,
+      const std::function<void(uint64_t index,
+                               absl::StatusOr<v1::ClaimCheckResponse>)>& each)
+      const;
+  // The admin calls.
+  absl::StatusOr<v1::RebuildResponse> Rebuild() const;
+  absl::Status Compact() const;
+  // The server's head seq (0 on an empty ledger).
+  absl::StatusOr<uint64_t> HeadSeq() const;
   // Streams the events from request.from_seq on to `each`.
   absl::Status Read(const v1::ReadRequest& request,
                     const std::function<void(const v1::Event&)>& each) const;

@@ -37,6 +37,34 @@ grpc::Status ToGrpc(const absl::Status& status) {
 LedgerService::LedgerService(Ledger* ledger, Options options)
     : ledger_(ledger), options_(std::move(options)) {}
 
+void LedgerService::Stop() {
+  std::unique_lock lock(writes_mu_);
+  stopping_ = true;
+  writes_done_.wait(lock, [&] { return writes_in_flight_ == 0; });
+}
+
+bool LedgerService::BeginWrite() {
+  std::lock_guard lock(writes_mu_);
+  if (stopping_) return false;
+  ++writes_in_flight_;
+  return true;
+}
+
+void LedgerService::EndWrite() {
+  std::lock_guard lock(writes_mu_);
+  if (--writes_in_flight_ == 0) writes_done_.notify_all();
+}
+
+namespace {
+
+grpc::Status ShuttingDown() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "the server is shutting down: nothing was written; "
+                      "send it again once the server is back");
+}
+
+}  // namespace
+
 absl::StatusOr<Identity> LedgerService::Authorize(
     const grpc::ServerContext& context, Role needed, const char* call) const {
   if (options_.tokens == nullptr) {
@@ -83,7 +111,9 @@ grpc::Status LedgerService::Append(grpc::ServerContext* context,
           static_cast<size_t>(i)));
     }
   }
+  if (!BeginWrite()) return ShuttingDown();
   auto answer = service::Append(*ledger_, *request, caller->name);
+  EndWrite();
   if (!answer.ok()) return ToGrpc(answer.status());
   *response = std::move(*answer);
   return grpc::Status::OK;
@@ -272,23 +302,127 @@ grpc::Status LedgerService::Report(grpc::ServerContext* context,
                });
 }
 
+grpc::Status LedgerService::ClaimChecks(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::ClaimCheckResult, v1::ClaimCheckRequest>*
+        stream) {
+  auto caller = Authorize(*context, Role::kAuditor, "ClaimChecks");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  // Every claim of the call is judged against one state of the ledger.
+  service::QueryService service(ledger_->View(), options_.rules);
+  if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
+  v1::ClaimCheckRequest request;
+  v1::ClaimCheckResult result;
+  for (uint64_t index = 0; stream->Read(&request); ++index) {
+    result.Clear();
+    result.set_index(index);
+    auto answer = service.ClaimCheck(request);
+    if (answer.ok()) {
+      *result.mutable_answer() = std::move(*answer);
+    } else {
+      result.mutable_error()->set_code(
+          static_cast<int>(answer.status().code()));
+      result.mutable_error()->set_message(
+          std::string(answer.status().message()));
+    }
+    if (!stream->Write(result)) return grpc::Status::OK;  // client gone
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// The roster bytes of a Reconcile call as an input stream: reads the next
+// chunk from the call when the last one is used up.
+class UploadBuffer : public std::streambuf {
+ public:
+  explicit UploadBuffer(
+      grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>*
+          stream)
+      : stream_(stream) {}
+
+  // Set when a part after the first was not a roster chunk.
+  const absl::Status& status() const { return status_; }
+
+ protected:
+  int_type underflow() override {
+    while (gptr() == egptr()) {
+      if (!status_.ok() || !stream_->Read(&part_)) return traits_type::eof();
+      if (part_.part_case() != v1::ReconcileUpload::kRosterChunk) {
+        status_ = absl::InvalidArgumentError(
+            "only the first message of a Reconcile call holds the request; "
+            "the others hold roster_chunk");
+        return traits_type::eof();
+      }
+      chunk_.swap(*part_.mutable_roster_chunk());
+      setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
+    }
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>* stream_;
+  v1::ReconcileUpload part_;
+  std::string chunk_;
+  absl::Status status_;
+};
+
+}  // namespace
+
+grpc::Status LedgerService::Reconcile(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>*
+        stream) {
+  auto caller = Authorize(*context, Role::kAuditor, "Reconcile");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  v1::ReconcileUpload first;
+  if (!stream->Read(&first) ||
+      first.part_case() != v1::ReconcileUpload::kRequest) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "the first message of a Reconcile call must hold the "
+                        "request, then the roster in roster_chunk messages");
+  }
+  const service::QueryService service(ledger_->View(), options_.rules);
+  UploadBuffer buffer(stream);
+  std::istream roster(&buffer);
+  v1::ReconcileReply reply;
+  bool client_gone = false;
+  auto summary = service.Reconcile(
+      first.request(), roster, [&](const v1::Discrepancy& d) {
+        if (client_gone) return;
+        *reply.mutable_discrepancy() = d;
+        client_gone = !stream->Write(reply);
+      });
+  if (client_gone) return grpc::Status::OK;
+  if (!buffer.status().ok()) return ToGrpc(buffer.status());
+  if (!summary.ok()) return ToGrpc(summary.status());
+  *reply.mutable_summary() = std::move(*summary);
+  stream->Write(reply);
+  return grpc::Status::OK;
+}
+
+grpc::Status LedgerService::VerifyDigest(
+    grpc::ServerContext* context, const v1::VerifyDigestRequest* request,
+    v1::VerifyResponse* response) {
+  auto caller = Authorize(*context, Role::kAuditor, "VerifyDigest");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  v1::VerifyRequest verify;
+  verify.set_digest(request->digest());
+  verify.set_chain_only(true);
+  auto answer = service::Verify(*ledger_, verify);
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
 grpc::Status LedgerService::Verify(grpc::ServerContext* context,
-                                   const v1::VerifyRequest*,
+                                   const v1::VerifyRequest* request,
                                    v1::VerifyResponse* response) {
   auto caller = Authorize(*context, Role::kAdmin, "Verify");
   if (!caller.ok()) return ToGrpc(caller.status());
-  auto chain = ledger_->VerifyChain();
-  if (!chain.ok()) return ToGrpc(chain.status());
-  if (chain->first_bad_seq != 0) {
-    return grpc::Status(grpc::StatusCode::DATA_LOSS,
-                        absl::StrCat("the log is damaged from seq ",
-                                     chain->first_bad_seq, ": ",
-                                     chain->problem));
-  }
-  absl::Status projections = ledger_->VerifyProjections();
-  if (!projections.ok()) return ToGrpc(projections);
-  response->set_events_checked(chain->events_checked);
-  response->set_head(service::DigestOf(chain->head));
+  auto answer = service::Verify(*ledger_, *request);
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
   return grpc::Status::OK;
 }
 
@@ -297,7 +431,25 @@ grpc::Status LedgerService::Compact(grpc::ServerContext* context,
                                     v1::CompactResponse*) {
   auto caller = Authorize(*context, Role::kAdmin, "Compact");
   if (!caller.ok()) return ToGrpc(caller.status());
-  return ToGrpc(ledger_->CompactProjections());
+  if (!BeginWrite()) return ShuttingDown();
+  absl::Status compacted = ledger_->CompactProjections();
+  EndWrite();
+  return ToGrpc(compacted);
+}
+
+grpc::Status LedgerService::Rebuild(grpc::ServerContext* context,
+                                    const v1::RebuildRequest*,
+                                    v1::RebuildResponse* response) {
+  auto caller = Authorize(*context, Role::kAdmin, "Rebuild");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (!BeginWrite()) return ShuttingDown();
+  uint64_t replayed = 0;
+  absl::Status rebuilt = ledger_->Rebuild(
+      [&](uint64_t done, uint64_t) { replayed = std::max(replayed, done); });
+  EndWrite();
+  if (!rebuilt.ok()) return ToGrpc(rebuilt);
+  response->set_events_replayed(replayed);
+  return grpc::Status::OK;
 }
 
 }  // namespace provledger::server

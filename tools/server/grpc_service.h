@@ -4,6 +4,8 @@
 #define PROVLEDGER_TOOLS_SERVER_GRPC_SERVICE_H_
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,8 +34,11 @@ class LedgerService final : public v1::Ledger::Service {
   // `ledger` must outlive the service.
   LedgerService(Ledger* ledger, Options options);
 
-  // Ends every live subscription (at shutdown).
-  void Stop() { stopping_ = true; }
+  // At shutdown: refuses new writes (UNAVAILABLE), ends every live
+  // subscription, and returns once the writes in flight (appends, compact,
+  // rebuild) have finished and been acknowledged. The gRPC server can then
+  // be shut down at once, cancelling what is left (reads only).
+  void Stop();
 
   grpc::Status Append(grpc::ServerContext* context,
                       const v1::AppendRequest* request,
@@ -56,6 +61,10 @@ class LedgerService final : public v1::Ledger::Service {
   grpc::Status ClaimCheck(grpc::ServerContext* context,
                           const v1::ClaimCheckRequest* request,
                           v1::ClaimCheckResponse* response) override;
+  grpc::Status ClaimChecks(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ClaimCheckResult, v1::ClaimCheckRequest>*
+          stream) override;
   grpc::Status Stats(grpc::ServerContext* context,
                      const v1::StatsRequest* request,
                      v1::StatsResponse* response) override;
@@ -65,12 +74,22 @@ class LedgerService final : public v1::Ledger::Service {
   grpc::Status Report(grpc::ServerContext* context,
                       const v1::ReportRequest* request,
                       v1::ReportResponse* response) override;
+  grpc::Status VerifyDigest(grpc::ServerContext* context,
+                            const v1::VerifyDigestRequest* request,
+                            v1::VerifyResponse* response) override;
+  grpc::Status Reconcile(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>*
+          stream) override;
   grpc::Status Verify(grpc::ServerContext* context,
                       const v1::VerifyRequest* request,
                       v1::VerifyResponse* response) override;
   grpc::Status Compact(grpc::ServerContext* context,
                        const v1::CompactRequest* request,
                        v1::CompactResponse* response) override;
+  grpc::Status Rebuild(grpc::ServerContext* context,
+                       const v1::RebuildRequest* request,
+                       v1::RebuildResponse* response) override;
 
  private:
   // The caller, if its token allows `needed`: UNAUTHENTICATED without a
@@ -84,9 +103,17 @@ class LedgerService final : public v1::Ledger::Service {
       const std::string& npi, const std::string& body_type,
       const std::function<bool(const v1::Event&)>& send) const;
 
+  // Counts a write in flight for Stop(); false (and nothing counted) once
+  // stopping.
+  bool BeginWrite();
+  void EndWrite();
+
   Ledger* const ledger_;
   const Options options_;
   std::atomic<bool> stopping_{false};
+  std::mutex writes_mu_;
+  std::condition_variable writes_done_;
+  int writes_in_flight_ = 0;  // guarded by writes_mu_
 };
 
 }  // namespace provledger::server

@@ -147,9 +147,10 @@ int Serve(const Flags& f) {
     sigwait(&signals, &sig);
     std::cerr << "provledgerd: " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
               << ": finishing the calls in flight\n";
+    // The writes in flight finish first; what is left only reads, and is
+    // cancelled at once.
     service.Stop();
-    server->Shutdown(std::chrono::system_clock::now() +
-                     std::chrono::seconds(10));
+    server->Shutdown(std::chrono::system_clock::now());
   });
   server->Wait();
   stopper.join();

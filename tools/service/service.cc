@@ -4,7 +4,9 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/date.h"
@@ -142,6 +144,71 @@ std::string ToJson(const google::protobuf::Message& message) {
 
 std::string DigestOf(const Head& head) {
   return absl::StrCat(head.seq, ":", ToHex(head.hash));
+}
+
+absl::StatusOr<std::pair<uint64_t, Hash>> ParseDigest(
+    const std::string& digest) {
+  std::vector<std::string> parts = absl::StrSplit(digest, ':');
+  uint64_t seq = 0;
+  Hash hash{};
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &seq) || seq == 0 ||
+      !FromHex(parts[1], &hash)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "digest: '", digest,
+        "' is not a digest <seq>:<64 hex digits> as printed by `digest`"));
+  }
+  return std::make_pair(seq, hash);
+}
+
+absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
+                                          const v1::VerifyRequest& request) {
+  std::optional<std::pair<uint64_t, Hash>> digest;
+  if (!request.digest().empty()) {
+    ASSIGN_OR_RETURN(digest, ParseDigest(request.digest()));
+  }
+  v1::VerifyResponse answer;
+  ASSIGN_OR_RETURN(VerifyReport chain, ledger.VerifyChain());
+  answer.set_events_checked(chain.events_checked);
+  answer.set_head(DigestOf(chain.head));
+  if (chain.first_bad_seq != 0) {
+    answer.set_failure(v1::VerifyResponse::CHAIN_DAMAGED);
+    answer.set_failed_seq(chain.first_bad_seq);
+    answer.set_problem(chain.problem);
+    return answer;
+  }
+  if (digest.has_value()) {
+    answer.set_digest_checked(true);
+    const auto& [seq, hash] = *digest;
+    if (seq > chain.head.seq) {
+      answer.set_failure(v1::VerifyResponse::DIGEST_BEYOND_HEAD);
+      answer.set_failed_seq(seq);
+      answer.set_problem(absl::StrCat(
+          "the digest names seq ", seq, " but the log ends at seq ",
+          chain.head.seq, ": events were removed"));
+      return answer;
+    }
+    ASSIGN_OR_RETURN(v1::Event at, ledger.View()->Lookup(seq));
+    if (at.hash() != ToHex(hash)) {
+      answer.set_failure(v1::VerifyResponse::DIGEST_REWRITTEN);
+      answer.set_failed_seq(seq);
+      answer.set_problem(absl::StrCat(
+          "the event at seq ", seq, " has hash ", at.hash(),
+          ", not the digest's ", ToHex(hash),
+          ": the history up to that point was rewritten"));
+      return answer;
+    }
+  }
+  if (!request.chain_only()) {
+    answer.set_projections_checked(true);
+    absl::Status projections = ledger.VerifyProjections();
+    if (absl::IsDataLoss(projections)) {
+      answer.set_failure(v1::VerifyResponse::PROJECTIONS_DISAGREE);
+      answer.set_problem(std::string(projections.message()));
+    } else if (!projections.ok()) {
+      return projections;
+    }
+  }
+  return answer;
 }
 
 std::string QueryService::KnownAtCaption(uint64_t known_seq,

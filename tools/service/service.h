@@ -116,6 +116,14 @@ class QueryService : public Answers {
 // "<seq>:<64 hex digits>".
 std::string DigestOf(const Head& head);
 
+// Recomputes the hash chain; with request.digest, checks that the log
+// still holds the prefix it names; unless request.chain_only, checks the
+// projections against a replay. What is wrong is the answer's `failure`;
+// an error only when the check could not run (InvalidArgument "digest:
+// ..." on a malformed digest).
+absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
+                                          const v1::VerifyRequest& request);
+
 // The one JSON form of every answer: protobuf's JSON mapping with the proto
 // field names, every field without presence printed (an empty list as []),
 // an unset optional field left out, 64-bit numbers as strings.
