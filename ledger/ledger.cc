@@ -1054,6 +1054,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   const bool sync_in_write = writers_.size() == group.size();
   queue.unlock();
 
+  const absl::Time started = absl::Now();
   bool must_sync = false;
   std::shared_ptr<const PinnedState> written =
       WriteGroup(group, sync_in_write, &must_sync);
@@ -1065,6 +1066,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   if (!writers_.empty()) writers_.front()->cv.notify_one();
   queue.unlock();
 
+  const uint64_t group_head = written != nullptr ? written->head.seq : 0;
   if (written != nullptr) {
     // Views see the group only once it is durable (a later group's sync
     // covers it too: the write-ahead log is one sequence).
@@ -1079,6 +1081,16 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
         }
       }
     }
+  }
+  if (options_.on_commit) {
+    CommitStats stats;
+    stats.batches = group.size();
+    for (Writer* writer : group) {
+      if (writer->result.ok()) stats.events_written += writer->result->written;
+    }
+    stats.duration = absl::Now() - started;
+    stats.head_seq = group_head;
+    options_.on_commit(stats);
   }
 
   queue.lock();

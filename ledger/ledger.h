@@ -46,6 +46,14 @@ namespace provledger {
 
 class Projector;
 
+// One commit group, as LedgerOptions::on_commit reports it.
+struct CommitStats {
+  size_t batches = 0;         // Append calls committed together
+  size_t events_written = 0;  // new events (duplicates not counted)
+  absl::Duration duration;    // from judging the first batch to durable
+  uint64_t head_seq = 0;      // the head after the group
+};
+
 struct LedgerOptions {
   // Create the ledger if `path` holds none. Default: false.
   bool create_if_missing = false;
@@ -81,7 +89,12 @@ struct LedgerOptions {
   // read by the benchmark and tests; a little overhead on every operation.
   // Default: false.
   bool collect_statistics = false;
+  // Called by the thread that committed a group of appends, once the group
+  // is durable (or has failed), for metrics. Must be quick and thread-safe.
+  // Default: none.
+  std::function<void(const CommitStats&)> on_commit;
 };
+
 
 // Optimistic concurrency on one NPI's stream.
 struct ExpectedVersion {

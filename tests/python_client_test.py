@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 PROVLEDGERD, PROVLEDGER, DEMO_EVENTS, PROTO_DIR = sys.argv[1:5]
 del sys.argv[1:5]
@@ -47,10 +48,16 @@ class PythonClientTest(unittest.TestCase):
         subprocess.run([PROVLEDGER, "--db", db, "import", DEMO_EVENTS],
                        check=True, stdout=subprocess.DEVNULL)
         cls.server = subprocess.Popen(
-            [PROVLEDGERD, "--db", db, "--listen", "127.0.0.1:0"],
+            [PROVLEDGERD, "--db", db, "--listen", "127.0.0.1:0",
+             "--metrics", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        ready, _, _ = select.select([cls.server.stdout], [], [], 20)
-        line = cls.server.stdout.readline() if ready else ""
+        # "metrics on 127.0.0.1:P/metrics", then "listening on 127.0.0.1:P".
+        line = ""
+        for _ in range(2):
+            ready, _, _ = select.select([cls.server.stdout], [], [], 20)
+            line = cls.server.stdout.readline() if ready else ""
+            if line.startswith("metrics on "):
+                cls.metrics_url = "http://" + line[len("metrics on "):].strip()
         if not line.startswith("listening on "):
             cls.server.kill()
             raise RuntimeError("provledgerd did not start: %r" % line)
@@ -144,6 +151,47 @@ class PythonClientTest(unittest.TestCase):
         replies.cancel()
         self.assertIn(b"provledger.v1.Ledger", first)
         self.assertIn(b"grpc.health.v1.Health", first)
+
+    def metrics(self):
+        """The metrics page as {'name{labels}': value}."""
+        with urllib.request.urlopen(self.metrics_url, timeout=20) as page:
+            text = page.read().decode()
+        # Counts only: no NPI, no token, no identity.
+        for secret in ("1526374859", "1245319599", "1234567893", "Bearer"):
+            self.assertNotIn(secret, text)
+        values = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                values[name] = float(value)
+        return values
+
+    def test_6_metrics_count_what_happened(self):
+        m = self.metrics()
+        # test_1 wrote 2 events in one batch, test_2's batch was refused.
+        self.assertEqual(m["provledger_append_events_total"], 2)
+        self.assertEqual(m['provledger_append_batches_total{code="OK"}'], 1)
+        self.assertEqual(
+            m['provledger_append_batches_total{code="INVALID_ARGUMENT"}'], 1)
+        self.assertEqual(m["provledger_head_seq"], 28)
+        # One client appending alone: every group held one batch.
+        groups = m["provledger_commit_group_size_count"]
+        self.assertGreaterEqual(groups, 1)
+        self.assertEqual(m["provledger_commit_group_size_sum"], groups)
+        self.assertEqual(m["provledger_commit_duration_seconds_count"], groups)
+        self.assertEqual(m['provledger_query_duration_seconds_count'
+                           '{method="ClaimCheck"}'], 2)
+        # A live subscription counts once it is answered (test_3's, which
+        # was cancelled, ends within a fraction of a second).
+        stream = self.stub.Subscribe(
+            service_pb2.SubscribeRequest(from_seq=28), timeout=20)
+        self.assertEqual(next(stream).event.seq, 28)
+        deadline = time.monotonic() + 10
+        while (self.metrics()["provledger_subscribers"] != 1 and
+               time.monotonic() < deadline):
+            time.sleep(0.05)
+        self.assertEqual(self.metrics()["provledger_subscribers"], 1)
+        stream.cancel()
 
 
 if __name__ == "__main__":

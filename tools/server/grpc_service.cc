@@ -96,7 +96,20 @@ absl::StatusOr<Identity> LedgerService::Authorize(
 grpc::Status LedgerService::Append(grpc::ServerContext* context,
                                    const v1::AppendRequest* request,
                                    v1::AppendResponse* response) {
-  auto caller = Authorize(*context, Role::kWriter, "Append");
+  grpc::Status status = AppendCounted(*context, *request, response);
+  if (options_.metrics != nullptr) {
+    options_.metrics->OnAppend(
+        static_cast<absl::StatusCode>(status.error_code()),
+        status.ok() ? response->appended() : 0);
+  }
+  return status;
+}
+
+grpc::Status LedgerService::AppendCounted(const grpc::ServerContext& context,
+                                          const v1::AppendRequest& req,
+                                          v1::AppendResponse* response) {
+  const v1::AppendRequest* request = &req;
+  auto caller = Authorize(context, Role::kWriter, "Append");
   if (!caller.ok()) return ToGrpc(caller.status());
   // The actor recorded is who the token says the caller is; a client
   // cannot record events in someone else's name.
@@ -155,6 +168,7 @@ absl::StatusOr<uint64_t> LedgerService::SendEvents(
 grpc::Status LedgerService::Read(grpc::ServerContext* context,
                                  const v1::ReadRequest* request,
                                  grpc::ServerWriter<Event>* writer) {
+  Timed timed(this, "Read");
   auto caller = Authorize(*context, Role::kAuditor, "Read");
   if (!caller.ok()) return ToGrpc(caller.status());
   auto sent = SendEvents(*ledger_->View(), *caller, request->from_seq(),
@@ -168,6 +182,15 @@ grpc::Status LedgerService::Subscribe(
     grpc::ServerWriter<v1::SubscribeResponse>* writer) {
   auto caller = Authorize(*context, Role::kAuditor, "Subscribe");
   if (!caller.ok()) return ToGrpc(caller.status());
+  struct Counted {
+    Metrics* metrics;
+    explicit Counted(Metrics* m) : metrics(m) {
+      if (metrics != nullptr) metrics->SubscriberAdded();
+    }
+    ~Counted() {
+      if (metrics != nullptr) metrics->SubscriberRemoved();
+    }
+  } counted(options_.metrics);
   const absl::Duration beat = absl::Seconds(
       request->heartbeat_seconds() == 0 ? kDefaultHeartbeatSeconds
                                         : request->heartbeat_seconds());
@@ -212,100 +235,82 @@ grpc::Status LedgerService::Subscribe(
   return grpc::Status::OK;
 }
 
-namespace {
-
-// Answers a query from one view, for a caller with at least the auditor
-// role.
-template <typename Request, typename Response, typename Call>
-grpc::Status Query(const absl::StatusOr<Identity>& caller, Ledger* ledger,
-                   const PayerRules& rules, const Request& request,
-                   Response* response, Call call) {
+template <typename Request, typename Response>
+grpc::Status LedgerService::Query(
+    const grpc::ServerContext& context, const char* method,
+    const Request& request, Response* response,
+    absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
+        const) const {
+  Timed timed(this, method);
+  auto caller = Authorize(context, Role::kAuditor, method);
   if (!caller.ok()) return ToGrpc(caller.status());
-  service::QueryService service(ledger->View(), rules);
+  service::QueryService service(ledger_->View(), options_.rules);
   if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
-  absl::StatusOr<Response> answer = call(service, request);
+  absl::StatusOr<Response> answer = (service.*call)(request);
   if (!answer.ok()) return ToGrpc(answer.status());
   *response = std::move(*answer);
   return grpc::Status::OK;
 }
 
-}  // namespace
-
 grpc::Status LedgerService::AsOf(grpc::ServerContext* context,
                                  const v1::AsOfRequest* request,
                                  v1::AsOfResponse* response) {
-  return Query(Authorize(*context, Role::kAuditor, "AsOf"), ledger_,
-               options_.rules, *request, response,
-               [](const service::QueryService& s, const v1::AsOfRequest& r) {
-                 return s.AsOf(r);
-               });
+  return Query(*context, "AsOf", *request, response,
+               &service::QueryService::AsOf);
 }
 
 grpc::Status LedgerService::History(grpc::ServerContext* context,
-                                    const v1::HistoryRequest* request,
-                                    v1::HistoryResponse* response) {
-  return Query(Authorize(*context, Role::kAuditor, "History"), ledger_,
-               options_.rules, *request, response,
-               [](const service::QueryService& s, const v1::HistoryRequest& r) {
-                 return s.History(r);
-               });
+                                 const v1::HistoryRequest* request,
+                                 v1::HistoryResponse* response) {
+  return Query(*context, "History", *request, response,
+               &service::QueryService::History);
 }
 
 grpc::Status LedgerService::Diff(grpc::ServerContext* context,
                                  const v1::DiffRequest* request,
                                  v1::DiffResponse* response) {
-  return Query(Authorize(*context, Role::kAuditor, "Diff"), ledger_,
-               options_.rules, *request, response,
-               [](const service::QueryService& s, const v1::DiffRequest& r) {
-                 return s.Diff(r);
-               });
+  return Query(*context, "Diff", *request, response,
+               &service::QueryService::Diff);
 }
 
 grpc::Status LedgerService::ClaimCheck(grpc::ServerContext* context,
-                                       const v1::ClaimCheckRequest* request,
-                                       v1::ClaimCheckResponse* response) {
-  return Query(
-      Authorize(*context, Role::kAuditor, "ClaimCheck"), ledger_,
-      options_.rules, *request, response,
-      [](const service::QueryService& s, const v1::ClaimCheckRequest& r) {
-        return s.ClaimCheck(r);
-      });
+                                 const v1::ClaimCheckRequest* request,
+                                 v1::ClaimCheckResponse* response) {
+  return Query(*context, "ClaimCheck", *request, response,
+               &service::QueryService::ClaimCheck);
 }
 
 grpc::Status LedgerService::Stats(grpc::ServerContext* context,
-                                  const v1::StatsRequest* request,
-                                  v1::StatsResponse* response) {
-  return Query(Authorize(*context, Role::kAuditor, "Stats"), ledger_,
-               options_.rules, *request, response,
-               [](const service::QueryService& s, const v1::StatsRequest& r) {
-                 return s.Stats(r);
-               });
-}
-
-grpc::Status LedgerService::Digest(grpc::ServerContext* context,
-                                   const v1::DigestRequest* request,
-                                   v1::DigestResponse* response) {
-  return Query(Authorize(*context, Role::kAuditor, "Digest"), ledger_,
-               options_.rules, *request, response,
-               [](const service::QueryService& s, const v1::DigestRequest&) {
-                 return s.Digest();
-               });
+                                 const v1::StatsRequest* request,
+                                 v1::StatsResponse* response) {
+  return Query(*context, "Stats", *request, response,
+               &service::QueryService::Stats);
 }
 
 grpc::Status LedgerService::Report(grpc::ServerContext* context,
-                                   const v1::ReportRequest* request,
-                                   v1::ReportResponse* response) {
-  return Query(Authorize(*context, Role::kAuditor, "Report"), ledger_,
-               options_.rules, *request, response,
-               [](const service::QueryService& s, const v1::ReportRequest& r) {
-                 return s.Report(r);
-               });
+                                 const v1::ReportRequest* request,
+                                 v1::ReportResponse* response) {
+  return Query(*context, "Report", *request, response,
+               &service::QueryService::Report);
+}
+
+grpc::Status LedgerService::Digest(grpc::ServerContext* context,
+                                   const v1::DigestRequest*,
+                                   v1::DigestResponse* response) {
+  Timed timed(this, "Digest");
+  auto caller = Authorize(*context, Role::kAuditor, "Digest");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  auto answer = service::QueryService(ledger_->View()).Digest();
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
+  return grpc::Status::OK;
 }
 
 grpc::Status LedgerService::ClaimChecks(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::ClaimCheckResult, v1::ClaimCheckRequest>*
         stream) {
+  Timed timed(this, "ClaimChecks");
   auto caller = Authorize(*context, Role::kAuditor, "ClaimChecks");
   if (!caller.ok()) return ToGrpc(caller.status());
   // Every claim of the call is judged against one state of the ledger.
@@ -373,6 +378,7 @@ grpc::Status LedgerService::Reconcile(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>*
         stream) {
+  Timed timed(this, "Reconcile");
   auto caller = Authorize(*context, Role::kAuditor, "Reconcile");
   if (!caller.ok()) return ToGrpc(caller.status());
   v1::ReconcileUpload first;
@@ -404,6 +410,7 @@ grpc::Status LedgerService::Reconcile(
 grpc::Status LedgerService::VerifyDigest(
     grpc::ServerContext* context, const v1::VerifyDigestRequest* request,
     v1::VerifyResponse* response) {
+  Timed timed(this, "VerifyDigest");
   auto caller = Authorize(*context, Role::kAuditor, "VerifyDigest");
   if (!caller.ok()) return ToGrpc(caller.status());
   v1::VerifyRequest verify;
@@ -418,6 +425,7 @@ grpc::Status LedgerService::VerifyDigest(
 grpc::Status LedgerService::Verify(grpc::ServerContext* context,
                                    const v1::VerifyRequest* request,
                                    v1::VerifyResponse* response) {
+  Timed timed(this, "Verify");
   auto caller = Authorize(*context, Role::kAdmin, "Verify");
   if (!caller.ok()) return ToGrpc(caller.status());
   auto answer = service::Verify(*ledger_, *request);

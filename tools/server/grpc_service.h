@@ -14,7 +14,9 @@
 #include "ledger/ledger.h"
 #include "projections/payer_rules.h"
 #include "provledger/v1/service.grpc.pb.h"
+#include "tools/server/metrics.h"
 #include "tools/server/tokens.h"
+#include "tools/service/service.h"
 
 namespace provledger::server {
 
@@ -30,6 +32,7 @@ class LedgerService final : public v1::Ledger::Service {
     const Tokens* tokens = nullptr;
     std::string local_identity = "local";
     PayerRules rules;
+    Metrics* metrics = nullptr;  // none: not counted
   };
   // `ledger` must outlive the service.
   LedgerService(Ledger* ledger, Options options);
@@ -96,12 +99,41 @@ class LedgerService final : public v1::Ledger::Service {
   // valid token, PERMISSION_DENIED below the role.
   absl::StatusOr<Identity> Authorize(const grpc::ServerContext& context,
                                      Role needed, const char* call) const;
+  // Append, counted by Append for the metrics.
+  grpc::Status AppendCounted(const grpc::ServerContext& context,
+                             const v1::AppendRequest& request,
+                             v1::AppendResponse* response);
+  // Answers a query from one view, for a caller with at least the auditor
+  // role, timed as `method`.
+  template <typename Request, typename Response>
+  grpc::Status Query(
+      const grpc::ServerContext& context, const char* method,
+      const Request& request, Response* response,
+      absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
+          const) const;
   // Sends the events from `from_seq` of `view` that pass the filters, as
   // `caller` may see them; returns the next seq to send, or an error.
   absl::StatusOr<uint64_t> SendEvents(
       const LedgerView& view, const Identity& caller, uint64_t from_seq,
       const std::string& npi, const std::string& body_type,
       const std::function<bool(const v1::Event&)>& send) const;
+
+  // Times a read call for provledger_query_duration_seconds{method}.
+  class Timed {
+   public:
+    Timed(const LedgerService* service, const char* method)
+        : metrics_(service->options_.metrics),
+          method_(method),
+          start_(absl::Now()) {}
+    ~Timed() {
+      if (metrics_ != nullptr) metrics_->OnQuery(method_, absl::Now() - start_);
+    }
+
+   private:
+    Metrics* metrics_;
+    const char* method_;
+    absl::Time start_;
+  };
 
   // Counts a write in flight for Stop(); false (and nothing counted) once
   // stopping.

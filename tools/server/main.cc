@@ -16,7 +16,10 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/ledger.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
 #include "tools/server/grpc_service.h"
+#include "tools/server/metrics.h"
 #include "tools/server/tokens.h"
 
 namespace provledger::server {
@@ -28,6 +31,7 @@ struct Flags {
   std::string tokens;
   std::string tls_cert, tls_key;
   std::string payer_rules;
+  std::string metrics;  // "" none
 };
 
 // Whether `address` ("host:port") names a loopback interface.
@@ -66,6 +70,13 @@ int Serve(const Flags& f) {
         "--tls-cert/--tls-key (anyone on the network could read and write "
         "the ledger)"));
   }
+  if (!f.metrics.empty() && !IsLoopback(f.metrics) &&
+      (f.tokens.empty() || !tls)) {
+    return Fail(absl::StrCat(
+        "refusing to serve metrics on ", f.metrics,
+        ", which is not a loopback address, on a server without --tokens and "
+        "TLS; scrape them on loopback or through a proxy"));
+  }
   std::optional<Tokens> tokens;
   if (!f.tokens.empty()) {
     auto loaded = Tokens::Load(f.tokens);
@@ -91,7 +102,11 @@ int Serve(const Flags& f) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  Metrics metrics;
   LedgerOptions ledger_options;
+  ledger_options.on_commit = [&metrics](const CommitStats& stats) {
+    metrics.OnCommit(stats);
+  };
   auto ledger = Ledger::Open(ledger_options, f.db);
   if (!ledger.ok()) {
     std::string message(ledger.status().message());
@@ -100,6 +115,22 @@ int Serve(const Flags& f) {
                       " init)");
     }
     return Fail(message);
+  }
+  metrics.SetHead((*ledger)->head().seq);
+  options.metrics = &metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (!f.metrics.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(f.metrics, 1);
+    } catch (const std::exception& e) {
+      return Fail(absl::StrCat("cannot serve metrics on ", f.metrics, ": ",
+                               e.what()));
+    }
+    exposer->RegisterCollectable(metrics.registry());
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    std::cout << "metrics on "
+              << f.metrics.substr(0, f.metrics.rfind(':')) << ":"
+              << (ports.empty() ? 0 : ports[0]) << "/metrics" << std::endl;
   }
   LedgerService service(ledger->get(), options);
 
@@ -198,6 +229,9 @@ int main(int argc, char** argv) {
                  "(role auditor, writer or admin); mode 600");
   app.add_option("--tls-cert", f.tls_cert, "PEM certificate chain");
   app.add_option("--tls-key", f.tls_key, "PEM private key");
+  app.add_option("--metrics", f.metrics,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics "
+                 "(loopback unless --tokens and TLS are set)");
   app.add_option("--payer-rules", f.payer_rules,
                  "CSV of payer,min_group_providers");
   std::string identity, role;
