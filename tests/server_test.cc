@@ -1,8 +1,5 @@
 // provledgerd as clients see it: a real server process on 127.0.0.1, talked
 // to over gRPC.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +21,7 @@
 #include "grpcpp/grpcpp.h"
 #include "ledger/testing.h"
 #include "provledger/v1/service.grpc.pb.h"
+#include "tools/server/process.h"
 #include "tools/server/tokens.h"
 #include "tools/service/service.h"
 
@@ -33,98 +31,17 @@ namespace {
 using provledger::testing::TempDir;
 using namespace provledger::testing;  // kDrA, event builders
 
-// A provledgerd process; stopped (SIGTERM, then SIGKILL after 20 s) when
-// destroyed.
-class Server {
+// A provledgerd process (stopped when destroyed), with a stub for it.
+class Server : public server::ServerProcess {
  public:
-  // Starts `provledgerd <args> --listen 127.0.0.1:0` and reads the address
-  // it bound; address() is "" if it did not start (then exit_code() says
-  // why, with its stderr in `err_path`).
   Server(std::vector<std::string> args, const std::string& err_path,
-         const std::string& listen = "127.0.0.1:0") {
-    args.insert(args.begin(), PROVLEDGERD_PATH);
-    args.push_back("--listen");
-    args.push_back(listen);
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      dup2(err, 2);
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    // "listening on 127.0.0.1:PORT\n", within 20 s.
-    std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (line.find('\n') == std::string::npos &&
-           std::chrono::steady_clock::now() < deadline) {
-      if (poll(&p, 1, 200) <= 0) continue;
-      char buf[256];
-      ssize_t n = read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, n);
-    }
-    close(out[0]);
-    if (absl::StartsWith(line, "listening on ")) {
-      address_ = line.substr(13, line.find('\n') - 13);
-    }
-  }
-  ~Server() { Stop(); }
-
-  const std::string& address() const { return address_; }
-
-  // SIGTERM, and the exit code (-1 if it had to be killed).
-  int Stop() {
-    if (pid_ <= 0) return exit_code_;
-    kill(pid_, SIGTERM);
-    exit_code_ = Wait(std::chrono::seconds(20));
-    return exit_code_;
-  }
-
-  // SIGKILL: the process dies wherever it is.
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = 0;
-  }
-
-  // Waits for the process to exit on its own.
-  int Wait(std::chrono::seconds within) {
-    if (pid_ <= 0) return exit_code_;
-    const auto deadline = std::chrono::steady_clock::now() + within;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &status, 0);
-        pid_ = 0;
-        return exit_code_ = -1;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = 0;
-    return exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+         const std::string& listen = "127.0.0.1:0")
+      : ServerProcess(PROVLEDGERD_PATH, std::move(args), err_path, listen) {}
 
   std::unique_ptr<v1::Ledger::Stub> Stub() const {
     return v1::Ledger::NewStub(
-        grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(address(), grpc::InsecureChannelCredentials()));
   }
-
- private:
-  pid_t pid_ = 0;
-  int exit_code_ = -1;
-  std::string address_;
 };
 
 std::string ReadAll(const std::string& path) {

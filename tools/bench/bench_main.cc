@@ -31,18 +31,14 @@
 #include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "tools/bench/bench.h"
 #include "tools/cli.h"
 #include "tools/generator.h"
 
 namespace provledger {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using v1::Event;
-
-double Seconds(Clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
 
 struct Flags {
   uint64_t providers = 100000;
@@ -65,14 +61,8 @@ struct Flags {
   // At 1M providers the timelines' compressed blocks (350 MB, 1.0 GB of
   // entries) all fit, and the run's peak memory stays under 2 GiB.
   size_t timeline_cache_mb = 512;
-};
-
-struct Result {
-  std::vector<std::pair<std::string, double>> figures;
-  void Add(const std::string& name, double value) {
-    figures.emplace_back(name, value);
-    std::fprintf(stderr, "  %-34s %14.3f\n", name.c_str(), value);
-  }
+  bool server = false;
+  std::string provledgerd;  // "" beside this binary's build
 };
 
 // Resident memory now (peak_rss_mb is the whole run's high-water mark).
@@ -95,13 +85,6 @@ uint64_t DirBytes(const std::string& dir) {
     if (e.is_regular_file()) total += e.file_size();
   }
   return total;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * v.size()));
-  return v[i];
 }
 
 LedgerOptions OptionsFrom(const Flags& f) {
@@ -443,25 +426,6 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
   std::mutex mu;  // guards the three above
   double secs = 0, raw_secs = 0;
   uint64_t bytes = 0, events = 0;
-  // Times `body` on every thread from a common start (thread creation not
-  // counted) until the last one is done.
-  auto run = [&](const std::function<void(int)>& body) {
-    std::atomic<bool> go{false};
-    std::atomic<int> ready{0};
-    std::vector<std::thread> running;
-    for (int t = 0; t < threads; ++t) {
-      running.emplace_back([&, t] {
-        ++ready;
-        while (!go.load()) std::this_thread::yield();
-        body(t);
-      });
-    }
-    while (ready.load() < threads) std::this_thread::yield();
-    auto start = Clock::now();
-    go = true;
-    for (auto& th : running) th.join();
-    return Seconds(Clock::now() - start);
-  };
   for (int round = 0; round < kRounds; ++round) {
     const uint64_t first = round * per_thread / kRounds;
     const uint64_t last = (round + 1) * per_thread / kRounds;
@@ -490,7 +454,7 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
       out->insert(out->end(), mine.begin(), mine.end());
     };
     std::thread querier(query_beside, &query_us);
-    secs += run([&](int t) {
+    secs += RunThreads(threads, [&](int t) {
       std::mt19937_64 rng(1000 + t + round * threads);
       AppendOptions synced;
       std::vector<double> mine;
@@ -525,20 +489,9 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
     const std::string value(std::max<uint64_t>(1, bytes / ack_us.size()), 'x');
     appending = threads;
     std::thread baseline_querier(query_beside, nullptr);
-    raw_secs += run([&](int t) {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      std::vector<double> mine;
-      for (uint64_t i = first; i < last; ++i) {
-        std::string key = EncodeSeq(static_cast<uint64_t>(t) << 32 | i);
-        auto begin = Clock::now();
-        if (!db->Put(wo, key, value).ok()) std::exit(1);
-        mine.push_back(Seconds(Clock::now() - begin) * 1e6);
-      }
-      --appending;
-      std::lock_guard<std::mutex> lock(mu);
-      raw_us.insert(raw_us.end(), mine.begin(), mine.end());
-    });
+    raw_secs += RawSyncedPuts(db.get(), threads, first, last, value.size(),
+                              &raw_us);
+    appending = 0;
     baseline_querier.join();
   }
   db.reset();
@@ -617,7 +570,7 @@ int Run(const Flags& f) {
   } else {
     // Ingest with fsync per batch (a prefix of the stream) vs raw puts.
     uint64_t n = 0, bytes = 0;
-    {
+    if (!f.server) {
       auto sync_ledger = OpenFresh(dir + "/sync", f);
       double t = Ingest(*sync_ledger, g, sync_limit, /*sync=*/true, &n, &bytes);
       double base = Baseline(dir + "/raw-sync", n, bytes / n, /*sync=*/true);
@@ -679,6 +632,20 @@ int Run(const Flags& f) {
           static_cast<double>(DirBytes(dir + "/main")) / events);
 
   Generator gen(g);  // for NPIs and dates only
+  if (f.server) {
+    ledger.reset();  // the server owns it now
+    std::string provledgerd = f.provledgerd;
+    if (provledgerd.empty()) {
+      provledgerd = (std::filesystem::read_symlink("/proc/self/exe")
+                         .parent_path() / ".." / "server" / "provledgerd")
+                        .string();
+    }
+    ServerBench(provledgerd, dir + "/main", dir, gen, f.quick,
+                f.timeline_cache_mb, &res);
+    res.Add("peak_rss_mb", PeakRssMb());
+    if (!f.keep && f.dir.empty()) std::filesystem::remove_all(dir);
+    return Report(res, f.json);
+  }
   if (f.concurrent_only) {
     // As a query service starts: the timelines read into their cache.
     Warm(*ledger, "", &res);
@@ -805,6 +772,14 @@ int main(int argc, char** argv) {
   app.add_flag("--concurrent-only", f.concurrent_only,
                "measure only the concurrent appends (with --reuse: to profile "
                "group commit)");
+  app.add_flag("--server", f.server,
+               "measure provledgerd on loopback instead (appends from 1, 16 "
+               "and 64 clients, claim checks from 16, a subscription's "
+               "catch-up and live lag), each beside a same-run in-process "
+               "baseline");
+  app.add_option("--provledgerd", f.provledgerd,
+                 "the provledgerd binary (default: the one built beside this "
+                 "one)");
   app.add_flag("--skip-rebuild", f.skip_rebuild,
                "stop before the rebuild (keeps the ledger as ingested)");
   app.add_option("--block-cache-mb", f.block_cache_mb,

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -32,6 +33,7 @@ struct Flags {
   std::string tls_cert, tls_key;
   std::string payer_rules;
   std::string metrics;  // "" none
+  size_t timeline_cache_mb = 256;
 };
 
 // Whether `address` ("host:port") names a loopback interface.
@@ -104,6 +106,7 @@ int Serve(const Flags& f) {
 
   Metrics metrics;
   LedgerOptions ledger_options;
+  ledger_options.timeline_cache_mb = f.timeline_cache_mb;
   ledger_options.on_commit = [&metrics](const CommitStats& stats) {
     metrics.OnCommit(stats);
   };
@@ -115,6 +118,19 @@ int Serve(const Flags& f) {
                       " init)");
     }
     return Fail(message);
+  }
+  // Point-in-time answers read only timelines: read them into their cache
+  // once, before the first caller waits on a cold file.
+  if (f.timeline_cache_mb > 0) {
+    const absl::Time start = absl::Now();
+    auto warmed = (*ledger)->WarmTimelines();
+    if (warmed.ok()) {
+      std::cerr << "provledgerd: read " << *warmed / (1 << 20)
+                << " MiB of timelines into the cache in "
+                << absl::FormatDuration(absl::Trunc(absl::Now() - start,
+                                                    absl::Milliseconds(1)))
+                << "\n";
+    }
   }
   metrics.SetHead((*ledger)->head().seq);
   options.metrics = &metrics;
@@ -232,6 +248,10 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", f.metrics,
                  "serve Prometheus metrics at http://HOST:PORT/metrics "
                  "(loopback unless --tokens and TLS are set)");
+  app.add_option("--timeline-cache-mb", f.timeline_cache_mb,
+                 "memory for the timelines point-in-time answers read, MiB "
+                 "(read in at start; 0: none)")
+      ->capture_default_str();
   app.add_option("--payer-rules", f.payer_rules,
                  "CSV of payer,min_group_providers");
   std::string identity, role;

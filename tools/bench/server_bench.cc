@@ -1,0 +1,287 @@
+// provledger-bench --server: provledgerd on loopback, next to same-run
+// in-process baselines: appends against raw synced RocksDB writes from as
+// many threads, claim checks and log reads against the same calls made in
+// the process, and a subscription's live delivery lag.
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/grpcpp.h"
+#include "ledger/date.h"
+#include "ledger/knowledge_point.h"
+#include "ledger/ledger.h"
+#include "provledger/v1/service.grpc.pb.h"
+#include "rocksdb/db.h"
+#include "tools/bench/bench.h"
+#include "tools/generator.h"
+#include "tools/server/process.h"
+#include "tools/service/service.h"
+
+namespace provledger {
+namespace {
+
+// A client of its own: a channel with its own connection, as a separate
+// program would have.
+std::unique_ptr<v1::Ledger::Stub> NewClient(const std::string& address) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return v1::Ledger::NewStub(grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), args));
+}
+
+std::unique_ptr<grpc::ClientContext> CallContext() {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  return c;
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::cerr << "bench: " << what << "\n";
+  std::exit(1);
+}
+
+// A random claim: a provider, an organization, a date in the history.
+v1::ClaimCheckRequest RandomClaim(const Generator& gen, std::mt19937_64& rng) {
+  v1::ClaimCheckRequest claim;
+  claim.set_rendering_npi(gen.ProviderNpi(
+      std::uniform_int_distribution<uint64_t>(0, gen.providers() - 1)(rng)));
+  claim.set_billing_npi(gen.OrgNpi(
+      std::uniform_int_distribution<uint64_t>(0, gen.orgs() - 1)(rng)));
+  claim.set_payer("medicare");
+  claim.set_date_of_service(FormatDate(std::uniform_int_distribution<DayNumber>(
+      gen.first_day(), gen.last_day())(rng)));
+  return claim;
+}
+
+// One-event credentialing batches (always accepted) from `clients`
+// clients of the server, alternating in rounds with the raw baseline of as
+// many threads.
+void Appends(const std::string& address, const Generator& gen, int clients,
+             uint64_t per_client, uint64_t run_id,
+             const std::string& raw_dir, Result* res) {
+  const int kRounds = per_client >= 16 ? 4 : 1;
+  const std::string prefix = absl::StrCat("server_append_", clients, "c_");
+  std::filesystem::remove_all(raw_dir);
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  rocksdb::DB* raw = nullptr;
+  if (!rocksdb::DB::Open(options, raw_dir, &raw).ok()) Die("raw baseline");
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<std::unique_ptr<v1::Ledger::Stub>> stubs;
+  for (int c = 0; c < clients; ++c) stubs.push_back(NewClient(address));
+  std::vector<double> ack_us, raw_us;
+  std::mutex mu;
+  double secs = 0, raw_secs = 0;
+  uint64_t bytes = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const uint64_t first = round * per_client / kRounds;
+    const uint64_t last = (round + 1) * per_client / kRounds;
+    secs += RunThreads(clients, [&](int c) {
+      std::mt19937_64 rng(2000 + c + round * clients);
+      std::vector<double> mine;
+      uint64_t my_bytes = 0;
+      for (uint64_t i = first; i < last; ++i) {
+        v1::AppendRequest request;
+        v1::Event* e = request.add_events();
+        e->set_event_id(absl::StrCat("bench-server-", run_id, "-", clients,
+                                     "-", c, "-", i));
+        e->set_effective_date("2024-01-01");
+        e->set_source("bench");
+        auto* credentialed = e->mutable_credentialed();
+        credentialed->set_npi(
+            gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
+                0, gen.providers() - 1)(rng)));
+        credentialed->set_payer("medicare");
+        my_bytes += e->ByteSizeLong();
+        v1::AppendResponse reply;
+        auto start = Clock::now();
+        grpc::Status s = stubs[c]->Append(CallContext().get(), request, &reply);
+        mine.push_back(Seconds(Clock::now() - start) * 1e6);
+        if (!s.ok()) Die(absl::StrCat("server append: ", s.error_message()));
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      ack_us.insert(ack_us.end(), mine.begin(), mine.end());
+      bytes += my_bytes;
+    });
+    raw_secs += RawSyncedPuts(db.get(), clients, first, last,
+                              bytes / std::max<size_t>(1, ack_us.size()),
+                              &raw_us);
+  }
+  db.reset();
+  std::filesystem::remove_all(raw_dir);
+  const double rate = ack_us.size() / secs;
+  const double raw_rate = raw_us.size() / raw_secs;
+  res->Add(prefix + "events_per_s", rate);
+  res->Add(prefix + "ack_p50_us", Percentile(ack_us, 0.5));
+  res->Add(prefix + "ack_p99_us", Percentile(ack_us, 0.99));
+  res->Add(prefix + "baseline_writes_per_s", raw_rate);
+  res->Add(prefix + "ratio", rate / raw_rate);
+}
+
+}  // namespace
+
+void ServerBench(const std::string& provledgerd, const std::string& db_dir,
+                 const std::string& work_dir, const Generator& gen, bool quick,
+                 size_t timeline_cache_mb, Result* res) {
+  constexpr int kClaimClients = 16;
+  const uint64_t claims_each = quick ? 200 : 2000;
+  uint64_t head = 0;
+  // The in-process baselines, on the same ledger with the same cache,
+  // before the server takes it: claim checks from as many threads, and the
+  // whole log read.
+  {
+    LedgerOptions options;
+    options.timeline_cache_mb = timeline_cache_mb;
+    auto ledger = Ledger::Open(options, db_dir);
+    if (!ledger.ok()) Die(std::string(ledger.status().message()));
+    if (!(*ledger)->WarmTimelines().ok()) Die("warming the timelines");
+    head = (*ledger)->head().seq;
+    std::vector<double> us;
+    std::mutex mu;
+    const double secs = RunThreads(kClaimClients, [&](int t) {
+      std::mt19937_64 rng(3000 + t);
+      std::vector<double> mine;
+      for (uint64_t i = 0; i < claims_each; ++i) {
+        const v1::ClaimCheckRequest claim = RandomClaim(gen, rng);
+        auto start = Clock::now();
+        // Each claim from a view of its own, as the server answers one.
+        auto answer = service::QueryService((*ledger)->View()).ClaimCheck(claim);
+        mine.push_back(Seconds(Clock::now() - start) * 1e6);
+        if (!answer.ok()) Die(std::string(answer.status().message()));
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      us.insert(us.end(), mine.begin(), mine.end());
+    });
+    res->Add("inprocess_claim_check_16t_per_s", us.size() / secs);
+    res->Add("inprocess_claim_check_16t_p99_us", Percentile(us, 0.99));
+    auto start = Clock::now();
+    auto view = (*ledger)->View();
+    uint64_t read = 0;
+    for (auto it = view->Read(1); it->Valid(); it->Next()) ++read;
+    res->Add("inprocess_read_events_per_s",
+             read / Seconds(Clock::now() - start));
+  }
+
+  server::ServerProcess server(
+      provledgerd,
+      {"--db", db_dir, "--timeline-cache-mb", absl::StrCat(timeline_cache_mb)},
+      work_dir + "/provledgerd.err");
+  if (server.address().empty()) {
+    Die(absl::StrCat("provledgerd did not start; see ", work_dir,
+                     "/provledgerd.err"));
+  }
+  const std::string address = server.address();
+
+  // Claim checks from 16 clients.
+  {
+    std::vector<std::unique_ptr<v1::Ledger::Stub>> stubs;
+    for (int c = 0; c < kClaimClients; ++c) stubs.push_back(NewClient(address));
+    std::vector<double> us;
+    std::mutex mu;
+    const double secs = RunThreads(kClaimClients, [&](int t) {
+      std::mt19937_64 rng(3000 + t);  // the claims of the in-process run
+      std::vector<double> mine;
+      for (uint64_t i = 0; i < claims_each; ++i) {
+        const v1::ClaimCheckRequest claim = RandomClaim(gen, rng);
+        v1::ClaimCheckResponse answer;
+        auto start = Clock::now();
+        grpc::Status s = stubs[t]->ClaimCheck(CallContext().get(), claim, &answer);
+        mine.push_back(Seconds(Clock::now() - start) * 1e6);
+        if (!s.ok()) Die(absl::StrCat("server claim check: ", s.error_message()));
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      us.insert(us.end(), mine.begin(), mine.end());
+    });
+    res->Add("server_claim_check_16c_per_s", us.size() / secs);
+    res->Add("server_claim_check_16c_p50_us", Percentile(us, 0.5));
+    res->Add("server_claim_check_16c_p99_us", Percentile(us, 0.99));
+  }
+
+  // A subscription catching up on the whole log.
+  {
+    auto stub = NewClient(address);
+    v1::SubscribeRequest request;
+    request.set_from_seq(1);
+    auto context = CallContext();
+    auto start = Clock::now();
+    auto stream = stub->Subscribe(context.get(), request);
+    v1::SubscribeResponse item;
+    uint64_t seen = 0;
+    while (seen < head && stream->Read(&item)) {
+      if (item.has_event()) seen = item.event().seq();
+    }
+    const double secs = Seconds(Clock::now() - start);
+    context->TryCancel();
+    stream->Finish();
+    res->Add("server_subscribe_catchup_events_per_s", seen / secs);
+  }
+
+  // Appends from 1, 16 and 64 clients.
+  uint64_t run_id = head;
+  for (int clients : {1, 16, 64}) {
+    const uint64_t total = quick ? 512 : 4096;
+    Appends(address, gen, clients, std::max<uint64_t>(1, total / clients),
+            run_id, work_dir + "/raw-server", res);
+  }
+
+  // Live delivery: a subscriber at the head while 16 clients append; the
+  // lag of each event from its recorded_at (set as its batch is judged,
+  // before the fsync) to its arrival.
+  {
+    v1::DigestResponse digest;
+    auto stub = NewClient(address);
+    if (!stub->Digest(CallContext().get(), {}, &digest).ok()) Die("digest");
+    const uint64_t from = digest.seq() + 1;
+    constexpr int kWriters = 16;
+    const uint64_t each = quick ? 16 : 64;
+    const uint64_t expected = kWriters * each;
+    v1::SubscribeRequest request;
+    request.set_from_seq(from);
+    auto context = CallContext();
+    auto stream = stub->Subscribe(context.get(), request);
+    std::vector<double> lag_us;
+    std::thread subscriber([&] {
+      v1::SubscribeResponse item;
+      while (lag_us.size() < expected && stream->Read(&item)) {
+        if (!item.has_event()) continue;
+        const absl::Duration lag =
+            absl::Now() - ToAbslTime(item.event().recorded_at());
+        lag_us.push_back(absl::ToDoubleMicroseconds(lag));
+      }
+    });
+    std::vector<std::unique_ptr<v1::Ledger::Stub>> writers;
+    for (int c = 0; c < kWriters; ++c) writers.push_back(NewClient(address));
+    RunThreads(kWriters, [&](int c) {
+      std::mt19937_64 rng(4000 + c);
+      for (uint64_t i = 0; i < each; ++i) {
+        v1::AppendRequest append;
+        v1::Event* e = append.add_events();
+        e->set_event_id(absl::StrCat("bench-live-", from, "-", c, "-", i));
+        e->set_effective_date("2024-01-01");
+        e->set_source("bench");
+        e->mutable_credentialed()->set_npi(
+            gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
+                0, gen.providers() - 1)(rng)));
+        e->mutable_credentialed()->set_payer("medicare");
+        v1::AppendResponse reply;
+        if (!writers[c]->Append(CallContext().get(), append, &reply).ok()) {
+          Die("live append");
+        }
+      }
+    });
+    subscriber.join();
+    context->TryCancel();
+    stream->Finish();
+    res->Add("server_live_lag_p50_us", Percentile(lag_us, 0.5));
+    res->Add("server_live_lag_p99_us", Percentile(lag_us, 0.99));
+  }
+  if (server.Stop() != 0) Die("provledgerd did not stop cleanly");
+}
+
+}  // namespace provledger
