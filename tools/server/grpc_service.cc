@@ -66,7 +66,8 @@ grpc::Status ShuttingDown() {
 }  // namespace
 
 absl::StatusOr<Identity> LedgerService::Authorize(
-    const grpc::ServerContext& context, Role needed, const char* call) const {
+    const grpc::ServerContextBase& context, Role needed,
+    const char* call) const {
   if (options_.tokens == nullptr) {
     return Identity{options_.local_identity, Role::kAdmin};
   }
@@ -236,8 +237,19 @@ grpc::Status LedgerService::Subscribe(
 }
 
 template <typename Request, typename Response>
+grpc::ServerUnaryReactor* LedgerService::Answer(
+    grpc::CallbackServerContext* context, const char* method,
+    const Request* request, Response* response,
+    absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
+        const) const {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(Query(*context, method, *request, response, call));
+  return reactor;
+}
+
+template <typename Request, typename Response>
 grpc::Status LedgerService::Query(
-    const grpc::ServerContext& context, const char* method,
+    const grpc::ServerContextBase& context, const char* method,
     const Request& request, Response* response,
     absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
         const) const {
@@ -252,39 +264,39 @@ grpc::Status LedgerService::Query(
   return grpc::Status::OK;
 }
 
-grpc::Status LedgerService::AsOf(grpc::ServerContext* context,
-                                 const v1::AsOfRequest* request,
-                                 v1::AsOfResponse* response) {
-  return Query(*context, "AsOf", *request, response,
-               &service::QueryService::AsOf);
+grpc::ServerUnaryReactor* LedgerService::AsOf(
+    grpc::CallbackServerContext* context, const v1::AsOfRequest* request,
+    v1::AsOfResponse* response) {
+  return Answer(context, "AsOf", request, response,
+                &service::QueryService::AsOf);
 }
 
-grpc::Status LedgerService::History(grpc::ServerContext* context,
-                                 const v1::HistoryRequest* request,
-                                 v1::HistoryResponse* response) {
-  return Query(*context, "History", *request, response,
-               &service::QueryService::History);
+grpc::ServerUnaryReactor* LedgerService::History(
+    grpc::CallbackServerContext* context, const v1::HistoryRequest* request,
+    v1::HistoryResponse* response) {
+  return Answer(context, "History", request, response,
+                &service::QueryService::History);
 }
 
-grpc::Status LedgerService::Diff(grpc::ServerContext* context,
-                                 const v1::DiffRequest* request,
-                                 v1::DiffResponse* response) {
-  return Query(*context, "Diff", *request, response,
-               &service::QueryService::Diff);
+grpc::ServerUnaryReactor* LedgerService::Diff(
+    grpc::CallbackServerContext* context, const v1::DiffRequest* request,
+    v1::DiffResponse* response) {
+  return Answer(context, "Diff", request, response,
+                &service::QueryService::Diff);
 }
 
-grpc::Status LedgerService::ClaimCheck(grpc::ServerContext* context,
-                                 const v1::ClaimCheckRequest* request,
-                                 v1::ClaimCheckResponse* response) {
-  return Query(*context, "ClaimCheck", *request, response,
-               &service::QueryService::ClaimCheck);
+grpc::ServerUnaryReactor* LedgerService::ClaimCheck(
+    grpc::CallbackServerContext* context, const v1::ClaimCheckRequest* request,
+    v1::ClaimCheckResponse* response) {
+  return Answer(context, "ClaimCheck", request, response,
+                &service::QueryService::ClaimCheck);
 }
 
-grpc::Status LedgerService::Stats(grpc::ServerContext* context,
-                                 const v1::StatsRequest* request,
-                                 v1::StatsResponse* response) {
-  return Query(*context, "Stats", *request, response,
-               &service::QueryService::Stats);
+grpc::ServerUnaryReactor* LedgerService::Stats(
+    grpc::CallbackServerContext* context, const v1::StatsRequest* request,
+    v1::StatsResponse* response) {
+  return Answer(context, "Stats", request, response,
+                &service::QueryService::Stats);
 }
 
 grpc::Status LedgerService::Report(grpc::ServerContext* context,
@@ -294,16 +306,20 @@ grpc::Status LedgerService::Report(grpc::ServerContext* context,
                &service::QueryService::Report);
 }
 
-grpc::Status LedgerService::Digest(grpc::ServerContext* context,
-                                   const v1::DigestRequest*,
-                                   v1::DigestResponse* response) {
+grpc::ServerUnaryReactor* LedgerService::Digest(
+    grpc::CallbackServerContext* context, const v1::DigestRequest*,
+    v1::DigestResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   Timed timed(this, "Digest");
   auto caller = Authorize(*context, Role::kAuditor, "Digest");
-  if (!caller.ok()) return ToGrpc(caller.status());
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
   auto answer = service::QueryService(ledger_->View()).Digest();
-  if (!answer.ok()) return ToGrpc(answer.status());
-  *response = std::move(*answer);
-  return grpc::Status::OK;
+  if (answer.ok()) *response = std::move(*answer);
+  reactor->Finish(ToGrpc(answer.status()));
+  return reactor;
 }
 
 grpc::Status LedgerService::ClaimChecks(

@@ -24,7 +24,18 @@ namespace provledger::server {
 // EventError travels in the details as an ErrorStatus.
 grpc::Status ToGrpc(const absl::Status& status);
 
-class LedgerService final : public v1::Ledger::Service {
+// The point queries are answered on gRPC's own threads as the call arrives
+// (the callback API: no hand-over to a thread of the synchronous pool);
+// calls that stream, wait on an fsync or run long use the synchronous pool.
+using CallbackQueries = v1::Ledger::WithCallbackMethod_AsOf<
+    v1::Ledger::WithCallbackMethod_History<
+        v1::Ledger::WithCallbackMethod_Diff<
+            v1::Ledger::WithCallbackMethod_ClaimCheck<
+                v1::Ledger::WithCallbackMethod_Stats<
+                    v1::Ledger::WithCallbackMethod_Digest<
+                        v1::Ledger::Service>>>>>>;
+
+class LedgerService final : public CallbackQueries {
  public:
   struct Options {
     // Null: no authentication (loopback only); every caller is
@@ -52,28 +63,28 @@ class LedgerService final : public v1::Ledger::Service {
   grpc::Status Subscribe(
       grpc::ServerContext* context, const v1::SubscribeRequest* request,
       grpc::ServerWriter<v1::SubscribeResponse>* writer) override;
-  grpc::Status AsOf(grpc::ServerContext* context,
-                    const v1::AsOfRequest* request,
-                    v1::AsOfResponse* response) override;
-  grpc::Status History(grpc::ServerContext* context,
-                       const v1::HistoryRequest* request,
-                       v1::HistoryResponse* response) override;
-  grpc::Status Diff(grpc::ServerContext* context,
-                    const v1::DiffRequest* request,
-                    v1::DiffResponse* response) override;
-  grpc::Status ClaimCheck(grpc::ServerContext* context,
-                          const v1::ClaimCheckRequest* request,
-                          v1::ClaimCheckResponse* response) override;
+  grpc::ServerUnaryReactor* AsOf(grpc::CallbackServerContext* context,
+                                const v1::AsOfRequest* request,
+                                v1::AsOfResponse* response) override;
+  grpc::ServerUnaryReactor* History(grpc::CallbackServerContext* context,
+                                const v1::HistoryRequest* request,
+                                v1::HistoryResponse* response) override;
+  grpc::ServerUnaryReactor* Diff(grpc::CallbackServerContext* context,
+                                const v1::DiffRequest* request,
+                                v1::DiffResponse* response) override;
+  grpc::ServerUnaryReactor* ClaimCheck(grpc::CallbackServerContext* context,
+                                const v1::ClaimCheckRequest* request,
+                                v1::ClaimCheckResponse* response) override;
   grpc::Status ClaimChecks(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::ClaimCheckResult, v1::ClaimCheckRequest>*
           stream) override;
-  grpc::Status Stats(grpc::ServerContext* context,
-                     const v1::StatsRequest* request,
-                     v1::StatsResponse* response) override;
-  grpc::Status Digest(grpc::ServerContext* context,
-                      const v1::DigestRequest* request,
-                      v1::DigestResponse* response) override;
+  grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
+                                const v1::StatsRequest* request,
+                                v1::StatsResponse* response) override;
+  grpc::ServerUnaryReactor* Digest(grpc::CallbackServerContext* context,
+                                const v1::DigestRequest* request,
+                                v1::DigestResponse* response) override;
   grpc::Status Report(grpc::ServerContext* context,
                       const v1::ReportRequest* request,
                       v1::ReportResponse* response) override;
@@ -97,7 +108,7 @@ class LedgerService final : public v1::Ledger::Service {
  private:
   // The caller, if its token allows `needed`: UNAUTHENTICATED without a
   // valid token, PERMISSION_DENIED below the role.
-  absl::StatusOr<Identity> Authorize(const grpc::ServerContext& context,
+  absl::StatusOr<Identity> Authorize(const grpc::ServerContextBase& context,
                                      Role needed, const char* call) const;
   // Append, counted by Append for the metrics.
   grpc::Status AppendCounted(const grpc::ServerContext& context,
@@ -107,8 +118,15 @@ class LedgerService final : public v1::Ledger::Service {
   // role, timed as `method`.
   template <typename Request, typename Response>
   grpc::Status Query(
-      const grpc::ServerContext& context, const char* method,
+      const grpc::ServerContextBase& context, const char* method,
       const Request& request, Response* response,
+      absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
+          const) const;
+  // The same as a finished callback-API call.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Answer(
+      grpc::CallbackServerContext* context, const char* method,
+      const Request* request, Response* response,
       absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
           const) const;
   // Sends the events from `from_seq` of `view` that pass the filters, as
