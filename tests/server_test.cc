@@ -992,5 +992,35 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+TEST_F(ServerTest, TheCliSendsItsTokenFileAndNamesWhatTheRoleAllows) {
+  Server server({"--db", db_, "--tokens", WriteTokens()},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  const std::string token_file = dir_.Sub("auditor.token");
+  std::ofstream(token_file) << kAuditor << "\n";
+  chmod(token_file.c_str(), 0600);
+  const std::string as_auditor =
+      absl::StrCat("--server ", server.address(), " --token-file ", token_file);
+  const CliRun full = RunCli(dir_, absl::StrCat(as_auditor, " verify"));
+  EXPECT_EQ(full.exit_code, 1);
+  EXPECT_EQ(full.out, "");
+  EXPECT_EQ(full.err,
+            "provledger: Verify needs the admin role; auditor1 is an auditor "
+            "(verify --chain-only, with or without --digest, is open to any "
+            "reader)\n");
+  const CliRun chain =
+      RunCli(dir_, absl::StrCat(as_auditor, " verify --chain-only"));
+  EXPECT_EQ(chain.exit_code, 0) << chain.err;
+  EXPECT_TRUE(absl::StartsWith(chain.out, "hash chain verified: 26 event(s)\n"))
+      << chain.out;
+  const CliRun anonymous = RunCli(
+      dir_, absl::StrCat("--server ", server.address(), " verify --chain-only"));
+  EXPECT_EQ(anonymous.exit_code, 1);
+  EXPECT_EQ(anonymous.err,
+            "provledger: no token: send the metadata 'authorization: Bearer "
+            "<token>'\n");
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace provledger

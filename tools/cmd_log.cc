@@ -248,6 +248,13 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
     auto server = ConnectServer(ctx, &rc);
     if (!server) return rc;
     answer = server->Verify(request);
+    if (absl::IsPermissionDenied(answer.status())) {
+      answer = WithMessage(
+          answer.status(),
+          absl::StrCat(answer.status().message(),
+                       " (verify --chain-only, with or without --digest, is "
+                       "open to any reader)"));
+    }
   } else {
     LedgerOptions options = ReadOnly();
     options.rebuild_memory_mb = f.memory_mb;

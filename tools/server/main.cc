@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -125,11 +126,10 @@ int Serve(const Flags& f) {
     const absl::Time start = absl::Now();
     auto warmed = (*ledger)->WarmTimelines();
     if (warmed.ok()) {
-      std::cerr << "provledgerd: read " << *warmed / (1 << 20)
-                << " MiB of timelines into the cache in "
-                << absl::FormatDuration(absl::Trunc(absl::Now() - start,
-                                                    absl::Milliseconds(1)))
-                << "\n";
+      std::cerr << absl::StrFormat(
+          "provledgerd: read %.1f MiB of timelines into the cache in %.2f s\n",
+          static_cast<double>(*warmed) / (1 << 20),
+          absl::ToDoubleSeconds(absl::Now() - start));
     }
   }
   metrics.SetHead((*ledger)->head().seq);
