@@ -571,6 +571,50 @@ TEST_F(ServerTest, SubscribeCatchesUpThenFollowsWithHeartbeats) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+// A subscriber that stops reading holds up only itself: 2,000 events of
+// about 2 KB (more than gRPC's flow-control windows hold) are appended and
+// acknowledged
+// while it reads nothing, and then it reads them all, in order.
+TEST_F(ServerTest, ASlowSubscriberFallsBehindWithoutSlowingAppends) {
+  Server server({"--db", db_}, dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "");
+  auto stub = server.Stub();
+  v1::SubscribeRequest request;
+  request.set_from_seq(26);
+  auto context = Context();
+  auto stream = stub->Subscribe(context.get(), request);
+  v1::SubscribeResponse item;
+  ASSERT_TRUE(stream->Read(&item));
+  ASSERT_EQ(item.event().seq(), 26u);
+  // Now it stalls; a writer on another connection appends.
+  auto writer = v1::Ledger::NewStub(grpc::CreateChannel(
+      server.address(), grpc::InsecureChannelCredentials()));
+  constexpr int kBatches = 20, kPerBatch = 100;
+  for (int b = 0; b < kBatches; ++b) {
+    v1::AppendRequest append;
+    for (int e = 0; e < kPerBatch; ++e) {
+      v1::Event event = Sent(Credentialed(absl::StrCat("slow-", b, "-", e),
+                                          "2024-05-01", kDrA));
+      event.set_source(std::string(2000, 's'));  // 4 MB in all
+      *append.add_events() = event;
+    }
+    v1::AppendResponse appended;
+    grpc::Status s = writer->Append(Context().get(), append, &appended);
+    ASSERT_TRUE(s.ok()) << b << ": " << s.error_message();
+  }
+  uint64_t expect = 27;
+  const uint64_t last = 26 + kBatches * kPerBatch;
+  while (expect <= last && stream->Read(&item)) {
+    if (!item.has_event()) continue;
+    ASSERT_EQ(item.event().seq(), expect);
+    ++expect;
+  }
+  EXPECT_EQ(expect, last + 1);
+  context->TryCancel();
+  stream->Finish();
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 TEST_F(ServerTest, ConcurrentClientsShareGroupCommitsAndSigtermLosesNothing) {
   auto server = std::make_unique<Server>(std::vector<std::string>{"--db", db_},
                                          dir_.Sub("server.err"));
