@@ -59,6 +59,38 @@ v1::ClaimCheckRequest RandomClaim(const Generator& gen, std::mt19937_64& rng) {
   return claim;
 }
 
+// A credentialing event of a random existing provider: always accepted.
+v1::Event Credentialing(const Generator& gen, std::mt19937_64& rng,
+                        std::string event_id) {
+  v1::Event e;
+  e.set_event_id(std::move(event_id));
+  e.set_effective_date("2024-01-01");
+  e.set_source("bench");
+  e.mutable_credentialed()->set_npi(gen.ProviderNpi(
+      std::uniform_int_distribution<uint64_t>(0, gen.providers() - 1)(rng)));
+  e.mutable_credentialed()->set_payer("medicare");
+  return e;
+}
+
+// `threads` threads each timing `calls` calls of call(t, rng): the
+// seconds for all, and each call's microseconds in *us.
+double TimedCalls(int threads, uint64_t calls, uint64_t seed,
+                  const std::function<void(int, std::mt19937_64&)>& call,
+                  std::vector<double>* us) {
+  std::mutex mu;
+  return RunThreads(threads, [&](int t) {
+    std::mt19937_64 rng(seed + t);
+    std::vector<double> mine;
+    for (uint64_t i = 0; i < calls; ++i) {
+      auto start = Clock::now();
+      call(t, rng);
+      mine.push_back(Seconds(Clock::now() - start) * 1e6);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    us->insert(us->end(), mine.begin(), mine.end());
+  });
+}
+
 // One-event credentialing batches (always accepted) from `clients`
 // clients of the server, alternating in rounds with the raw baseline of as
 // many threads.
@@ -88,17 +120,10 @@ void Appends(const std::string& address, const Generator& gen, int clients,
       uint64_t my_bytes = 0;
       for (uint64_t i = first; i < last; ++i) {
         v1::AppendRequest request;
-        v1::Event* e = request.add_events();
-        e->set_event_id(absl::StrCat("bench-server-", run_id, "-", clients,
-                                     "-", c, "-", i));
-        e->set_effective_date("2024-01-01");
-        e->set_source("bench");
-        auto* credentialed = e->mutable_credentialed();
-        credentialed->set_npi(
-            gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
-                0, gen.providers() - 1)(rng)));
-        credentialed->set_payer("medicare");
-        my_bytes += e->ByteSizeLong();
+        *request.add_events() = Credentialing(
+            gen, rng,
+            absl::StrCat("bench-server-", run_id, "-", clients, "-", c, "-", i));
+        my_bytes += request.events(0).ByteSizeLong();
         v1::AppendResponse reply;
         auto start = Clock::now();
         grpc::Status s = stubs[c]->Append(CallContext().get(), request, &reply);
@@ -143,21 +168,15 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
     if (!(*ledger)->WarmTimelines().ok()) Die("warming the timelines");
     head = (*ledger)->head().seq;
     std::vector<double> us;
-    std::mutex mu;
-    const double secs = RunThreads(kClaimClients, [&](int t) {
-      std::mt19937_64 rng(3000 + t);
-      std::vector<double> mine;
-      for (uint64_t i = 0; i < claims_each; ++i) {
-        const v1::ClaimCheckRequest claim = RandomClaim(gen, rng);
-        auto start = Clock::now();
-        // Each claim from a view of its own, as the server answers one.
-        auto answer = service::QueryService((*ledger)->View()).ClaimCheck(claim);
-        mine.push_back(Seconds(Clock::now() - start) * 1e6);
-        if (!answer.ok()) Die(std::string(answer.status().message()));
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      us.insert(us.end(), mine.begin(), mine.end());
-    });
+    const double secs = TimedCalls(
+        kClaimClients, claims_each, 3000,
+        [&](int, std::mt19937_64& rng) {
+          // Each claim from a view of its own, as the server answers one.
+          auto answer = service::QueryService((*ledger)->View())
+                            .ClaimCheck(RandomClaim(gen, rng));
+          if (!answer.ok()) Die(std::string(answer.status().message()));
+        },
+        &us);
     res->Add("inprocess_claim_check_16t_per_s", us.size() / secs);
     res->Add("inprocess_claim_check_16t_p99_us", Percentile(us, 0.99));
     auto start = Clock::now();
@@ -181,39 +200,21 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
   // Claim checks from one client, one after another (the floor of a call's
   // latency), then from 16 clients at once.
   {
-    auto stub = NewClient(address);
-    std::mt19937_64 rng(5000);
-    std::vector<double> us;
-    for (uint64_t i = 0; i < claims_each; ++i) {
-      const v1::ClaimCheckRequest claim = RandomClaim(gen, rng);
-      v1::ClaimCheckResponse answer;
-      auto start = Clock::now();
-      grpc::Status s = stub->ClaimCheck(CallContext().get(), claim, &answer);
-      us.push_back(Seconds(Clock::now() - start) * 1e6);
-      if (!s.ok()) Die(absl::StrCat("server claim check: ", s.error_message()));
-    }
-    res->Add("server_claim_check_1c_p50_us", Percentile(us, 0.5));
-    res->Add("server_claim_check_1c_p99_us", Percentile(us, 0.99));
-  }
-  {
     std::vector<std::unique_ptr<v1::Ledger::Stub>> stubs;
     for (int c = 0; c < kClaimClients; ++c) stubs.push_back(NewClient(address));
+    auto check = [&](int t, std::mt19937_64& rng) {
+      v1::ClaimCheckResponse answer;
+      grpc::Status s = stubs[t]->ClaimCheck(CallContext().get(),
+                                            RandomClaim(gen, rng), &answer);
+      if (!s.ok()) Die(absl::StrCat("server claim check: ", s.error_message()));
+    };
+    std::vector<double> one;
+    TimedCalls(1, claims_each, 5000, check, &one);
+    res->Add("server_claim_check_1c_p50_us", Percentile(one, 0.5));
+    res->Add("server_claim_check_1c_p99_us", Percentile(one, 0.99));
+    // The claims of the in-process run.
     std::vector<double> us;
-    std::mutex mu;
-    const double secs = RunThreads(kClaimClients, [&](int t) {
-      std::mt19937_64 rng(3000 + t);  // the claims of the in-process run
-      std::vector<double> mine;
-      for (uint64_t i = 0; i < claims_each; ++i) {
-        const v1::ClaimCheckRequest claim = RandomClaim(gen, rng);
-        v1::ClaimCheckResponse answer;
-        auto start = Clock::now();
-        grpc::Status s = stubs[t]->ClaimCheck(CallContext().get(), claim, &answer);
-        mine.push_back(Seconds(Clock::now() - start) * 1e6);
-        if (!s.ok()) Die(absl::StrCat("server claim check: ", s.error_message()));
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      us.insert(us.end(), mine.begin(), mine.end());
-    });
+    const double secs = TimedCalls(kClaimClients, claims_each, 3000, check, &us);
     res->Add("server_claim_check_16c_per_s", us.size() / secs);
     res->Add("server_claim_check_16c_p50_us", Percentile(us, 0.5));
     res->Add("server_claim_check_16c_p99_us", Percentile(us, 0.99));
@@ -277,14 +278,8 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
       std::mt19937_64 rng(4000 + c);
       for (uint64_t i = 0; i < each; ++i) {
         v1::AppendRequest append;
-        v1::Event* e = append.add_events();
-        e->set_event_id(absl::StrCat("bench-live-", from, "-", c, "-", i));
-        e->set_effective_date("2024-01-01");
-        e->set_source("bench");
-        e->mutable_credentialed()->set_npi(
-            gen.ProviderNpi(std::uniform_int_distribution<uint64_t>(
-                0, gen.providers() - 1)(rng)));
-        e->mutable_credentialed()->set_payer("medicare");
+        *append.add_events() = Credentialing(
+            gen, rng, absl::StrCat("bench-live-", from, "-", c, "-", i));
         v1::AppendResponse reply;
         if (!writers[c]->Append(CallContext().get(), append, &reply).ok()) {
           Die("live append");
