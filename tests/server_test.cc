@@ -49,6 +49,24 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Runs `provledger <args>`; stdout, stderr and the exit code.
+struct CliRun {
+  int exit_code;
+  std::string out, err;
+  bool operator==(const CliRun& o) const {
+    return exit_code == o.exit_code && out == o.out && err == o.err;
+  }
+};
+
+CliRun RunCli(const TempDir& dir, const std::string& args) {
+  const std::string out = dir.Sub("cli.out"), err = dir.Sub("cli.err");
+  const std::string cmd = absl::StrCat(PROVLEDGER_PATH, " ", args, " >", out,
+                                       " 2>", err, " </dev/null");
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out),
+          ReadAll(err)};
+}
+
 // `e` as a client sends it: no actor (the server records the caller's).
 v1::Event Sent(v1::Event e) {
   e.clear_actor();
@@ -329,6 +347,30 @@ TEST_F(ServerTest, OverTlsWithTokens) {
   EXPECT_EQ(server.Stub()->Digest(Context(kAuditor).get(), {}, &plain)
                 .error_code(),
             grpc::StatusCode::UNAVAILABLE);
+  // The CLI over TLS: --server-ca names the certificate to trust.
+  const std::string token_file = dir_.Sub("auditor.token");
+  std::ofstream(token_file) << kAuditor << "\n";
+  const CliRun cli = RunCli(
+      dir_, absl::StrCat("--server ", server.address(), " --server-ca ", cert,
+                         " --token-file ", token_file, " digest"));
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(cli.out, digest.digest() + "\n");
+  const CliRun no_ca = RunCli(
+      dir_, absl::StrCat("--server ", server.address(), " --token-file ",
+                         token_file, " digest"));
+  EXPECT_EQ(no_ca.exit_code, 1);
+  EXPECT_TRUE(absl::StartsWith(
+      no_ca.err, absl::StrCat("provledger: cannot reach provledgerd at ",
+                              server.address(), ": ")))
+      << no_ca.err;
+  const CliRun bad_ca = RunCli(
+      dir_, absl::StrCat("--server ", server.address(), " --server-ca ",
+                         dir_.Sub("missing.pem"), " digest"));
+  EXPECT_EQ(bad_ca.exit_code, 2);
+  EXPECT_EQ(bad_ca.err,
+            absl::StrCat("provledger: --server-ca: cannot read PEM "
+                         "certificates from '",
+                         dir_.Sub("missing.pem"), "'\n"));
   EXPECT_EQ(server.Stop(), 0);
 }
 
@@ -875,24 +917,6 @@ TEST_F(ServerTest, ASubscriberSeesEverySeqOnceInOrderAcrossARestart) {
   for (uint64_t i = 0; i < kLast; ++i) every[i] = i + 1;
   EXPECT_EQ(seen, every);
   EXPECT_EQ(server->Stop(), 0);
-}
-
-// Runs `provledger <args>`; stdout, stderr and the exit code.
-struct CliRun {
-  int exit_code;
-  std::string out, err;
-  bool operator==(const CliRun& o) const {
-    return exit_code == o.exit_code && out == o.out && err == o.err;
-  }
-};
-
-CliRun RunCli(const TempDir& dir, const std::string& args) {
-  const std::string out = dir.Sub("cli.out"), err = dir.Sub("cli.err");
-  const std::string cmd = absl::StrCat(PROVLEDGER_PATH, " ", args, " >", out,
-                                       " 2>", err, " </dev/null");
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out),
-          ReadAll(err)};
 }
 
 TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {

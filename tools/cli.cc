@@ -156,7 +156,19 @@ std::unique_ptr<server::RemoteAnswers> ConnectServer(const Context& ctx,
     }
     token = std::string(absl::StripAsciiWhitespace(token));
   }
-  return std::make_unique<server::RemoteAnswers>(ctx.server, token);
+  std::string roots;
+  if (!ctx.server_ca.empty()) {
+    std::ifstream in(ctx.server_ca, std::ios::binary);
+    roots.assign(std::istreambuf_iterator<char>(in), {});
+    if (!in.good() && !in.eof()) roots.clear();
+    if (roots.empty()) {
+      *exit_code = ReportError(absl::NotFoundError(absl::StrCat(
+          "--server-ca: cannot read PEM certificates from '", ctx.server_ca,
+          "'")));
+      return nullptr;
+    }
+  }
+  return std::make_unique<server::RemoteAnswers>(ctx.server, token, roots);
 }
 
 LedgerOptions ReadOnly() {
@@ -278,8 +290,14 @@ int RunCommandLine(int argc, const char* const* argv) {
   app.add_option("--server", ctx.server,
                  "ask the provledgerd at host:port instead of opening a "
                  "ledger (asof, history, diff, claim-check, stats, report, "
-                 "digest, append, import, export)")
+                 "digest, verify, reconcile, append, import, export, and "
+                 "for an admin compact and rebuild)")
       ->envname("PROVLEDGER_SERVER")
+      ->check(NonEmpty());
+  app.add_option("--server-ca", ctx.server_ca,
+                 "PEM certificate(s) to trust: talk TLS to --server (needed "
+                 "for a server on another host)")
+      ->envname("PROVLEDGER_SERVER_CA")
       ->check(NonEmpty());
   app.add_option("--token-file", ctx.token_file,
                  "file holding the token to send to --server")

@@ -33,6 +33,8 @@ struct Context {
   // token in --token-file.
   std::string server;
   std::string token_file;
+  // --server-ca FILE: talk TLS to the server, trusting these PEM roots.
+  std::string server_ca;
   int exit_code = kExitOk;
 };
 

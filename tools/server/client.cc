@@ -33,11 +33,24 @@ absl::Status FromGrpc(const grpc::Status& status) {
   return s;
 }
 
-RemoteAnswers::RemoteAnswers(const std::string& address, std::string token)
+namespace {
+
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(
+    const std::string& tls_roots) {
+  if (tls_roots.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = tls_roots;
+  return grpc::SslCredentials(ssl);
+}
+
+}  // namespace
+
+RemoteAnswers::RemoteAnswers(const std::string& address, std::string token,
+                             const std::string& tls_roots)
     : address_(address),
       token_(std::move(token)),
       stub_(v1::Ledger::NewStub(
-          grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+          grpc::CreateChannel(address, CredentialsFor(tls_roots)))) {}
 
 std::unique_ptr<grpc::ClientContext> RemoteAnswers::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();

@@ -23,8 +23,10 @@ absl::Status FromGrpc(const grpc::Status& status);
 class RemoteAnswers : public service::Answers {
  public:
   // Talks to the provledgerd at `address` ("host:port"), sending `token`
-  // ("" for none). Connects on the first call.
-  RemoteAnswers(const std::string& address, std::string token);
+  // ("" for none); over TLS trusting the PEM `tls_roots` if given, else in
+  // plain text (a loopback server). Connects on the first call.
+  RemoteAnswers(const std::string& address, std::string token,
+                const std::string& tls_roots = "");
 
   absl::StatusOr<v1::AsOfResponse> AsOf(
       const v1::AsOfRequest& request) const override;
