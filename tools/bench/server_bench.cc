@@ -218,6 +218,28 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
     res->Add("server_claim_check_16c_per_s", us.size() / secs);
     res->Add("server_claim_check_16c_p50_us", Percentile(us, 0.5));
     res->Add("server_claim_check_16c_p99_us", Percentile(us, 0.99));
+    // The same claims over one ClaimChecks stream per client: a billing
+    // system checking a day's claims.
+    std::atomic<uint64_t> answered{0};
+    const double stream_secs = RunThreads(kClaimClients, [&](int t) {
+      std::mt19937_64 rng(3000 + t);
+      auto context = CallContext();
+      auto call = stubs[t]->ClaimChecks(context.get());
+      std::thread send([&] {
+        for (uint64_t i = 0; i < claims_each; ++i) {
+          if (!call->Write(RandomClaim(gen, rng))) break;
+        }
+        call->WritesDone();
+      });
+      v1::ClaimCheckResult result;
+      while (call->Read(&result)) {
+        if (!result.has_answer()) Die("server claim checks: an error");
+        ++answered;
+      }
+      send.join();
+      if (!call->Finish().ok()) Die("server claim checks");
+    });
+    res->Add("server_claim_checks_stream_16c_per_s", answered / stream_secs);
   }
 
   // A subscription catching up on the whole log.
