@@ -42,6 +42,7 @@
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/write_batch.h"
 
 namespace provledger {
@@ -1934,6 +1935,28 @@ absl::Status Ledger::Rebuild(
   return absl::OkStatus();
 }
 
+
+absl::StatusOr<Head> Ledger::Checkpoint(const std::string& dir) {
+  RETURN_IF_ERROR(CheckWritable());
+  if (std::filesystem::exists(dir)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("'", dir, "' exists: a backup goes into a new directory"));
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                            "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // No append between reading the head and the copy; Rebuild, which swaps
+  // the column families, waits too.
+  std::lock_guard<std::mutex> maintenance(maintenance_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const Head head = written_head_;
+  // 0: flush the memtables first, so the copy needs no log replay.
+  RETURN_IF_ERROR(FromRocks(
+      checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+      "checkpoint"));
+  return head;
+}
 
 absl::Status Ledger::CompactProjections() {
   RETURN_IF_ERROR(CheckWritable());

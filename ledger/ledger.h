@@ -357,6 +357,13 @@ class Ledger {
   // Bytes the timeline cache holds (0 without one).
   size_t timeline_cache_usage() const;
 
+  // Writes a consistent copy of the whole ledger into the new directory
+  // `dir` (which must not exist): a complete ledger, openable as it is,
+  // holding exactly the returned head. Appends wait while the memtables are
+  // flushed and the files linked (or copied, when `dir` is on another file
+  // system); queries go on.
+  absl::StatusOr<Head> Checkpoint(const std::string& dir);
+
   // Rebuilds every projection by replaying the log into memory (in passes,
   // see LedgerOptions::rebuild_memory_mb), writing the result as sorted
   // table files and loading them into fresh column families that replace

@@ -38,7 +38,7 @@ class CliLogTest : public ::testing::Test {
 
 TEST_F(CliLogTest, EveryCommandHasHelp) {
   for (const char* cmd : {"init", "append", "import", "export", "verify",
-                          "demo"}) {
+                          "backup", "restore", "demo"}) {
     RunResult r = RunCli(dir_, absl::StrCat(cmd, " --help"));
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_TRUE(absl::StrContains(r.out, "Usage")) << cmd << ": " << r.out;
@@ -453,6 +453,73 @@ TEST_F(CliLogTest, ExportRoundTripsThroughImport) {
     eb->clear_recorded_at(), eb->clear_prev_hash(), eb->clear_hash();
     EXPECT_EQ(ea->SerializeAsString(), eb->SerializeAsString()) << a[i];
   }
+}
+
+TEST_F(CliLogTest, ABackupRestoresToTheSameDigestAndAnAlteredOneIsRefused) {
+  WriteFile(dir_.Sub("demo.jsonl"), ReadFile(PROVLEDGER_DEMO_EVENTS));
+  ASSERT_EQ(RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("demo.jsonl"))
+                .exit_code,
+            0);
+  const std::string digest = RunCli(dir_, "--db " + db_ + " digest").out;
+  ASSERT_TRUE(absl::StartsWith(digest, "26:")) << digest;
+  const std::string head = digest.substr(0, digest.size() - 1);
+  const std::string backup = dir_.Sub("backup");
+  RunResult backed = RunCli(dir_, "--db " + db_ + " backup --to " + backup);
+  ASSERT_EQ(backed.exit_code, 0) << backed.err;
+  EXPECT_EQ(backed.out,
+            absl::StrCat("backed up 26 event(s) to ", backup, ": head ", head,
+                         "\nrestore with: provledger --db NEWDIR restore "
+                         "--from ", backup, "\n"));
+  // The ledger goes on; the backup keeps the state it was taken at.
+  const std::string exported = RunCli(dir_, "--db " + db_ + " export").out;
+  WriteFile(dir_.Sub("more.jsonl"), CredLine(1));
+  ASSERT_EQ(RunCli(dir_, "--db " + db_ + " append " + dir_.Sub("more.jsonl"))
+                .exit_code,
+            0);
+  const std::string restored_db = dir_.Sub("restored");
+  RunResult restored =
+      RunCli(dir_, "--db " + restored_db + " restore --from " + backup);
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  EXPECT_EQ(restored.out,
+            absl::StrCat("restored ", backup, " into ", restored_db,
+                         ": hash chain verified (26 event(s)), projections "
+                         "match a replay, head ", head, " is the backup's\n"));
+  EXPECT_EQ(RunCli(dir_, "--db " + restored_db + " digest").out, digest);
+  EXPECT_EQ(RunCli(dir_, "--db " + restored_db + " export").out, exported);
+
+  // Into a directory that exists; from one that is not a backup; a backup
+  // into a directory that exists.
+  RunResult again =
+      RunCli(dir_, "--db " + restored_db + " restore --from " + backup);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_EQ(again.err, absl::StrCat("provledger: '", restored_db,
+                                    "' exists: a backup is restored into a "
+                                    "new directory\n"));
+  RunResult not_backup = RunCli(
+      dir_, "--db " + dir_.Sub("r2") + " restore --from " + db_);
+  EXPECT_EQ(not_backup.exit_code, 2);
+  EXPECT_EQ(not_backup.err,
+            absl::StrCat("provledger: '", db_,
+                         "' is not a provledger backup (no readable "
+                         "PROVLEDGER_BACKUP file)\n"));
+  RunResult twice = RunCli(dir_, "--db " + db_ + " backup --to " + backup);
+  EXPECT_EQ(twice.exit_code, 2);
+  EXPECT_EQ(twice.err, absl::StrCat("provledger: '", backup,
+                                    "' exists: a backup goes into a new "
+                                    "directory\n"));
+  // A backup whose head was altered does not restore, and leaves nothing.
+  std::string marker = ReadFile(backup + "/PROVLEDGER_BACKUP");
+  const std::string forged = absl::StrCat("26:", std::string(64, '0'));
+  marker.replace(marker.find(head), head.size(), forged);
+  WriteFile(backup + "/PROVLEDGER_BACKUP", marker);
+  RunResult altered =
+      RunCli(dir_, "--db " + dir_.Sub("r3") + " restore --from " + backup);
+  EXPECT_EQ(altered.exit_code, 1);
+  EXPECT_EQ(altered.err,
+            absl::StrCat("provledger: the restored ledger's head ", head,
+                         " is not the one PROVLEDGER_BACKUP names (", forged,
+                         "): the backup was altered\n"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("r3")));
 }
 
 TEST_F(CliLogTest, VerifyNamesTheTamperedSeq) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -1050,14 +1051,79 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
   EXPECT_EQ(replay.err,
             "provledger: this command does not work through --server "
             "(asof, history, diff, claim-check, stats, report, digest, "
-            "verify, reconcile, append, import and export do); run it with "
-            "--db on a ledger no server holds\n");
+            "verify, reconcile, append, import, export and backup do); run "
+            "it with --db on a ledger no server holds\n");
   // The ledger the server holds, opened for writing, names --server.
   const CliRun held = RunCli(dir_, absl::StrCat("--db ", db_, " compact"));
   EXPECT_EQ(held.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(held.err, "give --server ADDR instead of --db"))
       << held.err;
   EXPECT_EQ(server.Stop(), 0);
+}
+
+// A backup through the server while clients append: it holds one head
+// exactly, restores to that digest, and its log is a prefix of the live
+// one. Only an admin may take one.
+TEST_F(ServerTest, ABackupTakenWhileClientsAppendRestoresToItsHead) {
+  Server server({"--db", db_, "--tokens", WriteTokens()},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  std::atomic<int> appended{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto mine = server.Stub();
+      for (int i = 0; i < 50; ++i) {
+        v1::AppendRequest append;
+        *append.add_events() = Sent(Credentialed(absl::StrCat("bk-", w, "-", i),
+                                                 "2024-05-01", kDrA));
+        v1::AppendResponse r;
+        if (mine->Append(Context(kWriter).get(), append, &r).ok()) ++appended;
+      }
+    });
+  }
+  v1::BackupRequest request;
+  request.set_to(dir_.Sub("backup"));
+  v1::BackupResponse backup;
+  grpc::Status denied = stub->Backup(Context(kWriter).get(), request, &backup);
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(denied.error_message(),
+            "Backup needs the admin role; clerk is a writer");
+  grpc::Status taken = stub->Backup(Context(kAdmin).get(), request, &backup);
+  for (auto& t : writers) t.join();
+  ASSERT_TRUE(taken.ok()) << taken.error_message();
+  EXPECT_EQ(appended, 200);
+  EXPECT_GE(backup.events(), 26u);
+  EXPECT_TRUE(absl::StartsWith(backup.head(), absl::StrCat(backup.events(), ":")));
+  // The live log, read through the server.
+  std::vector<std::string> live;
+  {
+    auto context = Context(kAuditor);
+    auto events = stub->Read(context.get(), v1::ReadRequest());
+    v1::Event e;
+    while (events->Read(&e)) live.push_back(e.hash());
+    ASSERT_TRUE(events->Finish().ok());
+  }
+  ASSERT_EQ(live.size(), 226u);
+  EXPECT_EQ(server.Stop(), 0);
+
+  const std::string restored = dir_.Sub("restored");
+  const CliRun restore = RunCli(
+      dir_, absl::StrCat("--db ", restored, " restore --from ", dir_.Sub("backup")));
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  auto ledger = Ledger::Open(LedgerOptions(), restored);
+  ASSERT_TRUE(ledger.ok()) << ledger.status();
+  EXPECT_EQ(service::DigestOf((*ledger)->head()), backup.head());
+  // Its events are the live log's first ones.
+  auto view = (*ledger)->View();
+  uint64_t seq = 0;
+  for (auto it = view->Read(1); it->Valid(); it->Next()) {
+    ASSERT_LT(seq, live.size());
+    EXPECT_EQ(it->event().hash(), live[seq]) << it->event().seq();
+    ++seq;
+  }
+  EXPECT_EQ(seq, backup.events());
 }
 
 TEST_F(ServerTest, TheCliSendsItsTokenFileAndNamesWhatTheRoleAllows) {

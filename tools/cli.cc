@@ -71,8 +71,9 @@ std::unique_ptr<Ledger> OpenLedger(const Context& ctx, int* exit_code,
               << (ctx.db.empty()
                       ? "this command does not work through --server "
                         "(asof, history, diff, claim-check, stats, report, "
-                        "digest, verify, reconcile, append, import and export "
-                        "do); run it with --db on a ledger no server holds"
+                        "digest, verify, reconcile, append, import, export "
+                        "and backup do); run it with --db on a ledger no "
+                        "server holds"
                       : "give --db or --server, not both")
               << "\n";
     *exit_code = kExitBadInput;
@@ -291,7 +292,7 @@ int RunCommandLine(int argc, const char* const* argv) {
                  "ask the provledgerd at host:port instead of opening a "
                  "ledger (asof, history, diff, claim-check, stats, report, "
                  "digest, verify, reconcile, append, import, export, and "
-                 "for an admin compact and rebuild)")
+                 "for an admin compact, rebuild and backup)")
       ->envname("PROVLEDGER_SERVER")
       ->check(NonEmpty());
   app.add_option("--server-ca", ctx.server_ca,

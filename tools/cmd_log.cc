@@ -305,6 +305,45 @@ int RunVerify(const Context& ctx, const VerifyFlags& f) {
   return kExitOk;
 }
 
+int RunBackup(const Context& ctx, const std::string& to) {
+  v1::BackupRequest request;
+  // A server writes the backup on its own host: it gets an absolute path.
+  request.set_to(ctx.server.empty() ? to
+                                    : std::filesystem::absolute(to).string());
+  int rc = kExitOk;
+  absl::StatusOr<v1::BackupResponse> answer;
+  if (!ctx.server.empty()) {
+    auto server = ConnectServer(ctx, &rc);
+    if (!server) return rc;
+    answer = server->Backup(request);
+  } else {
+    auto ledger = OpenLedger(ctx, &rc);
+    if (!ledger) return rc;
+    answer = service::Backup(*ledger, request);
+  }
+  if (!answer.ok()) return ReportError(WithFlagNames(answer.status(), {{"to", "--to"}}));
+  std::cout << "backed up " << answer->events() << " event(s) to " << to
+            << ": head " << answer->head() << "\n"
+            << "restore with: provledger --db NEWDIR restore --from " << to
+            << "\n";
+  return kExitOk;
+}
+
+int RunRestore(const Context& ctx, const std::string& from) {
+  if (!ctx.server.empty() || ctx.db.empty()) {
+    std::cerr << "provledger: restore needs --db NEWDIR, the new ledger "
+                 "directory (not --server)\n";
+    return kExitBadInput;
+  }
+  auto restored = service::Restore(from, ctx.db);
+  if (!restored.ok()) return ReportError(restored.status());
+  std::cout << "restored " << from << " into " << ctx.db
+            << ": hash chain verified (" << restored->events()
+            << " event(s)), projections match a replay, head "
+            << restored->head() << " is the backup's\n";
+  return kExitOk;
+}
+
 int RunGenerate(const GeneratorOptions& options) {
   if (options.providers == 0) {
     std::cerr << "provledger: --providers must be at least 1\n";
@@ -508,6 +547,28 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
       "Print the head as one token <seq>:<hash>, to keep outside the system "
       "(check it later with verify --digest)");
   digest->callback([&ctx] { ctx.exit_code = RunDigest(ctx); });
+
+  auto backup_to = std::make_shared<std::string>();
+  auto* backup = app.add_subcommand(
+      "backup",
+      "Copy the ledger, consistently, into a new directory (appends wait "
+      "only while its files are linked or copied)");
+  backup->add_option("--to", *backup_to, "the backup's new directory")
+      ->required()
+      ->check(NonEmpty());
+  backup->callback(
+      [&ctx, backup_to] { ctx.exit_code = RunBackup(ctx, *backup_to); });
+
+  auto restore_from = std::make_shared<std::string>();
+  auto* restore = app.add_subcommand(
+      "restore",
+      "Restore a backup into --db NEWDIR, then verify its hash chain, its "
+      "projections and its head");
+  restore->add_option("--from", *restore_from, "the backup directory")
+      ->required()
+      ->check(NonEmpty());
+  restore->callback(
+      [&ctx, restore_from] { ctx.exit_code = RunRestore(ctx, *restore_from); });
 
   auto replay_flags = std::make_shared<ReplayFlags>();
   auto* replay = app.add_subcommand(

@@ -160,6 +160,12 @@ absl::Status RemoteAnswers::Compact() const {
       .status();
 }
 
+absl::StatusOr<v1::BackupResponse> RemoteAnswers::Backup(
+    const v1::BackupRequest& request) const {
+  return Call<v1::BackupRequest, v1::BackupResponse>(
+      &v1::Ledger::Stub::Backup, request);
+}
+
 absl::StatusOr<uint64_t> RemoteAnswers::HeadSeq() const {
   auto head = Digest();
   if (head.ok()) return head->seq();

@@ -66,6 +66,8 @@ class RemoteAnswers : public service::Answers {
   // The admin calls.
   absl::StatusOr<v1::RebuildResponse> Rebuild() const;
   absl::Status Compact() const;
+  absl::StatusOr<v1::BackupResponse> Backup(
+      const v1::BackupRequest& request) const;
   // The server's head seq (0 on an empty ledger).
   absl::StatusOr<uint64_t> HeadSeq() const;
   // Streams the events from request.from_seq on to `each`.

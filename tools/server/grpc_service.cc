@@ -461,6 +461,19 @@ grpc::Status LedgerService::Compact(grpc::ServerContext* context,
   return ToGrpc(compacted);
 }
 
+grpc::Status LedgerService::Backup(grpc::ServerContext* context,
+                                   const v1::BackupRequest* request,
+                                   v1::BackupResponse* response) {
+  auto caller = Authorize(*context, Role::kAdmin, "Backup");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (!BeginWrite()) return ShuttingDown();
+  auto answer = service::Backup(*ledger_, *request);
+  EndWrite();
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
 grpc::Status LedgerService::Rebuild(grpc::ServerContext* context,
                                     const v1::RebuildRequest*,
                                     v1::RebuildResponse* response) {

@@ -101,6 +101,9 @@ class LedgerService final : public CallbackQueries {
   grpc::Status Compact(grpc::ServerContext* context,
                        const v1::CompactRequest* request,
                        v1::CompactResponse* response) override;
+  grpc::Status Backup(grpc::ServerContext* context,
+                      const v1::BackupRequest* request,
+                      v1::BackupResponse* response) override;
   grpc::Status Rebuild(grpc::ServerContext* context,
                        const v1::RebuildRequest* request,
                        v1::RebuildResponse* response) override;

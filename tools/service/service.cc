@@ -1,5 +1,7 @@
 #include "tools/service/service.h"
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <utility>
@@ -208,6 +210,89 @@ absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
       return projections;
     }
   }
+  return answer;
+}
+
+namespace {
+
+constexpr char kBackupMarker[] = "PROVLEDGER_BACKUP";
+
+}  // namespace
+
+absl::StatusOr<v1::BackupResponse> Backup(Ledger& ledger,
+                                          const v1::BackupRequest& request) {
+  if (request.to().empty()) {
+    return absl::InvalidArgumentError("to: give the backup's new directory");
+  }
+  ASSIGN_OR_RETURN(Head head, ledger.Checkpoint(request.to()));
+  v1::BackupResponse answer;
+  answer.set_head(DigestOf(head));
+  answer.set_events(head.seq);
+  std::ofstream marker(std::filesystem::path(request.to()) / kBackupMarker);
+  marker << "provledger backup\nhead " << answer.head() << "\n";
+  marker.close();
+  if (!marker) {
+    return absl::InternalError(absl::StrCat(
+        "cannot write ", kBackupMarker, " in '", request.to(), "'"));
+  }
+  return answer;
+}
+
+absl::StatusOr<v1::BackupResponse> Restore(const std::string& from,
+                                           const std::string& into) {
+  namespace fs = std::filesystem;
+  std::ifstream marker(fs::path(from) / kBackupMarker);
+  std::string title, word, digest;
+  std::getline(marker, title);
+  marker >> word >> digest;
+  if (!marker || title != "provledger backup" || word != "head") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "'", from, "' is not a provledger backup (no readable ",
+        kBackupMarker, " file)"));
+  }
+  if (fs::exists(into)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "'", into, "' exists: a backup is restored into a new directory"));
+  }
+  std::error_code ec;
+  fs::create_directories(into, ec);
+  for (const auto& entry : fs::directory_iterator(from, ec)) {
+    if (entry.path().filename() == kBackupMarker) continue;
+    fs::copy(entry.path(), fs::path(into) / entry.path().filename(),
+             fs::copy_options::recursive, ec);
+    if (ec) break;
+  }
+  auto fail = [&](absl::Status s) {
+    fs::remove_all(into, ec);
+    return s;
+  };
+  if (ec) {
+    return fail(absl::InternalError(absl::StrCat(
+        "cannot copy '", from, "' into '", into, "': ", ec.message())));
+  }
+  absl::StatusOr<v1::VerifyResponse> verified;
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), into);
+    if (!ledger.ok()) {
+      return fail(absl::DataLossError(absl::StrCat(
+          "the backup in '", from, "' does not open as a ledger: ",
+          ledger.status().message())));
+    }
+    verified = Verify(**ledger, v1::VerifyRequest());
+  }
+  if (!verified.ok()) return fail(verified.status());
+  if (verified->failure() != v1::VerifyResponse::NONE) {
+    return fail(absl::DataLossError(absl::StrCat(
+        "the backup in '", from, "' does not verify: ", verified->problem())));
+  }
+  if (verified->head() != digest) {
+    return fail(absl::DataLossError(absl::StrCat(
+        "the restored ledger's head ", verified->head(), " is not the one ",
+        kBackupMarker, " names (", digest, "): the backup was altered")));
+  }
+  v1::BackupResponse answer;
+  answer.set_head(digest);
+  answer.set_events(verified->events_checked());
   return answer;
 }
 

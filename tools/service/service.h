@@ -124,6 +124,19 @@ std::string DigestOf(const Head& head);
 absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
                                           const v1::VerifyRequest& request);
 
+// Copies the ledger, consistently, into the new directory request.to, with
+// a PROVLEDGER_BACKUP file naming the head it holds.
+absl::StatusOr<v1::BackupResponse> Backup(Ledger& ledger,
+                                          const v1::BackupRequest& request);
+
+// Restores the backup in `from` into the new directory `into`, then checks
+// the hash chain, the projections against a replay, and that the head is
+// the backup's. On any failure `into` is removed again. FailedPrecondition
+// when `from` is not a backup, AlreadyExists when `into` exists, DataLoss
+// when the copy does not verify.
+absl::StatusOr<v1::BackupResponse> Restore(const std::string& from,
+                                           const std::string& into);
+
 // The one JSON form of every answer: protobuf's JSON mapping with the proto
 // field names, every field without presence printed (an empty list as []),
 // an unset optional field left out, 64-bit numbers as strings.
