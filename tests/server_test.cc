@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
+#include "httplib.h"
 #include "ledger/testing.h"
 #include "provledger/v1/service.grpc.pb.h"
 #include "tools/server/process.h"
@@ -1124,6 +1125,190 @@ TEST_F(ServerTest, ABackupTakenWhileClientsAppendRestoresToItsHead) {
     ++seq;
   }
   EXPECT_EQ(seq, backup.events());
+}
+
+// The HTTP/JSON API: the same answers as gRPC, byte for byte in JSON, and
+// each error status with its JSON body.
+TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
+  Server server({"--db", db_, "--tokens", WriteTokens(), "--http",
+                 "127.0.0.1:0"},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.http_address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  httplib::Client http("http://" + server.http_address());
+  auto headers = [](const char* token) {
+    return httplib::Headers{{"Authorization", std::string("Bearer ") + token}};
+  };
+  auto get = [&](const std::string& path, const char* token = kAuditor) {
+    return http.Get(path.c_str(), headers(token));
+  };
+  auto post = [&](const std::string& path, const std::string& body,
+                  const char* token) {
+    return http.Post(path.c_str(), headers(token), body, "application/json");
+  };
+  // Each answer is the gRPC answer in protobuf's JSON mapping.
+  {
+    v1::DigestResponse digest;
+    ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &digest).ok());
+    auto r = get("/v1/digest");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, service::ToJson(digest) + "\n");
+  }
+  {
+    v1::AsOfRequest request;
+    request.set_date("2024-03-10");
+    request.mutable_known()->set_known_seq(24);
+    request.mutable_filter()->set_provider("1526374859");
+    v1::AsOfResponse answer;
+    ASSERT_TRUE(stub->AsOf(Context(kAuditor).get(), request, &answer).ok());
+    auto r = get("/v1/providers/1526374859/asof?date=2024-03-10&known_seq=24");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+    request.clear_filter();
+    request.mutable_filter()->set_org("1245319599");
+    request.mutable_filter()->set_payer("medicare");
+    ASSERT_TRUE(stub->AsOf(Context(kAuditor).get(), request, &answer).ok());
+    r = get("/v1/orgs/1245319599/asof?date=2024-03-10&known_seq=24&payer=medicare");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+  }
+  {
+    v1::HistoryRequest request;
+    request.set_npi("1526374859");
+    request.mutable_known()->set_known_seq(16);
+    v1::HistoryResponse answer;
+    ASSERT_TRUE(stub->History(Context(kAuditor).get(), request, &answer).ok());
+    auto r = get("/v1/providers/1526374859/history?known_seq=16");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+  }
+  {
+    v1::DiffRequest request;
+    request.set_from("2024-01-01");
+    request.set_to("2024-12-31");
+    v1::DiffResponse answer;
+    ASSERT_TRUE(stub->Diff(Context(kAuditor).get(), request, &answer).ok());
+    auto r = get("/v1/diff?from=2024-01-01&to=2024-12-31");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+  }
+  {
+    v1::StatsRequest request;
+    request.set_date("2024-03-10");
+    v1::StatsResponse answer;
+    ASSERT_TRUE(stub->Stats(Context(kAuditor).get(), request, &answer).ok());
+    auto r = get("/v1/stats?date=2024-03-10");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+  }
+  {
+    v1::ClaimCheckRequest request;
+    request.set_rendering_npi("1526374859");
+    request.set_billing_npi("1245319599");
+    request.set_payer("medicare");
+    request.set_date_of_service("2024-03-10");
+    request.mutable_known()->set_known_seq(24);
+    v1::ClaimCheckResponse answer;
+    ASSERT_TRUE(
+        stub->ClaimCheck(Context(kAuditor).get(), request, &answer).ok());
+    EXPECT_EQ(answer.result(), "payable");
+    auto r = post("/v1/claims:check",
+                  R"({"rendering_npi":"1526374859","billing_npi":"1245319599",)"
+                  R"("payer":"medicare","date_of_service":"2024-03-10",)"
+                  R"("known_seq":24})",
+                  kAuditor);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+  }
+  // The error statuses, each with its JSON body.
+  {
+    auto r = http.Get("/v1/digest");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"UNAUTHENTICATED\",\"message\":\"no token: send the "
+              "header 'authorization: Bearer \\u003ctoken\\u003e'\"}\n");
+    r = get("/v1/digest", "not-a-token");
+    EXPECT_EQ(r->status, 401);
+    r = get("/v1/asof?date=2024-02-30");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"date: '2024-02-30' "
+              "is not a real calendar day\"}\n");
+    r = get("/v1/asof?date=2024-03-10&colour=blue");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"'colour' is not a "
+              "parameter of this call\"}\n");
+    r = get("/v1/asof?date=2024-03-10&known_seq=-1");
+    EXPECT_EQ(r->status, 400);
+    r = get("/v1/nothing");
+    EXPECT_EQ(r->status, 404);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"NOT_FOUND\",\"message\":\"no call GET "
+              "/v1/nothing\"}\n");
+  }
+  const std::string event =
+      service::ToJson(Sent(Credentialed("http-1", "2024-05-01", kDrA)));
+  {
+    auto r = post("/v1/events:append", "{\"events\":[" + event + "]}", kAuditor);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"PERMISSION_DENIED\",\"message\":\"Append needs the "
+              "writer role; auditor1 is an auditor\"}\n");
+    r = post("/v1/events:append", "{\"events\":[" + event + "]}", kWriter);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_TRUE(absl::StartsWith(r->body, "{\"appended\":1,")) << r->body;
+    // The same event_id with other content: 409 naming the event.
+    const std::string other =
+        service::ToJson(Sent(Credentialed("http-1", "2024-06-01", kDrA)));
+    r = post("/v1/events:append", "{\"events\":[" + other + "]}", kWriter);
+    EXPECT_EQ(r->status, 409);
+    EXPECT_TRUE(absl::StrContains(
+        r->body, "\"event_error\":{\"index\":0,\"field\":\"event_id\","
+                 "\"code\":\"DUPLICATE_EVENT_ID\"}"))
+        << r->body;
+    // A stale expected version: 409 too (ABORTED).
+    r = post("/v1/events:append",
+             "{\"events\":[" +
+                 service::ToJson(Sent(Credentialed("http-2", "2024-05-01", kDrA))) +
+                 "],\"expected\":{\"npi\":\"" + kDrA + "\",\"version\":\"3\"}}",
+             kWriter);
+    EXPECT_EQ(r->status, 409);
+    EXPECT_TRUE(absl::StartsWith(r->body, "{\"code\":\"ABORTED\"")) << r->body;
+    // A revocation of a reassignment that does not exist: 412.
+    r = post("/v1/events:append",
+             "{\"events\":[" +
+                 service::ToJson(Sent(Revoked("rv", "2024-05-01", kDrB, kGroupY))) +
+                 "]}",
+             kWriter);
+    EXPECT_EQ(r->status, 412);
+    EXPECT_TRUE(absl::StartsWith(r->body, "{\"code\":\"FAILED_PRECONDITION\""))
+        << r->body;
+    // Bad JSON: 400 naming the body.
+    r = post("/v1/events:append", "{\"events\":[{\"nope\":1}]}", kWriter);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_TRUE(absl::StartsWith(
+        r->body, "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"body: "))
+        << r->body;
+  }
+  // Recorded under the writer's identity.
+  v1::ReadRequest read;
+  read.set_from_seq(27);
+  auto context = Context(kAuditor);
+  auto events = stub->Read(context.get(), read);
+  v1::Event e;
+  ASSERT_TRUE(events->Read(&e));
+  EXPECT_EQ(e.event_id(), "http-1");
+  EXPECT_EQ(e.actor(), "clerk");
+  EXPECT_FALSE(events->Read(&e));
+  events->Finish();
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST_F(ServerTest, TheCliSendsItsTokenFileAndNamesWhatTheRoleAllows) {

@@ -21,6 +21,22 @@ constexpr uint32_t kDefaultHeartbeatSeconds = 15;
 
 }  // namespace
 
+absl::Status RefuseOtherActors(const v1::AppendRequest& request,
+                               const std::string& caller) {
+  for (int i = 0; i < request.events_size(); ++i) {
+    const std::string& actor = request.events(i).actor();
+    if (!actor.empty() && actor != caller) {
+      return WithEventError(
+          absl::InvalidArgumentError(absl::StrCat(
+              "actor: '", actor, "' is not the caller; the server records ",
+              "events under the token's identity ('", caller,
+              "'): leave actor empty")),
+          static_cast<size_t>(i));
+    }
+  }
+  return absl::OkStatus();
+}
+
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
@@ -68,30 +84,12 @@ grpc::Status ShuttingDown() {
 absl::StatusOr<Identity> LedgerService::Authorize(
     const grpc::ServerContextBase& context, Role needed,
     const char* call) const {
-  if (options_.tokens == nullptr) {
-    return Identity{options_.local_identity, Role::kAdmin};
-  }
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError(
-        "no token: send the metadata 'authorization: Bearer <token>'");
-  }
-  absl::string_view value(it->second.data(), it->second.size());
-  if (!absl::ConsumePrefix(&value, "Bearer ")) {
-    return absl::UnauthenticatedError(
-        "the authorization metadata is not 'Bearer <token>'");
-  }
-  std::optional<Identity> id = options_.tokens->Find(value);
-  if (!id.has_value()) {
-    return absl::UnauthenticatedError("the token is not one this server knows");
-  }
-  if (static_cast<int>(id->role) < static_cast<int>(needed)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        call, " needs the ", RoleName(needed), " role; ", id->name, " is ",
-        id->role == Role::kWriter ? "a " : "an ", RoleName(id->role)));
-  }
-  return *id;
+  std::optional<absl::string_view> value;
+  if (it != metadata.end()) value.emplace(it->second.data(), it->second.size());
+  return server::Authorize(options_.tokens, options_.local_identity, value,
+                           needed, call, "metadata");
 }
 
 grpc::Status LedgerService::Append(grpc::ServerContext* context,
@@ -114,16 +112,8 @@ grpc::Status LedgerService::AppendCounted(const grpc::ServerContext& context,
   if (!caller.ok()) return ToGrpc(caller.status());
   // The actor recorded is who the token says the caller is; a client
   // cannot record events in someone else's name.
-  for (int i = 0; i < request->events_size(); ++i) {
-    const std::string& actor = request->events(i).actor();
-    if (!actor.empty() && actor != caller->name) {
-      return ToGrpc(WithEventError(
-          absl::InvalidArgumentError(absl::StrCat(
-              "actor: '", actor, "' is not the caller; the server records ",
-              "events under the token's identity ('", caller->name,
-              "'): leave actor empty")),
-          static_cast<size_t>(i)));
-    }
+  if (absl::Status s = RefuseOtherActors(*request, caller->name); !s.ok()) {
+    return ToGrpc(s);
   }
   if (!BeginWrite()) return ShuttingDown();
   auto answer = service::Append(*ledger_, *request, caller->name);

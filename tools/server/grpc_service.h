@@ -20,6 +20,12 @@
 
 namespace provledger::server {
 
+// InvalidArgument (with the event's index) if an event of `request` names
+// an actor other than `caller`: the server records events under the
+// token's identity.
+absl::Status RefuseOtherActors(const v1::AppendRequest& request,
+                               const std::string& caller);
+
 // `status` as a gRPC status (the codes are the same); an append error's
 // EventError travels in the details as an ErrorStatus.
 grpc::Status ToGrpc(const absl::Status& status);

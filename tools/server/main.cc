@@ -10,6 +10,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
@@ -17,10 +18,12 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "httplib.h"
 #include "ledger/ledger.h"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 #include "tools/server/grpc_service.h"
+#include "tools/server/http_api.h"
 #include "tools/server/metrics.h"
 #include "tools/server/tokens.h"
 
@@ -34,6 +37,7 @@ struct Flags {
   std::string tls_cert, tls_key;
   std::string payer_rules;
   std::string metrics;  // "" none
+  std::string http;     // "" none
   size_t timeline_cache_mb = 256;
 };
 
@@ -79,6 +83,12 @@ int Serve(const Flags& f) {
         "refusing to serve metrics on ", f.metrics,
         ", which is not a loopback address, on a server without --tokens and "
         "TLS; scrape them on loopback or through a proxy"));
+  }
+  if (!f.http.empty() && !IsLoopback(f.http) && (f.tokens.empty() || !tls)) {
+    return Fail(absl::StrCat(
+        "refusing to serve HTTP on ", f.http,
+        ", which is not a loopback address, without both --tokens and "
+        "--tls-cert/--tls-key (or run it on loopback behind a TLS proxy)"));
   }
   std::optional<Tokens> tokens;
   if (!f.tokens.empty()) {
@@ -150,6 +160,42 @@ int Serve(const Flags& f) {
   }
   LedgerService service(ledger->get(), options);
 
+  // The HTTP/JSON API, over TLS when the gRPC side has it.
+  std::unique_ptr<HttpApi> http_api;
+  std::unique_ptr<httplib::Server> http;
+  std::thread http_thread;
+  if (!f.http.empty()) {
+    http = tls ? std::make_unique<httplib::SSLServer>(f.tls_cert.c_str(),
+                                                      f.tls_key.c_str())
+               : std::make_unique<httplib::Server>();
+    HttpApi::Options http_options;
+    http_options.tokens = options.tokens;
+    http_options.local_identity = options.local_identity;
+    http_options.rules = options.rules;
+    http_options.metrics = &metrics;
+    http_api = std::make_unique<HttpApi>(ledger->get(), http_options);
+    http_api->Register(http.get());
+    const size_t colon = f.http.rfind(':');
+    absl::string_view host = f.http;
+    host = host.substr(0, colon);
+    int port = 0;
+    if (colon == std::string::npos || !absl::SimpleAtoi(f.http.substr(colon + 1), &port)) {
+      return Fail(absl::StrCat("--http: '", f.http, "' is not host:port"));
+    }
+    if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+    const std::string bind_host(host);
+    const int bound =
+        port == 0 ? http->bind_to_any_port(bind_host.c_str())
+                  : (http->bind_to_port(bind_host.c_str(), port) ? port : -1);
+    if (!http->is_valid() || bound <= 0) {
+      return Fail(absl::StrCat("cannot serve HTTP on ", f.http,
+                               " (in use, or not an address of this host)"));
+    }
+    std::cout << "http on " << f.http.substr(0, colon) << ":" << bound
+              << std::endl;
+    http_thread = std::thread([&] { http->listen_after_bind(); });
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -197,10 +243,12 @@ int Serve(const Flags& f) {
     // The writes in flight finish first; what is left only reads, and is
     // cancelled at once.
     service.Stop();
+    if (http) http->stop();
     server->Shutdown(std::chrono::system_clock::now());
   });
   server->Wait();
   stopper.join();
+  if (http_thread.joinable()) http_thread.join();
   absl::Status synced = (*ledger)->Sync();
   ledger->reset();
   if (!synced.ok()) {
@@ -245,6 +293,9 @@ int main(int argc, char** argv) {
                  "(role auditor, writer or admin); mode 600");
   app.add_option("--tls-cert", f.tls_cert, "PEM certificate chain");
   app.add_option("--tls-key", f.tls_key, "PEM private key");
+  app.add_option("--http", f.http,
+                 "also serve the HTTP/JSON API at HOST:PORT (port 0: any free "
+                 "port; loopback unless --tokens and TLS are set)");
   app.add_option("--metrics", f.metrics,
                  "serve Prometheus metrics at http://HOST:PORT/metrics "
                  "(loopback unless --tokens and TLS are set)");

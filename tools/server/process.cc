@@ -34,8 +34,8 @@ ServerProcess::ServerProcess(const std::string& provledgerd,
     _exit(127);
   }
   close(out[1]);
-  // "metrics on HOST:PORT/metrics" (with --metrics), then "listening on
-  // HOST:PORT", within 20 s.
+  // "metrics on HOST:PORT/metrics" (with --metrics), "http on HOST:PORT"
+  // (with --http), then "listening on HOST:PORT", within 20 s.
   std::string text;
   pollfd p{out[0], POLLIN, 0};
   const auto deadline =
@@ -61,6 +61,7 @@ ServerProcess::ServerProcess(const std::string& provledgerd,
   };
   address_ = value("listening on ");
   metrics_ = value("metrics on ");
+  http_ = value("http on ");
 }
 
 int ServerProcess::Stop() {

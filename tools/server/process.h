@@ -29,6 +29,8 @@ class ServerProcess {
   const std::string& address() const { return address_; }
   // "127.0.0.1:PORT/metrics" when started with --metrics, else "".
   const std::string& metrics_address() const { return metrics_; }
+  // "127.0.0.1:PORT" when started with --http, else "".
+  const std::string& http_address() const { return http_; }
 
   // SIGTERM, then the exit code (-1 if it had to be killed after 20 s).
   int Stop();
@@ -42,6 +44,7 @@ class ServerProcess {
   int exit_code_ = -1;
   std::string address_;
   std::string metrics_;
+  std::string http_;
 };
 
 }  // namespace provledger::server

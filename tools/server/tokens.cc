@@ -90,3 +90,34 @@ std::optional<Identity> Tokens::Find(absl::string_view token) const {
 }
 
 }  // namespace provledger::server
+
+namespace provledger::server {
+
+absl::StatusOr<Identity> Authorize(const Tokens* tokens,
+                                   const std::string& local_identity,
+                                   std::optional<absl::string_view> authorization,
+                                   Role needed, absl::string_view call,
+                                   absl::string_view carrier) {
+  if (tokens == nullptr) return Identity{local_identity, Role::kAdmin};
+  if (!authorization.has_value()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "no token: send the ", carrier, " 'authorization: Bearer <token>'"));
+  }
+  absl::string_view value = *authorization;
+  if (!absl::ConsumePrefix(&value, "Bearer ")) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "the authorization ", carrier, " is not 'Bearer <token>'"));
+  }
+  std::optional<Identity> id = tokens->Find(value);
+  if (!id.has_value()) {
+    return absl::UnauthenticatedError("the token is not one this server knows");
+  }
+  if (static_cast<int>(id->role) < static_cast<int>(needed)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        call, " needs the ", RoleName(needed), " role; ", id->name, " is ",
+        id->role == Role::kWriter ? "a " : "an ", RoleName(id->role)));
+  }
+  return *id;
+}
+
+}  // namespace provledger::server

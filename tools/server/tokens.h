@@ -43,6 +43,18 @@ class Tokens {
   absl::flat_hash_map<std::string, Identity> by_hash_;  // hex SHA-256
 };
 
+// The caller presenting `authorization` (the value of its "authorization"
+// metadata or header, nullopt if absent), if its role allows `needed` for
+// `call`: UNAUTHENTICATED without a valid "Bearer <token>", PERMISSION_DENIED
+// below the role. With no tokens (a loopback server) every caller is
+// `local_identity` with the admin role. `carrier` names where the token goes
+// ("metadata", "header") in the messages.
+absl::StatusOr<Identity> Authorize(const Tokens* tokens,
+                                   const std::string& local_identity,
+                                   std::optional<absl::string_view> authorization,
+                                   Role needed, absl::string_view call,
+                                   absl::string_view carrier);
+
 // The lowercase hex SHA-256 of `token`.
 std::string TokenHash(absl::string_view token);
 

@@ -1,0 +1,307 @@
+#include "tools/server/http_api.h"
+
+#include <functional>
+#include <optional>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "httplib.h"
+#include "provledger/v1/service.pb.h"
+#include "tools/server/grpc_service.h"
+#include "tools/service/service.h"
+
+namespace provledger::server {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+
+// Sets the scalar field `name` of `message` from the text `value`; false
+// if `message` has no such field.
+absl::StatusOr<bool> SetScalar(Message* message, const std::string& name,
+                               const std::string& value) {
+  const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(name);
+  if (field == nullptr || field->is_repeated() ||
+      field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+    return false;
+  }
+  const auto* reflection = message->GetReflection();
+  auto number = [&](auto* out) -> absl::Status {
+    if (!absl::SimpleAtoi(value, out) || value.empty() ||
+        !std::isdigit(static_cast<unsigned char>(value[0]))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": '", value, "' is not a plain decimal number"));
+    }
+    return absl::OkStatus();
+  };
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      reflection->SetString(message, field, value);
+      return true;
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t n = 0;
+      if (absl::Status s = number(&n); !s.ok()) return s;
+      reflection->SetUInt64(message, field, n);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t n = 0;
+      if (absl::Status s = number(&n); !s.ok()) return s;
+      reflection->SetUInt32(message, field, n);
+      return true;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (value != "true" && value != "false") {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, ": '", value, "' is not true or false"));
+      }
+      reflection->SetBool(message, field, value == "true");
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The sub-message `name` of `message` (known, filter), or null.
+Message* SubMessage(Message* message, const char* name) {
+  const FieldDescriptor* field = message->GetDescriptor()->FindFieldByName(name);
+  if (field == nullptr || field->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+    return nullptr;
+  }
+  return message->GetReflection()->MutableMessage(message, field);
+}
+
+// Fills `request` from query parameters: a request field, else a field of
+// its knowledge point, else of its filter.
+absl::Status FromParams(const httplib::Params& params, Message* request) {
+  for (const auto& [name, value] : params) {
+    bool set = false;
+    for (Message* target : {request, SubMessage(request, "known"),
+                            SubMessage(request, "filter")}) {
+      if (target == nullptr) continue;
+      absl::StatusOr<bool> done = SetScalar(target, name, value);
+      if (!done.ok()) return done.status();
+      if (*done) {
+        set = true;
+        break;
+      }
+    }
+    if (!set) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", name, "' is not a parameter of this call"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Parses a JSON body into `request` (protobuf's JSON mapping, unknown
+// fields refused); knowledge-point fields may be given at the top level.
+absl::Status FromBody(const std::string& body, Message* request) {
+  google::protobuf::Struct object;
+  auto parsed = google::protobuf::util::JsonStringToMessage(body, &object);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: not a JSON object: ", parsed.message().as_string()));
+  }
+  const auto* descriptor = request->GetDescriptor();
+  if (descriptor->FindFieldByName("known") != nullptr) {
+    auto* fields = object.mutable_fields();
+    google::protobuf::Struct known;
+    for (const char* name : {"known_at", "known_seq", "tz"}) {
+      auto it = fields->find(name);
+      if (it == fields->end()) continue;
+      (*known.mutable_fields())[name] = it->second;
+      fields->erase(it);
+    }
+    if (!known.fields().empty()) {
+      if (fields->contains("known")) {
+        return absl::InvalidArgumentError(
+            "body: give known_at / known_seq either at the top level or in "
+            "known, not both");
+      }
+      *(*fields)["known"].mutable_struct_value() = known;
+    }
+  }
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(object, &json);
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto filled = google::protobuf::util::JsonStringToMessage(json, request, options);
+  if (!filled.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: ", filled.message().as_string()));
+  }
+  return absl::OkStatus();
+}
+
+void Reply(httplib::Response& res, const Message& message) {
+  res.status = 200;
+  res.set_content(service::ToJson(message) + "\n", "application/json");
+}
+
+void ReplyError(httplib::Response& res, const absl::Status& status) {
+  v1::HttpError error;
+  error.set_code(absl::StatusCodeToString(status.code()));
+  error.set_message(std::string(status.message()));
+  if (auto event = EventErrorOf(status)) *error.mutable_event_error() = *event;
+  res.status = HttpStatusOf(status.code());
+  // The event error only when there is one.
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(error, &json, options);
+  res.set_content(json + "\n", "application/json");
+}
+
+}  // namespace
+
+int HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+      return 400;
+    case absl::StatusCode::kUnauthenticated:
+      return 401;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kAborted:
+      return 409;
+    case absl::StatusCode::kFailedPrecondition:
+      return 412;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpApi::HttpApi(Ledger* ledger, Options options)
+    : ledger_(ledger), options_(std::move(options)) {}
+
+absl::StatusOr<Identity> HttpApi::Caller(const httplib::Request& request,
+                                         Role needed, const char* call) const {
+  std::optional<std::string> header;
+  if (request.has_header("Authorization")) {
+    header = request.get_header_value("Authorization");
+  }
+  std::optional<absl::string_view> value;
+  if (header.has_value()) value = *header;
+  return Authorize(options_.tokens, options_.local_identity, value, needed,
+                   call, "header");
+}
+
+void HttpApi::Register(httplib::Server* server) {
+  // A query: the request from the path capture, the parameters or the
+  // body; answered from one view, masked for auditors, timed as `method`.
+  auto query = [this](const char* method, auto make_request, auto call) {
+    return [this, method, make_request, call](const httplib::Request& req,
+                                              httplib::Response& res) {
+      const absl::Time start = absl::Now();
+      auto caller = Caller(req, Role::kAuditor, method);
+      if (!caller.ok()) return ReplyError(res, caller.status());
+      auto request = make_request(req);
+      if (!request.ok()) return ReplyError(res, request.status());
+      service::QueryService service(ledger_->View(), options_.rules);
+      if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
+      auto answer = call(service, *request);
+      if (options_.metrics != nullptr) {
+        options_.metrics->OnQuery(method, absl::Now() - start);
+      }
+      if (!answer.ok()) return ReplyError(res, answer.status());
+      Reply(res, *answer);
+    };
+  };
+  // The request from the query parameters, with `path_field` (of the
+  // request, or of its filter) set from the path's capture.
+  auto params = [](auto prototype, const char* path_field) {
+    return [prototype, path_field](const httplib::Request& req)
+               -> absl::StatusOr<decltype(prototype)> {
+      decltype(prototype) request = prototype;
+      if (absl::Status s = FromParams(req.params, &request); !s.ok()) return s;
+      if (path_field != nullptr && req.matches.size() > 1) {
+        Message* target = &request;
+        if (request.GetDescriptor()->FindFieldByName(path_field) == nullptr) {
+          target = SubMessage(&request, "filter");
+        }
+        (void)SetScalar(target, path_field, req.matches[1].str());
+      }
+      return request;
+    };
+  };
+  auto body = [](auto prototype) {
+    return [prototype](const httplib::Request& req)
+               -> absl::StatusOr<decltype(prototype)> {
+      decltype(prototype) request = prototype;
+      if (absl::Status s = FromBody(req.body, &request); !s.ok()) return s;
+      return request;
+    };
+  };
+  using QS = service::QueryService;
+  server->Get("/v1/digest",
+              query("Digest", params(v1::DigestRequest(), nullptr),
+                    [](const QS& s, const v1::DigestRequest&) {
+                      return s.Digest();
+                    }));
+  server->Get("/v1/stats",
+              query("Stats", params(v1::StatsRequest(), nullptr),
+                    [](const QS& s, const v1::StatsRequest& r) {
+                      return s.Stats(r);
+                    }));
+  auto asof = [](const QS& s, const v1::AsOfRequest& r) { return s.AsOf(r); };
+  server->Get("/v1/asof", query("AsOf", params(v1::AsOfRequest(), nullptr), asof));
+  server->Get(R"(/v1/providers/(\d+)/asof)",
+              query("AsOf", params(v1::AsOfRequest(), "provider"), asof));
+  server->Get(R"(/v1/orgs/(\d+)/asof)",
+              query("AsOf", params(v1::AsOfRequest(), "org"), asof));
+  server->Get(R"(/v1/providers/(\d+)/history)",
+              query("History", params(v1::HistoryRequest(), "npi"),
+                    [](const QS& s, const v1::HistoryRequest& r) {
+                      return s.History(r);
+                    }));
+  server->Get("/v1/diff",
+              query("Diff", params(v1::DiffRequest(), nullptr),
+                    [](const QS& s, const v1::DiffRequest& r) {
+                      return s.Diff(r);
+                    }));
+  server->Post("/v1/claims:check",
+               query("ClaimCheck", body(v1::ClaimCheckRequest()),
+                     [](const QS& s, const v1::ClaimCheckRequest& r) {
+                       return s.ClaimCheck(r);
+                     }));
+  server->Post("/v1/events:append", [this](const httplib::Request& req,
+                                           httplib::Response& res) {
+    auto caller = Caller(req, Role::kWriter, "Append");
+    absl::Status status = caller.status();
+    v1::AppendRequest request;
+    if (status.ok()) status = FromBody(req.body, &request);
+    // The actor is the caller's identity, as over gRPC.
+    if (status.ok()) status = RefuseOtherActors(request, caller->name);
+    absl::StatusOr<v1::AppendResponse> answer =
+        status.ok() ? service::Append(*ledger_, request, caller->name)
+                    : absl::StatusOr<v1::AppendResponse>(status);
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnAppend(answer.status().code(),
+                                 answer.ok() ? answer->appended() : 0);
+    }
+    if (!answer.ok()) return ReplyError(res, answer.status());
+    Reply(res, *answer);
+  });
+  // Anything else under /v1/.
+  server->set_error_handler([](const httplib::Request& req,
+                               httplib::Response& res) {
+    if (res.status == 404 && res.body.empty()) {
+      ReplyError(res, absl::NotFoundError(absl::StrCat(
+                          "no call ", req.method, " ", req.path)));
+    }
+  });
+}
+
+}  // namespace provledger::server

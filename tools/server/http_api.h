@@ -1,0 +1,67 @@
+// provledgerd's HTTP/JSON API (--http): the gRPC API's calls as JSON over
+// HTTP, built from the same request and response messages (protobuf's JSON
+// mapping, proto field names), with the same bearer tokens and roles.
+//
+//   GET  /v1/digest                         DigestResponse
+//   GET  /v1/stats?date=                    StatsResponse
+//   GET  /v1/asof?date=&provider=&org=&payer=&known_at=&known_seq=&tz=
+//   GET  /v1/providers/{npi}/asof?date=...  AsOf for one provider
+//   GET  /v1/orgs/{npi}/asof?date=...       AsOf for one organization
+//   GET  /v1/providers/{npi}/history?payer=&actor=&source=&known_...
+//   GET  /v1/diff?from=&to=&provider=&org=&payer=&known_...
+//   POST /v1/claims:check   ClaimCheckRequest (known_at / known_seq / tz
+//                           also accepted at the top level)
+//   POST /v1/events:append  AppendRequest (the writer role)
+//
+// A query parameter is a request field ("date"), a knowledge-point field
+// ("known_seq") or a filter field ("payer"); any other is refused. Errors:
+// the gRPC code mapped to an HTTP status (400, 401, 403, 404, 409, 412,
+// 503, else 500) and an HttpError body naming the field, and for an append
+// the failing event.
+#ifndef PROVLEDGER_TOOLS_SERVER_HTTP_API_H_
+#define PROVLEDGER_TOOLS_SERVER_HTTP_API_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "ledger/ledger.h"
+#include "projections/payer_rules.h"
+#include "tools/server/metrics.h"
+#include "tools/server/tokens.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace provledger::server {
+
+// The HTTP status for an error of `code`.
+int HttpStatusOf(absl::StatusCode code);
+
+class HttpApi {
+ public:
+  struct Options {
+    const Tokens* tokens = nullptr;  // null: loopback, every caller admin
+    std::string local_identity = "local";
+    PayerRules rules;
+    Metrics* metrics = nullptr;
+  };
+  // `ledger` must outlive the API.
+  HttpApi(Ledger* ledger, Options options);
+
+  // Adds the routes to `server`.
+  void Register(httplib::Server* server);
+
+ private:
+  absl::StatusOr<Identity> Caller(const httplib::Request& request,
+                                  Role needed, const char* call) const;
+
+  Ledger* const ledger_;
+  const Options options_;
+};
+
+}  // namespace provledger::server
+
+#endif  // PROVLEDGER_TOOLS_SERVER_HTTP_API_H_
