@@ -1147,62 +1147,43 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
     return http.Post(path.c_str(), headers(token), body, "application/json");
   };
   // Each answer is the gRPC answer in protobuf's JSON mapping.
-  {
-    v1::DigestResponse digest;
-    ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &digest).ok());
-    auto r = get("/v1/digest");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 200);
-    EXPECT_EQ(r->body, service::ToJson(digest) + "\n");
-  }
-  {
-    v1::AsOfRequest request;
-    request.set_date("2024-03-10");
-    request.mutable_known()->set_known_seq(24);
-    request.mutable_filter()->set_provider("1526374859");
-    v1::AsOfResponse answer;
-    ASSERT_TRUE(stub->AsOf(Context(kAuditor).get(), request, &answer).ok());
-    auto r = get("/v1/providers/1526374859/asof?date=2024-03-10&known_seq=24");
+  auto same_as_grpc = [&](const std::string& path, auto method,
+                          const auto& request, auto answer) {
+    SCOPED_TRACE(path);
+    ASSERT_TRUE(((*stub).*method)(Context(kAuditor).get(), request, &answer).ok());
+    auto r = get(path);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
-    request.clear_filter();
-    request.mutable_filter()->set_org("1245319599");
-    request.mutable_filter()->set_payer("medicare");
-    ASSERT_TRUE(stub->AsOf(Context(kAuditor).get(), request, &answer).ok());
-    r = get("/v1/orgs/1245319599/asof?date=2024-03-10&known_seq=24&payer=medicare");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
-  }
-  {
-    v1::HistoryRequest request;
-    request.set_npi("1526374859");
-    request.mutable_known()->set_known_seq(16);
-    v1::HistoryResponse answer;
-    ASSERT_TRUE(stub->History(Context(kAuditor).get(), request, &answer).ok());
-    auto r = get("/v1/providers/1526374859/history?known_seq=16");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
-  }
-  {
-    v1::DiffRequest request;
-    request.set_from("2024-01-01");
-    request.set_to("2024-12-31");
-    v1::DiffResponse answer;
-    ASSERT_TRUE(stub->Diff(Context(kAuditor).get(), request, &answer).ok());
-    auto r = get("/v1/diff?from=2024-01-01&to=2024-12-31");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
-  }
-  {
-    v1::StatsRequest request;
-    request.set_date("2024-03-10");
-    v1::StatsResponse answer;
-    ASSERT_TRUE(stub->Stats(Context(kAuditor).get(), request, &answer).ok());
-    auto r = get("/v1/stats?date=2024-03-10");
-    ASSERT_TRUE(r);
-    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
-  }
+  };
+  same_as_grpc("/v1/digest", &v1::Ledger::Stub::Digest, v1::DigestRequest(),
+               v1::DigestResponse());
+  v1::AsOfRequest asof;
+  asof.set_date("2024-03-10");
+  asof.mutable_known()->set_known_seq(24);
+  asof.mutable_filter()->set_provider("1526374859");
+  same_as_grpc("/v1/providers/1526374859/asof?date=2024-03-10&known_seq=24",
+               &v1::Ledger::Stub::AsOf, asof, v1::AsOfResponse());
+  asof.clear_filter();
+  asof.mutable_filter()->set_org("1245319599");
+  asof.mutable_filter()->set_payer("medicare");
+  same_as_grpc(
+      "/v1/orgs/1245319599/asof?date=2024-03-10&known_seq=24&payer=medicare",
+      &v1::Ledger::Stub::AsOf, asof, v1::AsOfResponse());
+  v1::HistoryRequest history;
+  history.set_npi("1526374859");
+  history.mutable_known()->set_known_seq(16);
+  same_as_grpc("/v1/providers/1526374859/history?known_seq=16",
+               &v1::Ledger::Stub::History, history, v1::HistoryResponse());
+  v1::DiffRequest diff;
+  diff.set_from("2024-01-01");
+  diff.set_to("2024-12-31");
+  same_as_grpc("/v1/diff?from=2024-01-01&to=2024-12-31",
+               &v1::Ledger::Stub::Diff, diff, v1::DiffResponse());
+  v1::StatsRequest stats;
+  stats.set_date("2024-03-10");
+  same_as_grpc("/v1/stats?date=2024-03-10", &v1::Ledger::Stub::Stats, stats,
+               v1::StatsResponse());
   {
     v1::ClaimCheckRequest request;
     request.set_rendering_npi("1526374859");
