@@ -1204,6 +1204,60 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
     EXPECT_EQ(r->status, 200);
     EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
   }
+  {
+    v1::ReportRequest request;
+    request.set_npi("1526374859");
+    request.mutable_known()->set_known_seq(24);
+    v1::ReportResponse answer;
+    ASSERT_TRUE(stub->Report(Context(kAuditor).get(), request, &answer).ok());
+    auto r = get("/v1/providers/1526374859/report?known_seq=24");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_EQ(r->body, answer.html());
+  }
+  {
+    v1::DigestResponse digest;
+    ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &digest).ok());
+    v1::VerifyDigestRequest request;
+    request.set_digest(digest.digest());
+    v1::VerifyResponse answer;
+    ASSERT_TRUE(
+        stub->VerifyDigest(Context(kAuditor).get(), request, &answer).ok());
+    auto r = post("/v1/digest:verify",
+                  "{\"digest\":\"" + digest.digest() + "\"}", kAuditor);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+  }
+  {
+    // The roster as the body (sent as a form, as curl --data-binary does).
+    const std::string roster =
+        ReadAll(std::string(PROVLEDGER_TEST_DATA) + "/cms_reassignment_2024-06.csv");
+    v1::ReconcileReport expected;
+    auto context = Context(kAuditor);
+    auto call = stub->Reconcile(context.get());
+    v1::ReconcileUpload part;
+    part.mutable_request()->set_as_of("2024-06-01");
+    part.mutable_request()->set_org("O20150101000123");
+    ASSERT_TRUE(call->Write(part));
+    part.set_roster_chunk(roster);
+    ASSERT_TRUE(call->Write(part));
+    call->WritesDone();
+    v1::ReconcileReply reply;
+    while (call->Read(&reply)) {
+      if (reply.has_discrepancy()) *expected.add_discrepancies() = reply.discrepancy();
+      if (reply.has_summary()) *expected.mutable_summary() = reply.summary();
+    }
+    ASSERT_TRUE(call->Finish().ok());
+    ASSERT_EQ(expected.discrepancies_size(), 2);
+    auto r = http.Post("/v1/rosters:reconcile?as_of=2024-06-01&org=O20150101000123",
+                       headers(kAuditor), roster,
+                       "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->body, service::ToJson(expected) + "\n");
+  }
   // The error statuses, each with its JSON body.
   {
     auto r = http.Get("/v1/digest");

@@ -2,9 +2,11 @@
 
 #include <functional>
 #include <optional>
+#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -276,6 +278,77 @@ void HttpApi::Register(httplib::Server* server) {
                      [](const QS& s, const v1::ClaimCheckRequest& r) {
                        return s.ClaimCheck(r);
                      }));
+  // The HTML timeline report of a provider or an organization.
+  auto report = [this](bool is_org) {
+    return [this, is_org](const httplib::Request& req, httplib::Response& res) {
+      auto caller = Caller(req, Role::kAuditor, "Report");
+      if (!caller.ok()) return ReplyError(res, caller.status());
+      v1::ReportRequest request;
+      if (absl::Status s = FromParams(req.params, &request); !s.ok()) {
+        return ReplyError(res, s);
+      }
+      request.set_npi(req.matches[1].str());
+      request.set_is_org(is_org);
+      service::QueryService service(ledger_->View(), options_.rules);
+      if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
+      auto answer = service.Report(request);
+      if (!answer.ok()) return ReplyError(res, answer.status());
+      res.status = 200;
+      res.set_content(answer->html(), "text/html; charset=utf-8");
+    };
+  };
+  server->Get(R"(/v1/providers/(\d+)/report)", report(false));
+  server->Get(R"(/v1/orgs/(\d+)/report)", report(true));
+  // Is the log still the one a digest saw? (Any reader.)
+  server->Post("/v1/digest:verify", [this](const httplib::Request& req,
+                                           httplib::Response& res) {
+    auto caller = Caller(req, Role::kAuditor, "VerifyDigest");
+    if (!caller.ok()) return ReplyError(res, caller.status());
+    v1::VerifyRequest request;
+    if (absl::Status s = FromBody(req.body, &request); !s.ok()) {
+      return ReplyError(res, s);
+    }
+    request.set_chain_only(true);
+    auto answer = service::Verify(*ledger_, request);
+    if (!answer.ok()) return ReplyError(res, answer.status());
+    Reply(res, *answer);
+  });
+  // A roster file as the body; the request's fields as parameters.
+  server->Post("/v1/rosters:reconcile", [this](const httplib::Request& req,
+                                               httplib::Response& res) {
+    auto caller = Caller(req, Role::kAuditor, "Reconcile");
+    if (!caller.ok()) return ReplyError(res, caller.status());
+    // The parameters of the URL only: a roster sent as a form body is not
+    // parameters.
+    httplib::Params query;
+    const size_t mark = req.target.find('?');
+    if (mark != std::string::npos) {
+      for (absl::string_view pair :
+           absl::StrSplit(absl::string_view(req.target).substr(mark + 1), '&',
+                          absl::SkipEmpty())) {
+        const size_t eq = pair.find('=');
+        query.emplace(
+            httplib::detail::decode_url(std::string(pair.substr(0, eq)), true),
+            eq == absl::string_view::npos
+                ? ""
+                : httplib::detail::decode_url(std::string(pair.substr(eq + 1)),
+                                              true));
+      }
+    }
+    v1::ReconcileRequest request;
+    if (absl::Status s = FromParams(query, &request); !s.ok()) {
+      return ReplyError(res, s);
+    }
+    const service::QueryService service(ledger_->View(), options_.rules);
+    std::istringstream roster(req.body);
+    v1::ReconcileReport report;
+    auto summary = service.Reconcile(
+        request, roster,
+        [&](const v1::Discrepancy& d) { *report.add_discrepancies() = d; });
+    if (!summary.ok()) return ReplyError(res, summary.status());
+    *report.mutable_summary() = std::move(*summary);
+    Reply(res, report);
+  });
   server->Post("/v1/events:append", [this](const httplib::Request& req,
                                            httplib::Response& res) {
     auto caller = Caller(req, Role::kWriter, "Append");

@@ -11,6 +11,11 @@
 //   GET  /v1/diff?from=&to=&provider=&org=&payer=&known_...
 //   POST /v1/claims:check   ClaimCheckRequest (known_at / known_seq / tz
 //                           also accepted at the top level)
+//   GET  /v1/providers/{npi}/report?payer=&known_... the HTML report
+//   GET  /v1/orgs/{npi}/report?...          the same for an organization
+//   POST /v1/digest:verify  {"digest": ...}: VerifyResponse (chain only)
+//   POST /v1/rosters:reconcile?roster_format=&as_of=&org=&payer=&...
+//                           the roster file as the body: ReconcileReport
 //   POST /v1/events:append  AppendRequest (the writer role)
 //
 // A query parameter is a request field ("date"), a knowledge-point field
