@@ -26,24 +26,35 @@
 namespace provledger {
 namespace {
 
+// The server of the run, killed if the benchmark dies.
+server::ServerProcess* running_server = nullptr;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::cerr << "bench: " << what << "\n";
+  if (running_server != nullptr) running_server->Kill();
+  std::exit(1);
+}
+
 // A client of its own: a channel with its own connection, as a separate
-// program would have.
+// program would have, connected before it is timed.
 std::unique_ptr<v1::Ledger::Stub> NewClient(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return v1::Ledger::NewStub(grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args));
+  auto channel = grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), args);
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() +
+                                 std::chrono::seconds(20))) {
+    Die(absl::StrCat("cannot connect to provledgerd at ", address));
+  }
+  return v1::Ledger::NewStub(channel);
 }
 
 std::unique_ptr<grpc::ClientContext> CallContext() {
   auto c = std::make_unique<grpc::ClientContext>();
   c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  // A connection that drops is made again within the deadline.
+  c->set_wait_for_ready(true);
   return c;
-}
-
-[[noreturn]] void Die(const std::string& what) {
-  std::cerr << "bench: " << what << "\n";
-  std::exit(1);
 }
 
 // A random claim: a provider, an organization, a date in the history.
@@ -196,6 +207,7 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
                      "/provledgerd.err"));
   }
   const std::string address = server.address();
+  running_server = &server;
 
   // Claim checks from one client, one after another (the floor of a call's
   // latency), then from 16 clients at once.
@@ -314,7 +326,9 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
     res->Add("server_live_lag_p50_us", Percentile(lag_us, 0.5));
     res->Add("server_live_lag_p99_us", Percentile(lag_us, 0.99));
   }
-  if (server.Stop() != 0) Die("provledgerd did not stop cleanly");
+  const int stopped = server.Stop();
+  running_server = nullptr;
+  if (stopped != 0) Die("provledgerd did not stop cleanly");
 }
 
 }  // namespace provledger
