@@ -1258,6 +1258,33 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_EQ(r->body, service::ToJson(expected) + "\n");
   }
+  {
+    // A page of the log: the events Read streams, `limit` at a time.
+    v1::EventPage expected;
+    v1::ReadRequest read;
+    read.set_from_seq(20);
+    auto context = Context(kAuditor);
+    auto events = stub->Read(context.get(), read);
+    v1::Event e;
+    while (expected.events_size() < 3 && events->Read(&e)) {
+      *expected.add_events() = e;
+    }
+    context->TryCancel();
+    events->Finish();
+    expected.set_next_seq(23);
+    auto r = get("/v1/events?from_seq=20&limit=3");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, service::ToJson(expected) + "\n");
+    r = get("/v1/events?from_seq=25");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(absl::EndsWith(r->body, "],\"next_seq\":\"27\"}\n")) << r->body;
+    r = get("/v1/events?limit=0");
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"limit: '0' is "
+              "not a number from 1 to 10000\"}\n");
+  }
   // The error statuses, each with its JSON body.
   {
     auto r = http.Get("/v1/digest");

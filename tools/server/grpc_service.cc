@@ -123,10 +123,10 @@ grpc::Status LedgerService::AppendCounted(const grpc::ServerContext& context,
   return grpc::Status::OK;
 }
 
-absl::StatusOr<uint64_t> LedgerService::SendEvents(
+absl::StatusOr<uint64_t> SendEvents(
     const LedgerView& view, const Identity& caller, uint64_t from_seq,
     const std::string& npi, const std::string& body_type,
-    const std::function<bool(const Event&)>& send) const {
+    const std::function<bool(const Event&)>& send) {
   from_seq = std::max<uint64_t>(from_seq, 1);
   const uint64_t head = view.head().seq;
   // False once the client is gone. An auditor gets individuals' TINs

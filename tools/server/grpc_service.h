@@ -26,6 +26,15 @@ namespace provledger::server {
 absl::Status RefuseOtherActors(const v1::AppendRequest& request,
                                const std::string& caller);
 
+// Sends the events from `from_seq` of `view` that pass the filters (an
+// NPI's stream, a body type; "" for all), as `caller` may see them (an
+// auditor gets individuals' TINs masked), until `send` returns false
+// (Cancelled); returns the next seq to send.
+absl::StatusOr<uint64_t> SendEvents(
+    const LedgerView& view, const Identity& caller, uint64_t from_seq,
+    const std::string& npi, const std::string& body_type,
+    const std::function<bool(const v1::Event&)>& send);
+
 // `status` as a gRPC status (the codes are the same); an append error's
 // EventError travels in the details as an ErrorStatus.
 grpc::Status ToGrpc(const absl::Status& status);
@@ -138,12 +147,6 @@ class LedgerService final : public CallbackQueries {
       const Request* request, Response* response,
       absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
           const) const;
-  // Sends the events from `from_seq` of `view` that pass the filters, as
-  // `caller` may see them; returns the next seq to send, or an error.
-  absl::StatusOr<uint64_t> SendEvents(
-      const LedgerView& view, const Identity& caller, uint64_t from_seq,
-      const std::string& npi, const std::string& body_type,
-      const std::function<bool(const v1::Event&)>& send) const;
 
   // Times a read call for provledger_query_duration_seconds{method}.
   class Timed {

@@ -19,6 +19,9 @@ namespace provledger::server {
 namespace {
 
 using google::protobuf::FieldDescriptor;
+
+constexpr uint32_t kDefaultEventPage = 1000;
+constexpr uint32_t kMaxEventPage = 10000;
 using google::protobuf::Message;
 
 // Sets the scalar field `name` of `message` from the text `value`; false
@@ -278,6 +281,46 @@ void HttpApi::Register(httplib::Server* server) {
                      [](const QS& s, const v1::ClaimCheckRequest& r) {
                        return s.ClaimCheck(r);
                      }));
+  // A page of the log (from_seq, npi, body_type, limit: at most 10,000).
+  server->Get("/v1/events", [this](const httplib::Request& req,
+                                   httplib::Response& res) {
+    auto caller = Caller(req, Role::kAuditor, "Read");
+    if (!caller.ok()) return ReplyError(res, caller.status());
+    v1::ReadRequest request;
+    httplib::Params params = req.params;
+    uint32_t limit = kDefaultEventPage;
+    if (auto it = params.find("limit"); it != params.end()) {
+      if (!absl::SimpleAtoi(it->second, &limit) || limit == 0 ||
+          limit > kMaxEventPage) {
+        return ReplyError(res, absl::InvalidArgumentError(absl::StrCat(
+                                   "limit: '", it->second,
+                                   "' is not a number from 1 to ",
+                                   kMaxEventPage)));
+      }
+      params.erase(it);
+    }
+    if (absl::Status s = FromParams(params, &request); !s.ok()) {
+      return ReplyError(res, s);
+    }
+    v1::EventPage page;
+    auto next = SendEvents(*ledger_->View(), *caller, request.from_seq(),
+                           request.npi(), request.body_type(),
+                           [&](const v1::Event& e) {
+                             if (page.events_size() >= static_cast<int>(limit)) {
+                               return false;
+                             }
+                             *page.add_events() = e;
+                             return true;
+                           });
+    if (next.ok()) {
+      page.set_next_seq(*next);
+    } else if (absl::IsCancelled(next.status())) {
+      page.set_next_seq(page.events(page.events_size() - 1).seq() + 1);
+    } else {
+      return ReplyError(res, next.status());
+    }
+    Reply(res, page);
+  });
   // The HTML timeline report of a provider or an organization.
   auto report = [this](bool is_org) {
     return [this, is_org](const httplib::Request& req, httplib::Response& res) {

@@ -11,6 +11,7 @@
 //   GET  /v1/diff?from=&to=&provider=&org=&payer=&known_...
 //   POST /v1/claims:check   ClaimCheckRequest (known_at / known_seq / tz
 //                           also accepted at the top level)
+//   GET  /v1/events?from_seq=&npi=&body_type=&limit=   EventPage
 //   GET  /v1/providers/{npi}/report?payer=&known_... the HTML report
 //   GET  /v1/orgs/{npi}/report?...          the same for an organization
 //   POST /v1/digest:verify  {"digest": ...}: VerifyResponse (chain only)
