@@ -322,6 +322,24 @@ TEST_F(ServerTest, ANonLoopbackAddressNeedsTokensAndTls) {
     EXPECT_EQ(server.Wait(std::chrono::seconds(20)), 2);
     EXPECT_EQ(ReadAll(err), refused);
   }
+  // The same rule for the metrics and the HTTP API.
+  for (const auto& [flag, refusal] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"--metrics", "serve metrics on 0.0.0.0:9464, which is not a "
+                         "loopback address, without both --tokens and "
+                         "--tls-cert/--tls-key (scrape them on loopback or "
+                         "through a proxy)"},
+           {"--http", "serve HTTP on 0.0.0.0:9464, which is not a loopback "
+                      "address, without both --tokens and --tls-cert/"
+                      "--tls-key (or run it on loopback behind a TLS "
+                      "proxy)"}}) {
+    Server server({"--db", db_, "--tokens", WriteTokens(), flag,
+                   "0.0.0.0:9464"},
+                  err);
+    EXPECT_EQ(server.address(), "");
+    EXPECT_EQ(server.Wait(std::chrono::seconds(20)), 2);
+    EXPECT_EQ(ReadAll(err), "provledgerd: refusing to " + refusal + "\n");
+  }
 }
 
 TEST_F(ServerTest, OverTlsWithTokens) {

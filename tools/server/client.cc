@@ -215,33 +215,6 @@ absl::StatusOr<v1::ReconcileSummary> RemoteAnswers::Reconcile(
   return *summary;
 }
 
-absl::Status RemoteAnswers::ClaimChecks(
-    const std::vector<v1::ClaimCheckRequest>& claims,
-    const std::function<void(uint64_t,
-                             absl::StatusOr<v1::ClaimCheckResponse>)>& each)
-    const {
-  auto context = NewContext();
-  auto call = stub_->ClaimChecks(context.get());
-  std::thread send([&] {
-    for (const auto& claim : claims) {
-      if (!call->Write(claim)) break;
-    }
-    call->WritesDone();
-  });
-  v1::ClaimCheckResult result;
-  while (call->Read(&result)) {
-    if (result.has_answer()) {
-      each(result.index(), std::move(*result.mutable_answer()));
-    } else {
-      each(result.index(),
-           absl::Status(static_cast<absl::StatusCode>(result.error().code()),
-                        result.error().message()));
-    }
-  }
-  send.join();
-  return StatusOf(call->Finish());
-}
-
 std::string RemoteAnswers::KnownAtCaption(uint64_t known_seq,
                                           absl::TimeZone zone) const {
   auto head = HeadSeq();

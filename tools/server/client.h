@@ -5,7 +5,6 @@
 
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,13 +55,6 @@ class RemoteAnswers : public service::Answers {
       const v1::ReconcileRequest& request, std::istream& roster,
       const std::function<void(const v1::Discrepancy&)>& sink,
       const service::ProgressFn& progress = nullptr) const;
-  // Checks `claims` against one view of the server's ledger, in order:
-  // `each` gets each claim's index and its answer or error.
-  absl::Status ClaimChecks(
-      const std::vector<v1::ClaimCheckRequest>& claims,
-      const std::function<void(uint64_t index,
-                               absl::StatusOr<v1::ClaimCheckResponse>)>& each)
-      const;
   // The admin calls.
   absl::StatusOr<v1::RebuildResponse> Rebuild() const;
   absl::Status Compact() const;

@@ -1,6 +1,7 @@
 #include "tools/server/grpc_service.h"
 
 #include <algorithm>
+#include <functional>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -35,6 +36,13 @@ absl::Status RefuseOtherActors(const v1::AppendRequest& request,
     }
   }
   return absl::OkStatus();
+}
+
+service::QueryService QueriesFor(const Ledger& ledger, const PayerRules& rules,
+                                 const Identity& caller) {
+  service::QueryService queries(ledger.View(), rules);
+  if (caller.role == Role::kAuditor) queries.MaskIndividualTinsInAnswers();
+  return queries;
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -105,18 +113,17 @@ grpc::Status LedgerService::Append(grpc::ServerContext* context,
 }
 
 grpc::Status LedgerService::AppendCounted(const grpc::ServerContext& context,
-                                          const v1::AppendRequest& req,
+                                          const v1::AppendRequest& request,
                                           v1::AppendResponse* response) {
-  const v1::AppendRequest* request = &req;
   auto caller = Authorize(context, Role::kWriter, "Append");
   if (!caller.ok()) return ToGrpc(caller.status());
   // The actor recorded is who the token says the caller is; a client
   // cannot record events in someone else's name.
-  if (absl::Status s = RefuseOtherActors(*request, caller->name); !s.ok()) {
+  if (absl::Status s = RefuseOtherActors(request, caller->name); !s.ok()) {
     return ToGrpc(s);
   }
   if (!BeginWrite()) return ShuttingDown();
-  auto answer = service::Append(*ledger_, *request, caller->name);
+  auto answer = service::Append(*ledger_, request, caller->name);
   EndWrite();
   if (!answer.ok()) return ToGrpc(answer.status());
   *response = std::move(*answer);
@@ -226,32 +233,39 @@ grpc::Status LedgerService::Subscribe(
   return grpc::Status::OK;
 }
 
-template <typename Request, typename Response>
+template <typename Request, typename Response, typename Call>
 grpc::ServerUnaryReactor* LedgerService::Answer(
     grpc::CallbackServerContext* context, const char* method,
-    const Request* request, Response* response,
-    absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
-        const) const {
+    const Request* request, Response* response, Call call) const {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(Query(*context, method, *request, response, call));
   return reactor;
 }
 
-template <typename Request, typename Response>
-grpc::Status LedgerService::Query(
-    const grpc::ServerContextBase& context, const char* method,
-    const Request& request, Response* response,
-    absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
-        const) const {
+template <typename Request, typename Response, typename Call>
+grpc::Status LedgerService::Query(const grpc::ServerContextBase& context,
+                                  const char* method, const Request& request,
+                                  Response* response, Call call) const {
   Timed timed(this, method);
   auto caller = Authorize(context, Role::kAuditor, method);
   if (!caller.ok()) return ToGrpc(caller.status());
-  service::QueryService service(ledger_->View(), options_.rules);
-  if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
-  absl::StatusOr<Response> answer = (service.*call)(request);
+  const service::QueryService queries =
+      QueriesFor(*ledger_, options_.rules, *caller);
+  absl::StatusOr<Response> answer = std::invoke(call, queries, request);
   if (!answer.ok()) return ToGrpc(answer.status());
   *response = std::move(*answer);
   return grpc::Status::OK;
+}
+
+template <typename Work>
+grpc::Status LedgerService::AdminWrite(const grpc::ServerContext& context,
+                                       const char* call, Work work) {
+  auto caller = Authorize(context, Role::kAdmin, call);
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (!BeginWrite()) return ShuttingDown();
+  absl::Status done = work();
+  EndWrite();
+  return ToGrpc(done);
 }
 
 grpc::ServerUnaryReactor* LedgerService::AsOf(
@@ -297,19 +311,11 @@ grpc::Status LedgerService::Report(grpc::ServerContext* context,
 }
 
 grpc::ServerUnaryReactor* LedgerService::Digest(
-    grpc::CallbackServerContext* context, const v1::DigestRequest*,
+    grpc::CallbackServerContext* context, const v1::DigestRequest* request,
     v1::DigestResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Timed timed(this, "Digest");
-  auto caller = Authorize(*context, Role::kAuditor, "Digest");
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpc(caller.status()));
-    return reactor;
-  }
-  auto answer = service::QueryService(ledger_->View()).Digest();
-  if (answer.ok()) *response = std::move(*answer);
-  reactor->Finish(ToGrpc(answer.status()));
-  return reactor;
+  return Answer(context, "Digest", request, response,
+                [](const service::QueryService& queries,
+                   const v1::DigestRequest&) { return queries.Digest(); });
 }
 
 grpc::Status LedgerService::ClaimChecks(
@@ -320,8 +326,8 @@ grpc::Status LedgerService::ClaimChecks(
   auto caller = Authorize(*context, Role::kAuditor, "ClaimChecks");
   if (!caller.ok()) return ToGrpc(caller.status());
   // Every claim of the call is judged against one state of the ledger.
-  service::QueryService service(ledger_->View(), options_.rules);
-  if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
+  const service::QueryService service =
+      QueriesFor(*ledger_, options_.rules, *caller);
   v1::ClaimCheckRequest request;
   v1::ClaimCheckResult result;
   for (uint64_t index = 0; stream->Read(&request); ++index) {
@@ -443,40 +449,30 @@ grpc::Status LedgerService::Verify(grpc::ServerContext* context,
 grpc::Status LedgerService::Compact(grpc::ServerContext* context,
                                     const v1::CompactRequest*,
                                     v1::CompactResponse*) {
-  auto caller = Authorize(*context, Role::kAdmin, "Compact");
-  if (!caller.ok()) return ToGrpc(caller.status());
-  if (!BeginWrite()) return ShuttingDown();
-  absl::Status compacted = ledger_->CompactProjections();
-  EndWrite();
-  return ToGrpc(compacted);
+  return AdminWrite(*context, "Compact",
+                    [&] { return ledger_->CompactProjections(); });
 }
 
 grpc::Status LedgerService::Backup(grpc::ServerContext* context,
                                    const v1::BackupRequest* request,
                                    v1::BackupResponse* response) {
-  auto caller = Authorize(*context, Role::kAdmin, "Backup");
-  if (!caller.ok()) return ToGrpc(caller.status());
-  if (!BeginWrite()) return ShuttingDown();
-  auto answer = service::Backup(*ledger_, *request);
-  EndWrite();
-  if (!answer.ok()) return ToGrpc(answer.status());
-  *response = std::move(*answer);
-  return grpc::Status::OK;
+  return AdminWrite(*context, "Backup", [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(*response, service::Backup(*ledger_, *request));
+    return absl::OkStatus();
+  });
 }
 
 grpc::Status LedgerService::Rebuild(grpc::ServerContext* context,
                                     const v1::RebuildRequest*,
                                     v1::RebuildResponse* response) {
-  auto caller = Authorize(*context, Role::kAdmin, "Rebuild");
-  if (!caller.ok()) return ToGrpc(caller.status());
-  if (!BeginWrite()) return ShuttingDown();
-  uint64_t replayed = 0;
-  absl::Status rebuilt = ledger_->Rebuild(
-      [&](uint64_t done, uint64_t) { replayed = std::max(replayed, done); });
-  EndWrite();
-  if (!rebuilt.ok()) return ToGrpc(rebuilt);
-  response->set_events_replayed(replayed);
-  return grpc::Status::OK;
+  return AdminWrite(*context, "Rebuild", [&]() -> absl::Status {
+    uint64_t replayed = 0;
+    RETURN_IF_ERROR(ledger_->Rebuild([&](uint64_t done, uint64_t) {
+      replayed = std::max(replayed, done);
+    }));
+    response->set_events_replayed(replayed);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace provledger::server

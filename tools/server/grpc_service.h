@@ -35,6 +35,11 @@ absl::StatusOr<uint64_t> SendEvents(
     const std::string& npi, const std::string& body_type,
     const std::function<bool(const v1::Event&)>& send);
 
+// The queries as `caller` may see them, answered from a view of `ledger`
+// taken now: an auditor's answers have individuals' TINs masked.
+service::QueryService QueriesFor(const Ledger& ledger, const PayerRules& rules,
+                                 const Identity& caller);
+
 // `status` as a gRPC status (the codes are the same); an append error's
 // EventError travels in the details as an ErrorStatus.
 grpc::Status ToGrpc(const absl::Status& status);
@@ -133,20 +138,22 @@ class LedgerService final : public CallbackQueries {
                              const v1::AppendRequest& request,
                              v1::AppendResponse* response);
   // Answers a query from one view, for a caller with at least the auditor
-  // role, timed as `method`.
-  template <typename Request, typename Response>
-  grpc::Status Query(
-      const grpc::ServerContextBase& context, const char* method,
-      const Request& request, Response* response,
-      absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
-          const) const;
+  // role, timed as `method`: call(queries, request) gives the answer (a
+  // QueryService member, or a function of both).
+  template <typename Request, typename Response, typename Call>
+  grpc::Status Query(const grpc::ServerContextBase& context,
+                     const char* method, const Request& request,
+                     Response* response, Call call) const;
   // The same as a finished callback-API call.
-  template <typename Request, typename Response>
-  grpc::ServerUnaryReactor* Answer(
-      grpc::CallbackServerContext* context, const char* method,
-      const Request* request, Response* response,
-      absl::StatusOr<Response> (service::QueryService::*call)(const Request&)
-          const) const;
+  template <typename Request, typename Response, typename Call>
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                   const char* method, const Request* request,
+                                   Response* response, Call call) const;
+  // An admin call that writes (compact, backup, rebuild): refused while
+  // stopping, counted as a write in flight for Stop().
+  template <typename Work>
+  grpc::Status AdminWrite(const grpc::ServerContext& context, const char* call,
+                          Work work);
 
   // Times a read call for provledger_query_duration_seconds{method}.
   class Timed {

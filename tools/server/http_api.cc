@@ -6,11 +6,11 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "httplib.h"
+#include "ledger/status_macros.h"
 #include "provledger/v1/service.pb.h"
 #include "tools/server/grpc_service.h"
 #include "tools/service/service.h"
@@ -19,10 +19,10 @@ namespace provledger::server {
 namespace {
 
 using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
 
 constexpr uint32_t kDefaultEventPage = 1000;
 constexpr uint32_t kMaxEventPage = 10000;
-using google::protobuf::Message;
 
 // Sets the scalar field `name` of `message` from the text `value`; false
 // if `message` has no such field.
@@ -204,25 +204,35 @@ absl::StatusOr<Identity> HttpApi::Caller(const httplib::Request& request,
 }
 
 void HttpApi::Register(httplib::Server* server) {
-  // A query: the request from the path capture, the parameters or the
-  // body; answered from one view, masked for auditors, timed as `method`.
-  auto query = [this](const char* method, auto make_request, auto call) {
-    return [this, method, make_request, call](const httplib::Request& req,
-                                              httplib::Response& res) {
+  // A read: the caller authorized as a reader, work(caller, req, res) timed
+  // as `method` (as over gRPC, refused calls too), an error replied as an
+  // HttpError.
+  auto read = [this](const char* method, auto work) {
+    return [this, method, work](const httplib::Request& req,
+                                httplib::Response& res) {
       const absl::Time start = absl::Now();
       auto caller = Caller(req, Role::kAuditor, method);
-      if (!caller.ok()) return ReplyError(res, caller.status());
-      auto request = make_request(req);
-      if (!request.ok()) return ReplyError(res, request.status());
-      service::QueryService service(ledger_->View(), options_.rules);
-      if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
-      auto answer = call(service, *request);
+      const absl::Status status =
+          caller.ok() ? work(*caller, req, res) : caller.status();
       if (options_.metrics != nullptr) {
         options_.metrics->OnQuery(method, absl::Now() - start);
       }
-      if (!answer.ok()) return ReplyError(res, answer.status());
-      Reply(res, *answer);
+      if (!status.ok()) ReplyError(res, status);
     };
+  };
+  // A query: make_request(req) gives the request, call(queries, request)
+  // the answer, from one view, as the caller may see it.
+  auto query = [this, read](const char* method, auto make_request, auto call) {
+    return read(method, [this, make_request, call](
+                            const Identity& caller, const httplib::Request& req,
+                            httplib::Response& res) -> absl::Status {
+      ASSIGN_OR_RETURN(auto request, make_request(req));
+      ASSIGN_OR_RETURN(
+          auto answer,
+          call(QueriesFor(*ledger_, options_.rules, caller), request));
+      Reply(res, answer);
+      return absl::OkStatus();
+    });
   };
   // The request from the query parameters, with `path_field` (of the
   // request, or of its filter) set from the path's capture.
@@ -282,28 +292,25 @@ void HttpApi::Register(httplib::Server* server) {
                        return s.ClaimCheck(r);
                      }));
   // A page of the log (from_seq, npi, body_type, limit: at most 10,000).
-  server->Get("/v1/events", [this](const httplib::Request& req,
-                                   httplib::Response& res) {
-    auto caller = Caller(req, Role::kAuditor, "Read");
-    if (!caller.ok()) return ReplyError(res, caller.status());
-    v1::ReadRequest request;
+  server->Get("/v1/events", read("Read", [this](const Identity& caller,
+                                                const httplib::Request& req,
+                                                httplib::Response& res)
+                                             -> absl::Status {
     httplib::Params params = req.params;
     uint32_t limit = kDefaultEventPage;
     if (auto it = params.find("limit"); it != params.end()) {
       if (!absl::SimpleAtoi(it->second, &limit) || limit == 0 ||
           limit > kMaxEventPage) {
-        return ReplyError(res, absl::InvalidArgumentError(absl::StrCat(
-                                   "limit: '", it->second,
-                                   "' is not a number from 1 to ",
-                                   kMaxEventPage)));
+        return absl::InvalidArgumentError(
+            absl::StrCat("limit: '", it->second, "' is not a number from 1 to ",
+                         kMaxEventPage));
       }
       params.erase(it);
     }
-    if (absl::Status s = FromParams(params, &request); !s.ok()) {
-      return ReplyError(res, s);
-    }
+    v1::ReadRequest request;
+    RETURN_IF_ERROR(FromParams(params, &request));
     v1::EventPage page;
-    auto next = SendEvents(*ledger_->View(), *caller, request.from_seq(),
+    auto next = SendEvents(*ledger_->View(), caller, request.from_seq(),
                            request.npi(), request.body_type(),
                            [&](const v1::Event& e) {
                              if (page.events_size() >= static_cast<int>(limit)) {
@@ -317,81 +324,73 @@ void HttpApi::Register(httplib::Server* server) {
     } else if (absl::IsCancelled(next.status())) {
       page.set_next_seq(page.events(page.events_size() - 1).seq() + 1);
     } else {
-      return ReplyError(res, next.status());
+      return next.status();
     }
     Reply(res, page);
-  });
+    return absl::OkStatus();
+  }));
   // The HTML timeline report of a provider or an organization.
-  auto report = [this](bool is_org) {
-    return [this, is_org](const httplib::Request& req, httplib::Response& res) {
-      auto caller = Caller(req, Role::kAuditor, "Report");
-      if (!caller.ok()) return ReplyError(res, caller.status());
+  auto report = [this, read](bool is_org) {
+    return read("Report", [this, is_org](const Identity& caller,
+                                         const httplib::Request& req,
+                                         httplib::Response& res)
+                              -> absl::Status {
       v1::ReportRequest request;
-      if (absl::Status s = FromParams(req.params, &request); !s.ok()) {
-        return ReplyError(res, s);
-      }
+      RETURN_IF_ERROR(FromParams(req.params, &request));
       request.set_npi(req.matches[1].str());
       request.set_is_org(is_org);
-      service::QueryService service(ledger_->View(), options_.rules);
-      if (caller->role == Role::kAuditor) service.MaskIndividualTinsInAnswers();
-      auto answer = service.Report(request);
-      if (!answer.ok()) return ReplyError(res, answer.status());
+      ASSIGN_OR_RETURN(
+          v1::ReportResponse answer,
+          QueriesFor(*ledger_, options_.rules, caller).Report(request));
       res.status = 200;
-      res.set_content(answer->html(), "text/html; charset=utf-8");
-    };
+      res.set_content(answer.html(), "text/html; charset=utf-8");
+      return absl::OkStatus();
+    });
   };
   server->Get(R"(/v1/providers/(\d+)/report)", report(false));
   server->Get(R"(/v1/orgs/(\d+)/report)", report(true));
   // Is the log still the one a digest saw? (Any reader.)
-  server->Post("/v1/digest:verify", [this](const httplib::Request& req,
-                                           httplib::Response& res) {
-    auto caller = Caller(req, Role::kAuditor, "VerifyDigest");
-    if (!caller.ok()) return ReplyError(res, caller.status());
-    v1::VerifyRequest request;
-    if (absl::Status s = FromBody(req.body, &request); !s.ok()) {
-      return ReplyError(res, s);
-    }
-    request.set_chain_only(true);
-    auto answer = service::Verify(*ledger_, request);
-    if (!answer.ok()) return ReplyError(res, answer.status());
-    Reply(res, *answer);
-  });
-  // A roster file as the body; the request's fields as parameters.
-  server->Post("/v1/rosters:reconcile", [this](const httplib::Request& req,
-                                               httplib::Response& res) {
-    auto caller = Caller(req, Role::kAuditor, "Reconcile");
-    if (!caller.ok()) return ReplyError(res, caller.status());
-    // The parameters of the URL only: a roster sent as a form body is not
-    // parameters.
-    httplib::Params query;
-    const size_t mark = req.target.find('?');
-    if (mark != std::string::npos) {
-      for (absl::string_view pair :
-           absl::StrSplit(absl::string_view(req.target).substr(mark + 1), '&',
-                          absl::SkipEmpty())) {
-        const size_t eq = pair.find('=');
-        query.emplace(
-            httplib::detail::decode_url(std::string(pair.substr(0, eq)), true),
-            eq == absl::string_view::npos
-                ? ""
-                : httplib::detail::decode_url(std::string(pair.substr(eq + 1)),
-                                              true));
-      }
-    }
-    v1::ReconcileRequest request;
-    if (absl::Status s = FromParams(query, &request); !s.ok()) {
-      return ReplyError(res, s);
-    }
-    const service::QueryService service(ledger_->View(), options_.rules);
-    std::istringstream roster(req.body);
-    v1::ReconcileReport report;
-    auto summary = service.Reconcile(
-        request, roster,
-        [&](const v1::Discrepancy& d) { *report.add_discrepancies() = d; });
-    if (!summary.ok()) return ReplyError(res, summary.status());
-    *report.mutable_summary() = std::move(*summary);
-    Reply(res, report);
-  });
+  server->Post("/v1/digest:verify",
+               read("VerifyDigest", [this](const Identity&,
+                                           const httplib::Request& req,
+                                           httplib::Response& res)
+                                        -> absl::Status {
+                 v1::VerifyRequest request;
+                 RETURN_IF_ERROR(FromBody(req.body, &request));
+                 request.set_chain_only(true);
+                 ASSIGN_OR_RETURN(v1::VerifyResponse answer,
+                                  service::Verify(*ledger_, request));
+                 Reply(res, answer);
+                 return absl::OkStatus();
+               }));
+  // A roster file as the body; the request's fields as the URL's
+  // parameters only (a roster sent as a form body is not parameters).
+  server->Post("/v1/rosters:reconcile",
+               read("Reconcile", [this](const Identity&,
+                                        const httplib::Request& req,
+                                        httplib::Response& res)
+                                     -> absl::Status {
+                 httplib::Params query;
+                 if (const size_t mark = req.target.find('?');
+                     mark != std::string::npos) {
+                   httplib::detail::parse_query_text(req.target.substr(mark + 1),
+                                                     query);
+                 }
+                 v1::ReconcileRequest request;
+                 RETURN_IF_ERROR(FromParams(query, &request));
+                 const service::QueryService queries(ledger_->View(),
+                                                     options_.rules);
+                 std::istringstream roster(req.body);
+                 v1::ReconcileReport report;
+                 ASSIGN_OR_RETURN(
+                     *report.mutable_summary(),
+                     queries.Reconcile(request, roster,
+                                       [&](const v1::Discrepancy& d) {
+                                         *report.add_discrepancies() = d;
+                                       }));
+                 Reply(res, report);
+                 return absl::OkStatus();
+               }));
   server->Post("/v1/events:append", [this](const httplib::Request& req,
                                            httplib::Response& res) {
     auto caller = Caller(req, Role::kWriter, "Append");

@@ -31,8 +31,7 @@
 
 #include "absl/status/status.h"
 #include "ledger/ledger.h"
-#include "projections/payer_rules.h"
-#include "tools/server/metrics.h"
+#include "tools/server/grpc_service.h"
 #include "tools/server/tokens.h"
 
 namespace httplib {
@@ -48,12 +47,8 @@ int HttpStatusOf(absl::StatusCode code);
 
 class HttpApi {
  public:
-  struct Options {
-    const Tokens* tokens = nullptr;  // null: loopback, every caller admin
-    std::string local_identity = "local";
-    PayerRules rules;
-    Metrics* metrics = nullptr;
-  };
+  // The gRPC service's: the same callers, rules and metrics.
+  using Options = LedgerService::Options;
   // `ledger` must outlive the API.
   HttpApi(Ledger* ledger, Options options);
 

@@ -41,13 +41,22 @@ struct Flags {
   size_t timeline_cache_mb = 256;
 };
 
+// The host of `address` ("host:port", "[::1]:port"), as written.
+std::string HostOf(const std::string& address) {
+  return address.substr(0, address.rfind(':'));
+}
+
+// The host of `address` without IPv6 brackets, as sockets take it.
+std::string BareHostOf(const std::string& address) {
+  absl::string_view host = address;
+  host = host.substr(0, host.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return std::string(host);
+}
+
 // Whether `address` ("host:port") names a loopback interface.
 bool IsLoopback(const std::string& address) {
-  absl::string_view host = address;
-  if (size_t colon = host.rfind(':'); colon != absl::string_view::npos) {
-    host = host.substr(0, colon);
-  }
-  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  const std::string host = BareHostOf(address);
   return host == "localhost" || host == "::1" ||
          absl::StartsWith(host, "127.");
 }
@@ -70,25 +79,27 @@ int Serve(const Flags& f) {
   if (tls && (f.tls_cert.empty() || f.tls_key.empty())) {
     return Fail("give both --tls-cert and --tls-key");
   }
-  if (!IsLoopback(f.listen) && (f.tokens.empty() || !tls)) {
-    return Fail(absl::StrCat(
-        "refusing to listen on ", f.listen,
-        ", which is not a loopback address, without both --tokens and "
-        "--tls-cert/--tls-key (anyone on the network could read and write "
-        "the ledger)"));
-  }
-  if (!f.metrics.empty() && !IsLoopback(f.metrics) &&
-      (f.tokens.empty() || !tls)) {
-    return Fail(absl::StrCat(
-        "refusing to serve metrics on ", f.metrics,
-        ", which is not a loopback address, on a server without --tokens and "
-        "TLS; scrape them on loopback or through a proxy"));
-  }
-  if (!f.http.empty() && !IsLoopback(f.http) && (f.tokens.empty() || !tls)) {
-    return Fail(absl::StrCat(
-        "refusing to serve HTTP on ", f.http,
-        ", which is not a loopback address, without both --tokens and "
-        "--tls-cert/--tls-key (or run it on loopback behind a TLS proxy)"));
+  // Off loopback only with tokens and TLS, for every address served.
+  struct Served {
+    const char* what;
+    const std::string& address;
+    const char* why;
+  };
+  for (const Served& served :
+       {Served{"listen on", f.listen,
+               "anyone on the network could read and write the ledger"},
+        Served{"serve metrics on", f.metrics,
+               "scrape them on loopback or through a proxy"},
+        Served{"serve HTTP on", f.http,
+               "or run it on loopback behind a TLS proxy"}}) {
+    if (!served.address.empty() && !IsLoopback(served.address) &&
+        (f.tokens.empty() || !tls)) {
+      return Fail(absl::StrCat(
+          "refusing to ", served.what, " ", served.address,
+          ", which is not a loopback address, without both --tokens and "
+          "--tls-cert/--tls-key (",
+          served.why, ")"));
+    }
   }
   std::optional<Tokens> tokens;
   if (!f.tokens.empty()) {
@@ -154,8 +165,7 @@ int Serve(const Flags& f) {
     }
     exposer->RegisterCollectable(metrics.registry());
     const std::vector<int> ports = exposer->GetListeningPorts();
-    std::cout << "metrics on "
-              << f.metrics.substr(0, f.metrics.rfind(':')) << ":"
+    std::cout << "metrics on " << HostOf(f.metrics) << ":"
               << (ports.empty() ? 0 : ports[0]) << "/metrics" << std::endl;
   }
   LedgerService service(ledger->get(), options);
@@ -168,22 +178,15 @@ int Serve(const Flags& f) {
     http = tls ? std::make_unique<httplib::SSLServer>(f.tls_cert.c_str(),
                                                       f.tls_key.c_str())
                : std::make_unique<httplib::Server>();
-    HttpApi::Options http_options;
-    http_options.tokens = options.tokens;
-    http_options.local_identity = options.local_identity;
-    http_options.rules = options.rules;
-    http_options.metrics = &metrics;
-    http_api = std::make_unique<HttpApi>(ledger->get(), http_options);
+    http_api = std::make_unique<HttpApi>(ledger->get(), options);
     http_api->Register(http.get());
     const size_t colon = f.http.rfind(':');
-    absl::string_view host = f.http;
-    host = host.substr(0, colon);
     int port = 0;
-    if (colon == std::string::npos || !absl::SimpleAtoi(f.http.substr(colon + 1), &port)) {
+    if (colon == std::string::npos ||
+        !absl::SimpleAtoi(f.http.substr(colon + 1), &port)) {
       return Fail(absl::StrCat("--http: '", f.http, "' is not host:port"));
     }
-    if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
-    const std::string bind_host(host);
+    const std::string bind_host = BareHostOf(f.http);
     const int bound =
         port == 0 ? http->bind_to_any_port(bind_host.c_str())
                   : (http->bind_to_port(bind_host.c_str(), port) ? port : -1);
@@ -191,9 +194,7 @@ int Serve(const Flags& f) {
       return Fail(absl::StrCat("cannot serve HTTP on ", f.http,
                                " (in use, or not an address of this host)"));
     }
-    std::cout << "http on " << f.http.substr(0, colon) << ":" << bound
-              << std::endl;
-    http_thread = std::thread([&] { http->listen_after_bind(); });
+    std::cout << "http on " << HostOf(f.http) << ":" << bound << std::endl;
   }
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -221,7 +222,9 @@ int Serve(const Flags& f) {
     return Fail(absl::StrCat("cannot listen on ", f.listen,
                              " (in use, or not an address of this host)"));
   }
-  std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  // Only now that nothing can fail any more: a return would end the
+  // process with a running thread.
+  if (http) http_thread = std::thread([&] { http->listen_after_bind(); });
   std::cerr << "provledgerd: serving " << f.db << " (head seq "
             << (*ledger)->head().seq << ")"
             << (tls ? " over TLS" : "")
@@ -233,7 +236,7 @@ int Serve(const Flags& f) {
                                    "' with the admin role"))
             << "\n";
   // The address with the port bound (for --listen HOST:0), on stdout.
-  std::cout << "listening on " << host << ":" << port << std::endl;
+  std::cout << "listening on " << HostOf(f.listen) << ":" << port << std::endl;
 
   std::thread stopper([&] {
     int sig = 0;

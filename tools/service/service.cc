@@ -148,6 +148,9 @@ std::string DigestOf(const Head& head) {
   return absl::StrCat(head.seq, ":", ToHex(head.hash));
 }
 
+namespace {
+
+// "<seq>:<64 hex digits>" as its parts.
 absl::StatusOr<std::pair<uint64_t, Hash>> ParseDigest(
     const std::string& digest) {
   std::vector<std::string> parts = absl::StrSplit(digest, ':');
@@ -161,6 +164,8 @@ absl::StatusOr<std::pair<uint64_t, Hash>> ParseDigest(
   }
   return std::make_pair(seq, hash);
 }
+
+}  // namespace
 
 absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
                                           const v1::VerifyRequest& request) {
