@@ -1,5 +1,7 @@
 // provledgerd as clients see it: a real server process on 127.0.0.1, talked
 // to over gRPC.
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +69,29 @@ CliRun RunCli(const TempDir& dir, const std::string& args) {
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadAll(out),
           ReadAll(err)};
+}
+
+// A free loopback port below /proc/sys/net/ipv4/ip_local_port_range, so
+// no outgoing connection (another test's, or a client reconnecting to
+// this port, which can connect to itself) is ever given it while a
+// server restarted on it is down. 0 if none of 200 tries was free.
+int PortOutsideTheEphemeralRange(std::mt19937& random) {
+  int low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> low;
+  if (low <= 10000) return 0;
+  for (int i = 0; i < 200; ++i) {
+    const int port = 10000 + static_cast<int>(random() % (low - 10000));
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free =
+        bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  return 0;
 }
 
 // `e` as a client sends it: no actor (the server records the caller's).
@@ -720,16 +745,18 @@ TEST_F(ServerTest, ConcurrentClientsShareGroupCommitsAndSigtermLosesNothing) {
 // acknowledged is in the log whole, no batch is there in part, the seqs
 // are gapless, and verify passes.
 TEST_F(ServerTest, SigkillAtRandomMomentsLosesNoAcknowledgedBatch) {
-  const std::string err = dir_.Sub("server.err");
-  auto server = std::make_unique<Server>(std::vector<std::string>{"--db", db_},
-                                         err);
-  const std::string address = server->address();
-  ASSERT_NE(address, "") << ReadAll(err);
   constexpr int kWriters = 32, kReaders = 8, kBatches = 30, kPerBatch = 3,
                 kKills = 10;
   const unsigned seed = std::random_device()();
   SCOPED_TRACE(absl::StrCat("seed ", seed));
   std::mt19937 random(seed);
+  const int port = PortOutsideTheEphemeralRange(random);
+  ASSERT_NE(port, 0);
+  const std::string err = dir_.Sub("server.err");
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  auto server = std::make_unique<Server>(std::vector<std::string>{"--db", db_},
+                                         err, address);
+  ASSERT_EQ(server->address(), address) << ReadAll(err);
   // Reconnect soon after each restart (gRPC's default reconnect backoff
   // and its pause between name resolutions grow to seconds).
   grpc::ChannelArguments quick;

@@ -19,20 +19,30 @@ ServerProcess::ServerProcess(const std::string& provledgerd,
   args.insert(args.begin(), provledgerd);
   args.push_back("--listen");
   args.push_back(listen);
+  // Everything the child needs is made before fork: the caller may have
+  // other threads, and one of them may hold the allocator's lock at the
+  // fork, so between fork and exec the child makes only async-signal-safe
+  // calls (a malloc there can deadlock it before it ever runs).
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int out[2];
-  if (pipe(out) != 0) return;
+  if (pipe2(out, O_CLOEXEC) != 0) return;
+  const int err =
+      open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (err < 0) {
+    close(out[0]);
+    close(out[1]);
+    return;
+  }
   pid_ = fork();
   if (pid_ == 0) {
-    dup2(out[1], 1);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(out[1], 1);  // dup2 leaves the copies open across exec
     dup2(err, 2);
-    close(out[0]);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
     execv(argv[0], argv.data());
     _exit(127);
   }
+  close(err);
   close(out[1]);
   // "metrics on HOST:PORT/metrics" (with --metrics), "http on HOST:PORT"
   // (with --http), then "listening on HOST:PORT", within 20 s.
