@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
@@ -359,6 +360,174 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     ApplyDemographics(demographics, day, known_seq, &id);
   }
   return id;
+}
+
+namespace {
+
+// What an NPI's timelines visible at known_seq say about it, for a search
+// hit; false if none of them has a visible entry.
+class HitBuilder {
+ public:
+  explicit HitBuilder(uint64_t known_seq) : known_seq_(known_seq) {}
+
+  // Adds the timeline at `key` (any relation whose first NPI is the hit's).
+  void Add(absl::string_view key, const Timeline& t) {
+    const Relation r = RelationOfKey(key);
+    for (const TimelineEntry& e : t.entries()) {
+      if (!Visible(e, known_seq_)) continue;
+      seen_ = true;
+      if (e.payload().empty()) continue;
+      if (r == Relation::kEnrollment) {
+        v1::Enrolled b;
+        if (!b.ParseFromString(e.payload())) continue;
+        hit_.entity = b.entity();
+        payers_.insert(std::string(PayerOfKey(key)));
+        if (!b.enrollment_id().empty()) ids_.insert(b.enrollment_id());
+        if (!b.pac_id().empty()) pacs_.insert(b.pac_id());
+        std::string name =
+            b.entity() == v1::Enrolled::ORGANIZATION
+                ? b.legal_name()
+                : absl::StrCat(b.first_name(), " ", b.last_name());
+        if (e.day() >= name_day_) {
+          name_day_ = e.day();
+          hit_.name = name;
+        }
+        names_.insert(std::move(name));
+      } else if (r == Relation::kDemographics) {
+        v1::DemographicsChanged c;
+        if (!c.ParseFromString(e.payload()) || c.legal_name().empty()) continue;
+        names_.insert(c.legal_name());
+        if (e.day() >= legal_name_day_) {
+          legal_name_day_ = e.day();
+          legal_name_ = c.legal_name();
+        }
+      }
+    }
+  }
+
+  bool seen() const { return seen_; }
+  // Every name it was enrolled under or renamed to, as written.
+  const std::set<std::string>& names() const { return names_; }
+
+  SearchHit Finish(std::string npi, std::string matched) {
+    hit_.npi = std::move(npi);
+    hit_.matched = std::move(matched);
+    if (!legal_name_.empty() && hit_.entity == v1::Enrolled::ORGANIZATION &&
+        legal_name_day_ >= name_day_) {
+      hit_.name = legal_name_;
+    }
+    hit_.payers.assign(payers_.begin(), payers_.end());
+    hit_.enrollment_ids.assign(ids_.begin(), ids_.end());
+    hit_.pac_ids.assign(pacs_.begin(), pacs_.end());
+    return std::move(hit_);
+  }
+
+ private:
+  uint64_t known_seq_;
+  bool seen_ = false;
+  SearchHit hit_;
+  int64_t name_day_ = INT64_MIN, legal_name_day_ = INT64_MIN;
+  std::string legal_name_;
+  std::set<std::string> payers_, ids_, pacs_, names_;
+};
+
+bool AllDigits(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
+}
+
+}  // namespace
+
+absl::StatusOr<SearchResult> Queries::Search(absl::string_view raw,
+                                             size_t limit,
+                                             uint64_t known_seq) const {
+  if (view_ == nullptr) return Pinned().Search(raw, limit, known_seq);
+  const std::string text(absl::StripAsciiWhitespace(raw));
+  std::map<std::string, SearchHit> found;  // by NPI
+  SearchResult result;
+  // What all of an NPI's own timelines say about it.
+  auto build = [&](const std::string& npi) -> absl::StatusOr<HitBuilder> {
+    HitBuilder b(known_seq);
+    auto add = [&](absl::string_view key, const Timeline& t) {
+      b.Add(key, t);
+      return true;
+    };
+    RETURN_IF_ERROR(view_->ScanTimelines(npi, add));
+    RETURN_IF_ERROR(view_->ScanTimelines(
+        TimelinePrefix(Relation::kReassignment, npi), add));
+    return b;
+  };
+  // The NPIs an id index names, each confirmed by a visible enrollment
+  // carrying the id (the indexes are never pruned).
+  auto by_id = [&](char kind, const std::string& id,
+                   const std::string& matched) -> absl::Status {
+    std::set<std::string> npis;
+    RETURN_IF_ERROR(view_->ScanIndex(
+        std::string(1, kind) + id, [&](absl::string_view key) {
+          if (key.size() >= 1 + id.size() + 10) {
+            npis.emplace(key.substr(1 + id.size(), 10));
+          }
+          return true;
+        }));
+    for (const std::string& npi : npis) {
+      ASSIGN_OR_RETURN(HitBuilder b, build(npi));
+      SearchHit hit = b.Finish(npi, matched);
+      const std::vector<std::string>& ids =
+          kind == 'e' ? hit.enrollment_ids : hit.pac_ids;
+      if (std::find(ids.begin(), ids.end(), id) != ids.end()) {
+        found.emplace(npi, std::move(hit));
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (text.empty()) return result;
+  if (text.size() == 10 && AllDigits(text)) {
+    ASSIGN_OR_RETURN(HitBuilder b, build(text));
+    if (b.seen()) found.emplace(text, b.Finish(text, "npi"));
+    RETURN_IF_ERROR(by_id('c', text, "pac_id"));
+  } else if (text.size() == 15 && AllDigits(text.substr(1))) {
+    RETURN_IF_ERROR(by_id('e', absl::AsciiStrToUpper(text), "enrollment_id"));
+  }
+  const std::string wanted = NormalizeName(text);
+  if (found.empty() && !wanted.empty()) {
+    // Every enrollment and legal-name change, the NPIs in key order.
+    std::string npi;
+    HitBuilder b(known_seq);
+    auto flush = [&] {
+      if (npi.empty() || !b.seen()) return;
+      for (const std::string& name : b.names()) {
+        if (absl::StrContains(NormalizeName(name), wanted)) {
+          found.emplace(npi, b.Finish(npi, "name"));
+          return;
+        }
+      }
+    };
+    RETURN_IF_ERROR(view_->ScanTimelines(
+        "", [&](absl::string_view key, const Timeline& t) {
+          const Relation r = RelationOfKey(key);
+          if (r != Relation::kEnrollment && r != Relation::kDemographics) {
+            return true;
+          }
+          if (key.substr(0, 10) != npi) {
+            flush();
+            if (found.size() > limit) return false;
+            npi = std::string(key.substr(0, 10));
+            b = HitBuilder(known_seq);
+          }
+          b.Add(key, t);
+          return true;
+        }));
+    if (found.size() <= limit) flush();
+  }
+  for (auto& [npi, hit] : found) {
+    if (result.hits.size() == limit) {
+      result.truncated = true;
+      break;
+    }
+    result.hits.push_back(std::move(hit));
+  }
+  return result;
 }
 
 absl::StatusOr<std::vector<std::string>> Queries::NpisForId(

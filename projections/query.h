@@ -88,6 +88,25 @@ struct LedgerStats {
   uint64_t active_reassignments = 0;  // in effect on `day`, head knowledge
 };
 
+// A provider or organization found by Queries::Search.
+struct SearchHit {
+  std::string npi;
+  v1::Enrolled::Entity entity = v1::Enrolled::ENTITY_UNSPECIFIED;
+  // As written on its latest enrollment ("James Chen", "Riverbend Family
+  // Medicine PLLC"), a later legal-name change applied; "" if never
+  // enrolled.
+  std::string name;
+  std::vector<std::string> payers;          // enrolled at, sorted
+  std::vector<std::string> enrollment_ids;  // sorted, distinct
+  std::vector<std::string> pac_ids;
+  std::string matched;  // "npi", "enrollment_id", "pac_id" or "name"
+};
+
+struct SearchResult {
+  std::vector<SearchHit> hits;  // by NPI
+  bool truncated = false;       // more matched than the limit
+};
+
 // Read-only queries. Safe for concurrent use if the ledger is.
 class Queries {
  public:
@@ -147,6 +166,13 @@ class Queries {
 
   // Counts over the whole log; active reassignments on `day`.
   absl::StatusOr<LedgerStats> Stats(DayNumber day) const;
+
+  // The providers and organizations `text` names, as known at known_seq:
+  // a 10-digit NPI (or PAC id), an enrollment id (index lookups), or a
+  // part of a name, compared as NormalizeName compares names ("chen",
+  // "SANTE FAMILIALE"; this reads every enrollment). At most `limit` hits.
+  absl::StatusOr<SearchResult> Search(absl::string_view text, size_t limit,
+                                      uint64_t known_seq) const;
 
   // The identifying data of `npi` at `payer` on `day` as known at K: the
   // enrollment in effect then, with later demographics changes applied.

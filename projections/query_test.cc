@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "ledger/testing.h"
 
 namespace provledger {
@@ -440,6 +443,82 @@ TEST_F(QueryTest, IdentityFollowsDemographicsChanges) {
   EXPECT_EQ(after->tin, "274839201");
   EXPECT_FALSE(queries_->IdentityOn(kGroupX, "medicare", D("2014-01-01"), kHeadSeq)
                    ->enrolled);
+}
+
+// Search by NPI, PAC id, enrollment id or a part of a name, as known at a
+// point: a later enrollment is not found before it was recorded, a voided
+// one not at all, and names compare as NormalizeName compares them.
+TEST_F(QueryTest, SearchFindsByEveryIdAndByNameAsKnownAtAPoint) {
+  Event chen = EnrolledIndividual("enr-b", "2018-01-15", kDrB);
+  chen.mutable_enrolled()->set_first_name("James");
+  chen.mutable_enrolled()->set_last_name("Chen");
+  chen.mutable_enrolled()->set_enrollment_id("I20180115001122");
+  chen.mutable_enrolled()->set_pac_id("5561237789");
+  Event sante = EnrolledOrg("enr-y", "2016-01-01", kGroupY, "medicare",
+                            "310928374", "Santé Familiale PLLC");
+  const uint64_t first = Add({chen, sante});
+  Event chen_aetna = chen;
+  chen_aetna.set_event_id("enr-b-aetna");
+  chen_aetna.mutable_enrolled()->set_payer("aetna");
+  chen_aetna.mutable_enrolled()->clear_enrollment_id();
+  Event alvarez = EnrolledIndividual("enr-a", "2019-07-01", kDrA);
+  alvarez.mutable_enrolled()->set_first_name("Maria");
+  alvarez.mutable_enrolled()->set_last_name("Álvarez");
+  const uint64_t alvarez_seq = Add({chen_aetna, alvarez});
+  Event rename = Base("d-y", "2024-06-01");
+  rename.mutable_demographics_changed()->set_npi(kGroupY);
+  rename.mutable_demographics_changed()->set_legal_name("Santé Nord PLLC");
+  Add({rename});
+  Add({Voided("void-a", "2024-07-01", alvarez_seq, "entered in error")});
+
+  auto found = [&](const std::string& text, uint64_t known = kHeadSeq,
+                   size_t limit = 50) {
+    auto r = queries_->Search(text, limit, known);
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> out;
+    for (const SearchHit& h : r->hits) {
+      out.push_back(absl::StrCat(h.npi, " ", h.matched, " ", h.name, " [",
+                                 absl::StrJoin(h.payers, ","), "] [",
+                                 absl::StrJoin(h.enrollment_ids, ","), "] [",
+                                 absl::StrJoin(h.pac_ids, ","), "]",
+                                 r->truncated ? " more" : ""));
+    }
+    return out;
+  };
+  using V = std::vector<std::string>;
+  const std::string chen_row =
+      "1526374859 %s James Chen [aetna,medicare] [I20180115001122] "
+      "[5561237789]";
+  auto row = [&](const char* matched) {
+    return absl::StrReplaceAll(chen_row, {{"%s", matched}});
+  };
+  EXPECT_EQ(found(kDrB), V{row("npi")});
+  EXPECT_EQ(found("  5561237789 "), V{row("pac_id")});
+  EXPECT_EQ(found("i20180115001122"), V{row("enrollment_id")});
+  EXPECT_EQ(found("CHEN"), V{row("name")});
+  EXPECT_EQ(found("james ch"), V{row("name")});
+  // Accents and case do not count; the name is shown as written, the
+  // latest legal name applied; a former name still finds it.
+  EXPECT_EQ(found("sante familiale"),
+            V{"1407201544 name Santé Nord PLLC [medicare] [] []"});
+  EXPECT_EQ(found("SANTÉ NORD"),
+            V{"1407201544 name Santé Nord PLLC [medicare] [] []"});
+  // As known at the first batch: Chen at medicare only, Alvarez unknown.
+  EXPECT_EQ(found(kDrB, first),
+            V{"1526374859 npi James Chen [medicare] [I20180115001122] "
+              "[5561237789]"});
+  EXPECT_EQ(found("alvarez", first), V{});
+  // Voided: found only as known before the void.
+  EXPECT_EQ(found("ALVAREZ", alvarez_seq),
+            V{"1234567893 name Maria Álvarez [medicare] [] []"});
+  EXPECT_EQ(found("alvarez"), V{});
+  EXPECT_EQ(found(kDrA), V{});
+  // A limit: the first hits by NPI, and word that there were more.
+  EXPECT_EQ(found("a", kHeadSeq, 1).size(), 1u);
+  EXPECT_EQ(found("a", kHeadSeq, 1)[0].substr(0, 10), kGroupY);
+  EXPECT_TRUE(absl::EndsWith(found("a", kHeadSeq, 1)[0], " more"));
+  EXPECT_EQ(found("zzz"), V{});
+  EXPECT_EQ(found("0000000000"), V{});
 }
 
 }  // namespace

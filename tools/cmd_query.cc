@@ -210,6 +210,40 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
   return kExitOk;
 }
 
+int RunSearch(const Context& ctx, const QueryFlags& f, const std::string& text,
+              uint32_t limit) {
+  int rc = kExitOk;
+  auto s = Start(ctx, f, &rc);
+  if (!s) return rc;
+  v1::SearchRequest request;
+  request.set_text(text);
+  request.set_limit(limit);
+  *request.mutable_known() = s->known;
+  auto answer = s->service->Search(request);
+  if (!answer.ok()) {
+    return CallError(answer.status(), {{"text", "TEXT"}, {"limit", "--limit"}});
+  }
+  if (s->format == Format::kJson) {
+    std::cout << service::ToJson(*answer) << "\n";
+    return kExitOk;
+  }
+  Table t({"npi", "name", "entity", "payers", "enrollment_ids", "pac_ids",
+           "matched"});
+  for (const v1::SearchHit& h : answer->hits()) {
+    t.AddRow({h.npi(), h.name(), h.entity(), absl::StrJoin(h.payers(), " "),
+              absl::StrJoin(h.enrollment_ids(), " "),
+              absl::StrJoin(h.pac_ids(), " "), h.matched()});
+  }
+  if (s->format == Format::kTable) {
+    std::cout << "Providers and organizations matching '" << text << "', "
+              << KnownAtCaption(*s, answer->known_seq()) << " (" << t.size()
+              << (answer->truncated() ? ", more match: narrow the search" : "")
+              << "):\n";
+  }
+  t.Print(std::cout, s->format);
+  return kExitOk;
+}
+
 int RunDiff(const Context& ctx, const QueryFlags& f, const std::string& from,
             const std::string& to) {
   int rc = kExitOk;
@@ -448,6 +482,22 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
     AddFormatFlag(cmd, f.get());
     cmd->callback([&ctx, f, npi, actor, source] {
       ctx.exit_code = RunHistory(ctx, *f, *npi, *actor, *source);
+    });
+  }
+  {
+    auto f = std::make_shared<QueryFlags>();
+    auto text = std::make_shared<std::string>();
+    auto limit = std::make_shared<uint32_t>(0);
+    auto* cmd = app.add_subcommand(
+        "search",
+        "Find providers and organizations by NPI, PAC id, enrollment id or a "
+        "part of a name (accents and case do not count)");
+    cmd->add_option("text", *text, "what to look for")->required();
+    cmd->add_option("--limit", *limit, "at most this many (default 50, at most 500)");
+    AddKnowledgeFlags(cmd, f.get());
+    AddFormatFlag(cmd, f.get());
+    cmd->callback([&ctx, f, text, limit] {
+      ctx.exit_code = RunSearch(ctx, *f, *text, *limit);
     });
   }
   {

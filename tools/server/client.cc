@@ -86,6 +86,12 @@ absl::StatusOr<v1::AsOfResponse> RemoteAnswers::AsOf(
                                                  request);
 }
 
+absl::StatusOr<v1::SearchResponse> RemoteAnswers::Search(
+    const v1::SearchRequest& request) const {
+  return Call<v1::SearchRequest, v1::SearchResponse>(&v1::Ledger::Stub::Search,
+                                                     request);
+}
+
 absl::StatusOr<v1::HistoryResponse> RemoteAnswers::History(
     const v1::HistoryRequest& request) const {
   return Call<v1::HistoryRequest, v1::HistoryResponse>(

@@ -31,6 +31,8 @@ class RemoteAnswers : public service::Answers {
       const v1::AsOfRequest& request) const override;
   absl::StatusOr<v1::HistoryResponse> History(
       const v1::HistoryRequest& request) const override;
+  absl::StatusOr<v1::SearchResponse> Search(
+      const v1::SearchRequest& request) const override;
   absl::StatusOr<v1::DiffResponse> Diff(
       const v1::DiffRequest& request) const override;
   absl::StatusOr<v1::ClaimCheckResponse> ClaimCheck(

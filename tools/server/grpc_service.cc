@@ -310,6 +310,14 @@ grpc::Status LedgerService::Report(grpc::ServerContext* context,
                &service::QueryService::Report);
 }
 
+// A name search reads every enrollment: on the synchronous pool.
+grpc::Status LedgerService::Search(grpc::ServerContext* context,
+                                   const v1::SearchRequest* request,
+                                   v1::SearchResponse* response) {
+  return Query(*context, "Search", *request, response,
+               &service::QueryService::Search);
+}
+
 grpc::ServerUnaryReactor* LedgerService::Digest(
     grpc::CallbackServerContext* context, const v1::DigestRequest* request,
     v1::DigestResponse* response) {

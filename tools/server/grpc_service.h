@@ -108,6 +108,9 @@ class LedgerService final : public CallbackQueries {
   grpc::Status Report(grpc::ServerContext* context,
                       const v1::ReportRequest* request,
                       v1::ReportResponse* response) override;
+  grpc::Status Search(grpc::ServerContext* context,
+                      const v1::SearchRequest* request,
+                      v1::SearchResponse* response) override;
   grpc::Status VerifyDigest(grpc::ServerContext* context,
                             const v1::VerifyDigestRequest* request,
                             v1::VerifyResponse* response) override;

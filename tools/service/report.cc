@@ -247,6 +247,7 @@ class Builder {
       }
     }
     for (const auto& [seq, info] : events_) see(info.day);
+    if (req_.date_of_service) see(*req_.date_of_service);
     const int span = std::max(180, hi - lo);
     lo -= span / 20 + 30;
     hi += span / 10 + 60;
@@ -297,17 +298,24 @@ class Builder {
       for (const Bar& b : row.bars) {
         const DayNumber end = b.end.value_or(hi);
         const std::string until = b.end ? FormatDate(*b.end) : "";
+        // An end whose paperwork came late: for a while the ledger said
+        // the period was still open.
+        auto ender = events_.find(b.end_seq);
+        const bool late_end = b.end_seq != 0 && ender != events_.end() &&
+                              ender->second.backdated;
         absl::StrAppendFormat(
             &svg,
-            "<rect class=\"bar %s%s\" data-kind=\"%s\" data-start=\"%s\" "
+            "<rect class=\"bar %s%s%s\" data-kind=\"%s\" data-start=\"%s\" "
             "data-end=\"%s\" x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" "
             "height=\"14\" rx=\"3\"><title>%s: %s to %s (seq "
-            "%d%s)</title></rect>\n",
-            row.kind, b.end ? "" : " open", row.kind, FormatDate(b.start),
-            until, X(b.start), y + 11, std::max(2.0, X(end) - X(b.start)),
-            Html(row.label), FormatDate(b.start),
+            "%d%s%s)</title></rect>\n",
+            row.kind, b.end ? "" : " open", late_end ? " backdated-end" : "",
+            row.kind, FormatDate(b.start), until, X(b.start), y + 11,
+            std::max(2.0, X(end) - X(b.start)), Html(row.label),
+            FormatDate(b.start),
             b.end ? FormatDate(*b.end) : std::string("open"), b.start_seq,
-            b.end_seq ? absl::StrCat(", ended by seq ", b.end_seq) : "");
+            b.end_seq ? absl::StrCat(", ended by seq ", b.end_seq) : "",
+            late_end ? ", recorded late: backdated" : "");
       }
       for (uint64_t seq : row.seqs) {
         const EventInfo& info = events_.at(seq);
@@ -347,6 +355,16 @@ class Builder {
         absl::StrAppend(&svg, "<title>", Html(title), "</title></g>\n");
       }
       svg += "</g>\n";
+    }
+    if (req_.date_of_service) {
+      const double x = X(*req_.date_of_service);
+      absl::StrAppendFormat(
+          &svg,
+          "<g class=\"dos\" data-date=\"%s\"><line x1=\"%.1f\" "
+          "y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\"/><text x=\"%.1f\" "
+          "y=\"%.0f\">date of service %s</text></g>\n",
+          FormatDate(*req_.date_of_service), x, kTop - 8, x, height - 6,
+          x + 4, height - 4, FormatDate(*req_.date_of_service));
     }
     svg += "</svg>\n";
 
@@ -420,7 +438,10 @@ class Builder {
       ".label{font-size:12px;fill:#1b1f24}\n"
       ".tick line{stroke:#d0d7de;stroke-dasharray:2 3}"
       ".tick text{font-size:11px;fill:#57606a;text-anchor:middle}\n"
-      ".bar{stroke:none}.bar.open{opacity:.75}\n"
+      ".bar{stroke:none}.bar.open{opacity:.75}"
+      ".bar.backdated-end{stroke:#9a6700;stroke-width:2;stroke-dasharray:4 2}\n"
+      ".dos line{stroke:#cf222e;stroke-width:2}"
+      ".dos text{font-size:11px;fill:#cf222e;font-weight:600}\n"
       ".enrollment{fill:#2f81f7}.credential{fill:#8250df}"
       ".association{fill:#1f883d}.reassignment{fill:#bf8700}"
       ".contract{fill:#cf222e}.revalidation{fill:#6e7781}\n"

@@ -8,9 +8,11 @@
 #define PROVLEDGER_TOOLS_SERVICE_REPORT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "ledger/date.h"
 #include "ledger/ledger.h"
 
 namespace provledger {
@@ -21,6 +23,7 @@ struct ReportOptions {
   std::string payer;    // "" for every payer
   uint64_t known_seq = UINT64_MAX;
   bool mask_individual_tins = false;  // MaskIndividualTins on every event
+  std::optional<DayNumber> date_of_service;  // a marked line on the axis
 };
 
 // Events whose paperwork reached us (filed_on, else recorded_at) more than

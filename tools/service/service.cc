@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
 #include "ledger/date.h"
@@ -482,6 +483,42 @@ absl::StatusOr<v1::StatsResponse> QueryService::Stats(
   return response;
 }
 
+absl::StatusOr<v1::SearchResponse> QueryService::Search(
+    const v1::SearchRequest& request) const {
+  if (absl::StripAsciiWhitespace(request.text()).empty()) {
+    return absl::InvalidArgumentError(
+        "text: is required (an NPI, a PAC id, an enrollment id or a name)");
+  }
+  if (request.limit() > kMaxSearchHits) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limit: ", request.limit(), " is more than ", kMaxSearchHits));
+  }
+  ASSIGN_OR_RETURN(uint64_t known_seq,
+                   ResolveKnowledge(*view_, request.known()));
+  Queries q(view_);
+  ASSIGN_OR_RETURN(
+      SearchResult found,
+      q.Search(request.text(),
+               request.limit() == 0 ? kDefaultSearchHits : request.limit(),
+               known_seq));
+  v1::SearchResponse response;
+  response.set_known_seq(known_seq);
+  response.set_truncated(found.truncated);
+  for (const SearchHit& h : found.hits) {
+    v1::SearchHit* hit = response.add_hits();
+    hit->set_npi(h.npi);
+    if (h.entity != v1::Enrolled::ENTITY_UNSPECIFIED) {
+      hit->set_entity(v1::Enrolled::Entity_Name(h.entity));
+    }
+    hit->set_name(h.name);
+    for (const std::string& p : h.payers) hit->add_payers(p);
+    for (const std::string& e : h.enrollment_ids) hit->add_enrollment_ids(e);
+    for (const std::string& c : h.pac_ids) hit->add_pac_ids(c);
+    hit->set_matched(h.matched);
+  }
+  return response;
+}
+
 absl::StatusOr<v1::ReportResponse> QueryService::Report(
     const v1::ReportRequest& request) const {
   if (request.npi().empty()) {
@@ -496,6 +533,10 @@ absl::StatusOr<v1::ReportResponse> QueryService::Report(
   options.payer = request.payer();
   options.known_seq = known_seq;
   options.mask_individual_tins = mask_tins_;
+  if (!request.date_of_service().empty()) {
+    ASSIGN_OR_RETURN(options.date_of_service,
+                     DayOf("date_of_service", request.date_of_service()));
+  }
   v1::ReportResponse response;
   ASSIGN_OR_RETURN(*response.mutable_html(), RenderReport(*view_, options));
   response.set_known_seq(known_seq);
@@ -610,6 +651,50 @@ absl::Status ReadEventLines(std::istream& in, size_t max_events,
   if (in.bad()) {
     return absl::UnavailableError(
         absl::StrCat("read error after line ", *line_no));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckEventLines(std::istream& in, size_t max_errors,
+                             EventLines* out,
+                             std::vector<v1::LineError>* errors,
+                             size_t* more_errors) {
+  size_t line_no = 0;
+  uint64_t bytes = 0;
+  *more_errors = 0;
+  auto bad = [&](size_t line, const absl::Status& s) {
+    if (errors->size() >= max_errors) {
+      ++*more_errors;
+      return;
+    }
+    v1::LineError e;
+    e.set_line(static_cast<uint32_t>(line));
+    e.set_message(absl::StrCat("line ", line, ": ", s.message()));
+    if (auto detail = EventErrorOf(WithEventError(s, std::nullopt))) {
+      *e.mutable_event_error() = *detail;
+    }
+    errors->push_back(std::move(e));
+  };
+  while (true) {
+    // One event at a time, so a bad line is reported and the next read.
+    EventLines one;
+    absl::Status read = ReadEventLines(in, 1, &line_no, &bytes, &one);
+    if (absl::IsUnavailable(read)) return read;
+    if (!read.ok()) {
+      // ReadEventLines says "line N: <reason>"; keep the reason.
+      absl::string_view reason = read.message();
+      const std::string at = absl::StrCat("line ", line_no, ": ");
+      absl::ConsumePrefix(&reason, at);
+      bad(line_no, absl::InvalidArgumentError(reason));
+      continue;
+    }
+    if (one.events.empty()) break;  // the end
+    if (absl::Status valid = ValidateEvent(one.events[0]); !valid.ok()) {
+      bad(one.lines[0], valid);
+      continue;
+    }
+    out->events.push_back(std::move(one.events[0]));
+    out->lines.push_back(one.lines[0]);
   }
   return absl::OkStatus();
 }

@@ -44,6 +44,10 @@ std::string KnownAtCaption(uint64_t known_seq, uint64_t head_seq,
                            std::optional<absl::Time> recorded,
                            absl::TimeZone zone);
 
+// Search hits when a request does not say, and at most.
+inline constexpr uint32_t kDefaultSearchHits = 50;
+inline constexpr uint32_t kMaxSearchHits = 500;
+
 // The queries a front end asks, answered here (QueryService) or by a
 // server (the command line's --server).
 class Answers {
@@ -62,6 +66,8 @@ class Answers {
   virtual absl::StatusOr<v1::ReportResponse> Report(
       const v1::ReportRequest& request) const = 0;
   virtual absl::StatusOr<v1::DigestResponse> Digest() const = 0;
+  virtual absl::StatusOr<v1::SearchResponse> Search(
+      const v1::SearchRequest& request) const = 0;
   // "as known now (seq 26)" or "as known at seq 24 recorded <time>", for
   // an answer given at `known_seq`.
   virtual std::string KnownAtCaption(uint64_t known_seq,
@@ -100,6 +106,9 @@ class QueryService : public Answers {
       const v1::ReportRequest& request) const override;
   // The view's head as a digest. FailedPrecondition on an empty ledger.
   absl::StatusOr<v1::DigestResponse> Digest() const override;
+  // Queries::Search; request.limit 0 is 50, more than 500 InvalidArgument.
+  absl::StatusOr<v1::SearchResponse> Search(
+      const v1::SearchRequest& request) const override;
   // Compares a roster with the ledger; each discrepancy goes to `sink` as
   // it is found, `progress` gets the roster bytes read.
   absl::StatusOr<v1::ReconcileSummary> Reconcile(
@@ -165,6 +174,16 @@ struct EventLines {
 absl::Status ReadEventLines(std::istream& in, size_t max_events,
                             size_t* line_no, uint64_t* bytes_read,
                             EventLines* out);
+
+// Reads every line of `in` as an event and checks each on its own (the
+// checks that need no ledger state): the events of the good lines go to
+// *out, and each bad line to *errors as "line N: <field>: <reason>" with
+// its field and code, up to `max_errors` of them (the rest are counted in
+// *more_errors). InvalidArgument only when the input cannot be read.
+absl::Status CheckEventLines(std::istream& in, size_t max_errors,
+                             EventLines* out,
+                             std::vector<v1::LineError>* errors,
+                             size_t* more_errors);
 
 // "line N: <message>" for an append error about one event of `lines`.
 absl::Status AtLine(const absl::Status& s, const EventLines& lines);
