@@ -18,6 +18,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -983,6 +984,9 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
   const std::string data = PROVLEDGER_TEST_DATA;
   std::vector<std::string> commands = {
       "digest", "stats", "stats --format json", "stats --format csv",
+      "search chen", "search 'sante' --format json", "search a --limit 2",
+      "search 5561237789 --known-seq 3 --format csv", "search ' '",
+      "search chen --limit 501",
       "export", "export --from-seq 20 --actor k.osei@riverbend",
       "verify", "verify --chain-only",
       absl::StrCat("verify --digest 20:", hash20),
@@ -1039,9 +1043,9 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
         << "):\n" << remote.out << remote.err;
   }
   // All but the bad requests answered: 3 queries and a reconcile per
-  // format, and 3 verify runs (a rewritten prefix, a removed one, a bad
-  // digest).
-  EXPECT_EQ(answered, commands.size() - 15);
+  // format, 2 searches, and 3 verify runs (a rewritten prefix, a removed
+  // one, a bad digest).
+  EXPECT_EQ(answered, commands.size() - 17);
   // The report: the same HTML.
   const std::string report = "report --provider 1526374859 --known-seq 24";
   const CliRun local = RunCli(
@@ -1174,6 +1178,175 @@ TEST_F(ServerTest, ABackupTakenWhileClientsAppendRestoresToItsHead) {
 
 // The HTTP/JSON API: the same answers as gRPC, byte for byte in JSON, and
 // each error status with its JSON body.
+// What the web console stands on: its own files (and nothing from
+// elsewhere), who the caller is, search, the report's date-of-service
+// marker, and an upload of JSON lines that reports every bad line and
+// writes nothing unless all are good.
+TEST_F(ServerTest, TheConsoleIsServedWithItsCalls) {
+  Server server({"--db", db_, "--tokens", WriteTokens(), "--http",
+                 "127.0.0.1:0"},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.http_address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto stub = server.Stub();
+  httplib::Client http("http://" + server.http_address());
+  auto headers = [](const char* token) {
+    return httplib::Headers{{"Authorization", std::string("Bearer ") + token}};
+  };
+  // The files, with a policy that loads nothing from elsewhere.
+  for (const auto& [path, type, start] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/", "text/html; charset=utf-8", "<!DOCTYPE html>"},
+           {"/console.js", "text/javascript; charset=utf-8", "// provledger"},
+           {"/console.css", "text/css; charset=utf-8", "/* provledger"}}) {
+    SCOPED_TRACE(path);
+    auto r = http.Get(path.c_str());
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Content-Type"), type);
+    EXPECT_TRUE(absl::StartsWith(r->body, start));
+    EXPECT_TRUE(absl::StartsWith(r->get_header_value("Content-Security-Policy"),
+                                 "default-src 'self';"));
+    EXPECT_FALSE(absl::StrContains(r->body, "http://"));
+    EXPECT_FALSE(absl::StrContains(r->body, "https://"));
+  }
+  // Who is asking: without a token, that one is needed.
+  auto r = http.Get("/v1/whoami");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "{\"identity\":\"\",\"role\":\"\",\"tokens\":true}\n");
+  r = http.Get("/v1/whoami", headers(kAuditor));
+  EXPECT_EQ(r->body,
+            "{\"identity\":\"auditor1\",\"role\":\"auditor\",\"tokens\":true}\n");
+  r = http.Get("/v1/whoami", headers("not-a-token"));
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(r->body,
+            "{\"code\":\"UNAUTHENTICATED\",\"message\":\"the token is not one "
+            "this server knows\"}\n");
+  // Search: the gRPC answer, in JSON.
+  for (const auto& [text, path] : std::vector<std::pair<std::string, std::string>>{
+           {"chen", "/v1/search?text=chen"},
+           {"1526374859", "/v1/search?text=1526374859&known_seq=3"},
+           {"I20180115001122", "/v1/search?text=I20180115001122"},
+           {"a", "/v1/search?text=a&limit=2"}}) {
+    SCOPED_TRACE(path);
+    v1::SearchRequest request;
+    request.set_text(text);
+    if (absl::StrContains(path, "known_seq")) {
+      request.mutable_known()->set_known_seq(3);
+    }
+    if (absl::StrContains(path, "limit")) request.set_limit(2);
+    v1::SearchResponse answer;
+    ASSERT_TRUE(stub->Search(Context(kAuditor).get(), request, &answer).ok());
+    r = http.Get(path.c_str(), headers(kAuditor));
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, service::ToJson(answer) + "\n");
+    if (text == "chen") {
+      ASSERT_EQ(answer.hits_size(), 1);
+      EXPECT_EQ(answer.hits(0).name(), "James Chen");
+      EXPECT_EQ(answer.hits(0).matched(), "name");
+    }
+    if (text == "1526374859") EXPECT_EQ(answer.hits_size(), 0);  // seq 4
+    if (text == "a") EXPECT_TRUE(answer.truncated());
+  }
+  r = http.Get("/v1/search?text=%20", headers(kAuditor));
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body,
+            "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"text: is required (an "
+            "NPI, a PAC id, an enrollment id or a name)\"}\n");
+  r = http.Get("/v1/search?text=chen&limit=501", headers(kAuditor));
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body,
+            "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"limit: 501 is more "
+            "than 500\"}\n");
+  // The report with a date-of-service line, and the reassignment's late end.
+  r = http.Get(
+      "/v1/providers/1526374859/report?date_of_service=2024-03-10",
+      headers(kAuditor));
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(absl::StrContains(r->body, "<g class=\"dos\" data-date=\"2024-03-10\">"));
+  EXPECT_TRUE(absl::StrContains(
+      r->body,
+      "<rect class=\"bar reassignment backdated-end\" data-kind=\"reassignment\" "
+      "data-start=\"2022-03-01\" data-end=\"2024-02-29\""));
+  r = http.Get("/v1/providers/1526374859/report?date_of_service=2024-3-1",
+               headers(kAuditor));
+  EXPECT_EQ(r->status, 400);
+  EXPECT_TRUE(absl::StartsWith(
+      r->body, "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"date_of_service: "))
+      << r->body;
+
+  // An upload: two bad lines (a bad NPI, not JSON) and a good one: both
+  // bad lines named, nothing written.
+  v1::DigestResponse before;
+  ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &before).ok());
+  const std::string good =
+      service::ToJson(Sent(Credentialed("up-1", "2024-05-01", kDrA)));
+  v1::Event bad_npi = Sent(Credentialed("up-2", "2024-05-01", kDrA));
+  bad_npi.mutable_credentialed()->set_npi("1234567890");
+  const std::string upload =
+      good + "\n" + service::ToJson(bad_npi) + "\n\nnot json\n";
+  r = http.Post("/v1/events:import", headers(kWriter), upload,
+                "application/x-ndjson");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body,
+            "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"2 lines are not a "
+            "valid event; nothing was written\",\"line_errors\":[{\"line\":2,"
+            "\"message\":\"line 2: credentialed.npi: '1234567890' fails the NPI "
+            "check digit (Luhn over prefix 80840)\",\"event_error\":{\"field\":"
+            "\"credentialed.npi\",\"code\":\"INVALID_FIELD\"}},{\"line\":4,"
+            "\"message\":\"line 4: not valid JSON at column 1: this is not JSON "
+            "here\",\"event_error\":{\"code\":\"INVALID_FIELD\"}}]}\n");
+  v1::DigestResponse after;
+  ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &after).ok());
+  EXPECT_EQ(after.digest(), before.digest());
+  // An auditor may not; an empty file is refused; the good line alone is
+  // appended, under the writer's identity.
+  r = http.Post("/v1/events:import", headers(kAuditor), good, "application/x-ndjson");
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(r->body,
+            "{\"code\":\"PERMISSION_DENIED\",\"message\":\"Append needs the "
+            "writer role; auditor1 is an auditor\"}\n");
+  r = http.Post("/v1/events:import", headers(kWriter), "\n\n", "application/x-ndjson");
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->body,
+            "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"the file holds no "
+            "events\"}\n");
+  r = http.Post("/v1/events:import", headers(kWriter), "\n" + good + "\n",
+                "application/x-ndjson");
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_TRUE(absl::StartsWith(r->body, "{\"appended\":1,\"duplicates\":0,"
+                                        "\"seqs\":[\"27\"],"))
+      << r->body;
+  // A refusal that needs the ledger: the same id with other content, on
+  // line 2 of the file.
+  const std::string other =
+      service::ToJson(Sent(Credentialed("up-1", "2024-06-01", kDrA)));
+  r = http.Post("/v1/events:import", headers(kWriter),
+                service::ToJson(Sent(Credentialed("up-3", "2024-05-01", kDrB))) +
+                    "\n" + other + "\n",
+                "application/x-ndjson");
+  EXPECT_EQ(r->status, 409);
+  EXPECT_TRUE(absl::StartsWith(r->body,
+                               "{\"code\":\"ALREADY_EXISTS\",\"message\":\"line "
+                               "2: event_id: "))
+      << r->body;
+  EXPECT_TRUE(absl::StrContains(
+      r->body, "\"line_errors\":[{\"line\":2,\"message\":\"line 2: event_id: "))
+      << r->body;
+  v1::ReadRequest read;
+  read.set_from_seq(27);
+  auto context = Context(kAuditor);
+  auto events = stub->Read(context.get(), read);
+  v1::Event e;
+  ASSERT_TRUE(events->Read(&e));
+  EXPECT_EQ(e.event_id(), "up-1");
+  EXPECT_EQ(e.actor(), "clerk");
+  EXPECT_FALSE(events->Read(&e));  // nothing of the refused file
+  events->Finish();
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
   Server server({"--db", db_, "--tokens", WriteTokens(), "--http",
                  "127.0.0.1:0"},

@@ -12,6 +12,7 @@
 #include "httplib.h"
 #include "ledger/status_macros.h"
 #include "provledger/v1/service.pb.h"
+#include "tools/server/console.h"
 #include "tools/server/grpc_service.h"
 #include "tools/service/service.h"
 
@@ -23,6 +24,8 @@ using google::protobuf::Message;
 
 constexpr uint32_t kDefaultEventPage = 1000;
 constexpr uint32_t kMaxEventPage = 10000;
+// Bad lines an upload reports (the rest are counted).
+constexpr size_t kMaxLineErrors = 100;
 
 // Sets the scalar field `name` of `message` from the text `value`; false
 // if `message` has no such field.
@@ -147,18 +150,28 @@ void Reply(httplib::Response& res, const Message& message) {
   res.set_content(service::ToJson(message) + "\n", "application/json");
 }
 
-void ReplyError(httplib::Response& res, const absl::Status& status) {
-  v1::HttpError error;
-  error.set_code(absl::StatusCodeToString(status.code()));
-  error.set_message(std::string(status.message()));
-  if (auto event = EventErrorOf(status)) *error.mutable_event_error() = *event;
-  res.status = HttpStatusOf(status.code());
-  // The event error only when there is one.
+void SendError(httplib::Response& res, absl::StatusCode code,
+               const v1::HttpError& error) {
+  res.status = HttpStatusOf(code);
+  // The event error and line errors only when there are some.
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = true;
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(error, &json, options);
   res.set_content(json + "\n", "application/json");
+}
+
+// `status` as an HttpError: its code, message and event error.
+v1::HttpError HttpErrorOf(const absl::Status& status) {
+  v1::HttpError error;
+  error.set_code(absl::StatusCodeToString(status.code()));
+  error.set_message(std::string(status.message()));
+  if (auto event = EventErrorOf(status)) *error.mutable_event_error() = *event;
+  return error;
+}
+
+void ReplyError(httplib::Response& res, const absl::Status& status) {
+  SendError(res, status.code(), HttpErrorOf(status));
 }
 
 }  // namespace
@@ -280,6 +293,11 @@ void HttpApi::Register(httplib::Server* server) {
               query("History", params(v1::HistoryRequest(), "npi"),
                     [](const QS& s, const v1::HistoryRequest& r) {
                       return s.History(r);
+                    }));
+  server->Get("/v1/search",
+              query("Search", params(v1::SearchRequest(), nullptr),
+                    [](const QS& s, const v1::SearchRequest& r) {
+                      return s.Search(r);
                     }));
   server->Get("/v1/diff",
               query("Diff", params(v1::DiffRequest(), nullptr),
@@ -409,6 +427,118 @@ void HttpApi::Register(httplib::Server* server) {
     if (!answer.ok()) return ReplyError(res, answer.status());
     Reply(res, *answer);
   });
+  // A JSON lines file as one batch: every line read and checked first, each
+  // bad one reported (at most 100) and nothing written; then appended.
+  server->Post("/v1/events:import", [this](const httplib::Request& req,
+                                           httplib::Response& res) {
+    auto caller = Caller(req, Role::kWriter, "Append");
+    if (!caller.ok()) return ReplyError(res, caller.status());
+    std::istringstream in(req.body);
+    service::EventLines lines;
+    std::vector<v1::LineError> errors;
+    size_t more = 0;
+    absl::Status status =
+        service::CheckEventLines(in, kMaxLineErrors, &lines, &errors, &more);
+    v1::AppendRequest request;
+    for (v1::Event& e : lines.events) *request.add_events() = std::move(e);
+    if (status.ok() && errors.empty()) {
+      status = RefuseOtherActors(request, caller->name);
+      if (!status.ok()) {
+        // About one event: name its line.
+        if (auto detail = EventErrorOf(status); detail && detail->has_index()) {
+          v1::LineError e;
+          e.set_line(static_cast<uint32_t>(lines.lines[detail->index()]));
+          e.set_message(std::string(service::AtLine(status, lines).message()));
+          *e.mutable_event_error() = *detail;
+          e.mutable_event_error()->clear_index();
+          errors.push_back(std::move(e));
+        }
+      }
+    }
+    if (status.ok() && errors.empty() && request.events_size() == 0) {
+      status = absl::InvalidArgumentError("the file holds no events");
+    }
+    if (!errors.empty()) {
+      const size_t bad = errors.size() + more;
+      v1::HttpError error;
+      error.set_code("INVALID_ARGUMENT");
+      error.set_message(absl::StrCat(
+          bad, bad == 1 ? " line is" : " lines are",
+          " not a valid event; nothing was written",
+          more > 0 ? absl::StrCat(" (the first ", errors.size(), " shown)")
+                   : ""));
+      for (v1::LineError& e : errors) *error.add_line_errors() = std::move(e);
+      if (options_.metrics != nullptr) {
+        options_.metrics->OnAppend(absl::StatusCode::kInvalidArgument, 0);
+      }
+      return SendError(res, absl::StatusCode::kInvalidArgument, error);
+    }
+    absl::StatusOr<v1::AppendResponse> answer =
+        status.ok() ? service::Append(*ledger_, request, caller->name)
+                    : absl::StatusOr<v1::AppendResponse>(status);
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnAppend(answer.status().code(),
+                                 answer.ok() ? answer->appended() : 0);
+    }
+    if (!answer.ok()) {
+      // A refusal that needs the ledger's state, about one line.
+      const absl::Status at = service::AtLine(answer.status(), lines);
+      v1::HttpError error = HttpErrorOf(at);
+      if (error.has_event_error() && error.event_error().has_index() &&
+          error.event_error().index() < lines.lines.size()) {
+        v1::LineError* e = error.add_line_errors();
+        e->set_line(
+            static_cast<uint32_t>(lines.lines[error.event_error().index()]));
+        e->set_message(std::string(at.message()));
+        *e->mutable_event_error() = error.event_error();
+        e->mutable_event_error()->clear_index();
+      }
+      return SendError(res, at.code(), error);
+    }
+    Reply(res, *answer);
+  });
+  // Who the caller is, for the console. Asked without a token of a server
+  // with tokens, the answer is that one is needed (no identity), not 401:
+  // the console asks so before anyone has signed in.
+  auto whoami = read("WhoAmI", [this](const Identity& caller,
+                                      const httplib::Request&,
+                                      httplib::Response& res) {
+    v1::Caller answer;
+    answer.set_identity(caller.name);
+    answer.set_role(RoleName(caller.role));
+    answer.set_tokens(options_.tokens != nullptr);
+    Reply(res, answer);
+    return absl::OkStatus();
+  });
+  server->Get("/v1/whoami", [this, whoami](const httplib::Request& req,
+                                           httplib::Response& res) {
+    if (options_.tokens != nullptr && !req.has_header("Authorization")) {
+      v1::Caller answer;
+      answer.set_tokens(true);
+      return Reply(res, answer);
+    }
+    whoami(req, res);
+  });
+  // The console: its files, embedded in the binary.
+  for (const ConsoleFile& f : ConsoleFiles()) {
+    const std::string path = f.path == "index.html" ? "/" : "/" + f.path;
+    const std::string type = f.content_type;
+    const std::string_view body = f.body;
+    server->Get(path, [type, body](const httplib::Request&,
+                                   httplib::Response& res) {
+      res.set_content(body.data(), body.size(), type);
+      // Nothing from elsewhere: no scripts, styles, images or frames but
+      // the console's own (the report is shown in a sandboxed srcdoc
+      // frame).
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; img-src 'self' data:; "
+                     "style-src 'self' 'unsafe-inline'; frame-src 'self'; "
+                     "object-src 'none'; base-uri 'none'; "
+                     "form-action 'none'; frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Cache-Control", "no-cache");
+    });
+  }
   // Anything else under /v1/.
   server->set_error_handler([](const httplib::Request& req,
                                httplib::Response& res) {
