@@ -2,7 +2,7 @@
 (Debian's chromium, chromium-driver and python3-selenium) against a real
 provledgerd on 127.0.0.1 serving the demo ledger, with tokens.
 
-Usage: console_browser_test.py PROVLEDGERD PROVLEDGER DEMO_EVENTS
+Usage: console_browser_test.py PROVLEDGERD PROVLEDGER DEMO_EVENTS DATA_DIR
 Skipped (exit 77) when the browser is missing, unless
 PROVLEDGER_REQUIRE_BROWSER is set. With PROVLEDGER_SCREENSHOTS=DIR it also
 saves the screenshots the README shows.
@@ -18,8 +18,8 @@ import tempfile
 import unittest
 import urllib.request
 
-PROVLEDGERD, PROVLEDGER, DEMO_EVENTS = sys.argv[1:4]
-del sys.argv[1:4]
+PROVLEDGERD, PROVLEDGER, DEMO_EVENTS, DATA = sys.argv[1:5]
+del sys.argv[1:5]
 
 try:
     from selenium import webdriver
@@ -238,6 +238,36 @@ class ConsoleBrowserTest(unittest.TestCase):
                       result)
         self.assertEqual(self.digest(), before)
         self.assert_no_console_errors(allowed_statuses=(400,))
+
+    def test_reconcile_shows_the_discrepancies_filterable_and_csv_is_safe(self):
+        self.sign_in("auditor1")
+        self.driver.get(self.http + "/#reconcile")
+        self.find("#f-roster-file").send_keys(
+            os.path.abspath(os.path.join(DATA, "cms_reassignment_2024-06.csv")))
+        self.find("#f-org").send_keys("O20150101000123")
+        self.set_value("#f-as_of", "2024-06-01")
+        self.find("#f-org").submit()
+        self.assertEqual(
+            self.text_in("#reconcile-summary", "row(s)"),
+            "7 row(s): 1 matched, 0 mismatched, 1 not compared, 1 unparseable; "
+            "2 discrepancy(ies)")
+        rows = lambda: [r.text for r in self.driver.find_elements(
+            By.CSS_SELECTOR, "#reconcile-result tbody tr")]
+        self.assertEqual(len(rows()), 2)
+        self.driver.execute_script(
+            "const s = document.getElementById('f-code'); s.value = 'STALE_AT_PAYER';"
+            "s.dispatchEvent(new Event('change'));")
+        self.wait(lambda d: len(rows()) == 1)
+        self.assertTrue(rows()[0].startswith("STALE_AT_PAYER 3 1526374859 1245319599 "
+                                             "listed by medicare but the ledger ended"))
+        # The CSV the download buttons write: quoted where needed, and a
+        # cell that a spreadsheet would run as a formula made text.
+        self.assertEqual(
+            self.driver.execute_script(
+                "return toCsv(['a', 'b'], [['=HYPERLINK(\"x\")', 'plain'], "
+                "['-1+2', 'x,y']]);"),
+            "a,b\r\n\"'=HYPERLINK(\"\"x\"\")\",plain\r\n\"'-1+2\",\"x,y\"\r\n")
+        self.assert_no_console_errors()
 
     def test_an_auditor_sees_no_upload_page(self):
         self.sign_in("auditor1")

@@ -182,7 +182,7 @@ TEST_F(ReviewTest, ReportShowsBarsMarkersVoidsAndBackdating) {
   for (size_t p = 0; (p = html.find("<g class=\"row ", p)) != std::string::npos; ++p) ++rows;
   EXPECT_EQ(rows, 4u);
   EXPECT_TRUE(absl::StrContains(
-      html, "class=\"bar reassignment\" data-kind=\"reassignment\" "
+      html, "class=\"bar reassignment backdated-end\" data-kind=\"reassignment\" "
             "data-start=\"2022-03-01\" data-end=\"2024-02-29\""))
       << html;
   EXPECT_TRUE(absl::StrContains(

@@ -472,7 +472,7 @@ function reconcilePage() {
         out.replaceChildren(errorBox(e));
       }
     }}, field("Roster file", file), field("Format", format),
-       field("Organization (generic roster)", org), field("As of (empty: today)", asof),
+       field("Organization (NPI or enrollment id)", org), field("As of (empty: today)", asof),
        field("Payer", payer), h("button", {class: "primary"}, "Reconcile")),
     out);
 }
