@@ -95,6 +95,11 @@ int PortOutsideTheEphemeralRange(std::mt19937& random) {
   return 0;
 }
 
+// The HTTP header that carries `token`.
+httplib::Headers BearerHeaders(const char* token) {
+  return httplib::Headers{{"Authorization", std::string("Bearer ") + token}};
+}
+
 // `e` as a client sends it: no actor (the server records the caller's).
 v1::Event Sent(v1::Event e) {
   e.clear_actor();
@@ -136,6 +141,20 @@ class ServerTest : public ::testing::Test {
         << server::TokenHash(kAdmin) << " root admin\n";
     chmod(path.c_str(), mode);
     return path;
+  }
+
+  // A server with the tokens of WriteTokens and an HTTP address; null
+  // (the failure recorded) if it did not start.
+  std::unique_ptr<Server> StartWithHttp() {
+    auto server = std::make_unique<Server>(
+        std::vector<std::string>{"--db", db_, "--tokens", WriteTokens(),
+                                 "--http", "127.0.0.1:0"},
+        dir_.Sub("server.err"));
+    if (server->http_address().empty()) {
+      ADD_FAILURE() << ReadAll(dir_.Sub("server.err"));
+      return nullptr;
+    }
+    return server;
   }
 
   static constexpr char kWriter[] = "writer-token-0123456789";
@@ -1178,20 +1197,33 @@ TEST_F(ServerTest, ABackupTakenWhileClientsAppendRestoresToItsHead) {
 
 // The HTTP/JSON API: the same answers as gRPC, byte for byte in JSON, and
 // each error status with its JSON body.
+// "<event_id> <actor>" of each event from `from_seq` on, read with
+// `token`.
+std::vector<std::string> IdsAndActorsFrom(v1::Ledger::Stub& stub,
+                                          uint64_t from_seq,
+                                          const std::string& token) {
+  v1::ReadRequest read;
+  read.set_from_seq(from_seq);
+  auto context = Context(token);
+  auto events = stub.Read(context.get(), read);
+  std::vector<std::string> out;
+  v1::Event e;
+  while (events->Read(&e)) out.push_back(e.event_id() + " " + e.actor());
+  EXPECT_TRUE(events->Finish().ok());
+  return out;
+}
+
 // What the web console stands on: its own files (and nothing from
 // elsewhere), who the caller is, search, the report's date-of-service
 // marker, and an upload of JSON lines that reports every bad line and
 // writes nothing unless all are good.
 TEST_F(ServerTest, TheConsoleIsServedWithItsCalls) {
-  Server server({"--db", db_, "--tokens", WriteTokens(), "--http",
-                 "127.0.0.1:0"},
-                dir_.Sub("server.err"));
-  ASSERT_NE(server.http_address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto started = StartWithHttp();
+  ASSERT_NE(started, nullptr);
+  Server& server = *started;
   auto stub = server.Stub();
   httplib::Client http("http://" + server.http_address());
-  auto headers = [](const char* token) {
-    return httplib::Headers{{"Authorization", std::string("Bearer ") + token}};
-  };
+  auto headers = BearerHeaders;
   // The files, with a policy that loads nothing from elsewhere.
   for (const auto& [path, type, start] :
        std::vector<std::tuple<std::string, std::string, std::string>>{
@@ -1334,29 +1366,19 @@ TEST_F(ServerTest, TheConsoleIsServedWithItsCalls) {
   EXPECT_TRUE(absl::StrContains(
       r->body, "\"line_errors\":[{\"line\":2,\"message\":\"line 2: event_id: "))
       << r->body;
-  v1::ReadRequest read;
-  read.set_from_seq(27);
-  auto context = Context(kAuditor);
-  auto events = stub->Read(context.get(), read);
-  v1::Event e;
-  ASSERT_TRUE(events->Read(&e));
-  EXPECT_EQ(e.event_id(), "up-1");
-  EXPECT_EQ(e.actor(), "clerk");
-  EXPECT_FALSE(events->Read(&e));  // nothing of the refused file
-  events->Finish();
+  // Nothing of the refused file.
+  EXPECT_EQ(IdsAndActorsFrom(*stub, 27, kAuditor),
+            (std::vector<std::string>{"up-1 clerk"}));
   EXPECT_EQ(server.Stop(), 0);
 }
 
 TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
-  Server server({"--db", db_, "--tokens", WriteTokens(), "--http",
-                 "127.0.0.1:0"},
-                dir_.Sub("server.err"));
-  ASSERT_NE(server.http_address(), "") << ReadAll(dir_.Sub("server.err"));
+  auto started = StartWithHttp();
+  ASSERT_NE(started, nullptr);
+  Server& server = *started;
   auto stub = server.Stub();
   httplib::Client http("http://" + server.http_address());
-  auto headers = [](const char* token) {
-    return httplib::Headers{{"Authorization", std::string("Bearer ") + token}};
-  };
+  auto headers = BearerHeaders;
   auto get = [&](const std::string& path, const char* token = kAuditor) {
     return http.Get(path.c_str(), headers(token));
   };
@@ -1578,16 +1600,8 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
         << r->body;
   }
   // Recorded under the writer's identity.
-  v1::ReadRequest read;
-  read.set_from_seq(27);
-  auto context = Context(kAuditor);
-  auto events = stub->Read(context.get(), read);
-  v1::Event e;
-  ASSERT_TRUE(events->Read(&e));
-  EXPECT_EQ(e.event_id(), "http-1");
-  EXPECT_EQ(e.actor(), "clerk");
-  EXPECT_FALSE(events->Read(&e));
-  events->Finish();
+  EXPECT_EQ(IdsAndActorsFrom(*stub, 27, kAuditor),
+            (std::vector<std::string>{"http-1 clerk"}));
   EXPECT_EQ(server.Stop(), 0);
 }
 

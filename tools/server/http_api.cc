@@ -409,13 +409,11 @@ void HttpApi::Register(httplib::Server* server) {
                  Reply(res, report);
                  return absl::OkStatus();
                }));
-  server->Post("/v1/events:append", [this](const httplib::Request& req,
-                                           httplib::Response& res) {
-    auto caller = Caller(req, Role::kWriter, "Append");
-    absl::Status status = caller.status();
-    v1::AppendRequest request;
-    if (status.ok()) status = FromBody(req.body, &request);
-    // The actor is the caller's identity, as over gRPC.
+  // An append as `caller` (the actor is the caller's identity, as over
+  // gRPC), counted in the metrics.
+  auto append = [this](const absl::StatusOr<Identity>& caller,
+                       absl::Status status, const v1::AppendRequest& request)
+      -> absl::StatusOr<v1::AppendResponse> {
     if (status.ok()) status = RefuseOtherActors(request, caller->name);
     absl::StatusOr<v1::AppendResponse> answer =
         status.ok() ? service::Append(*ledger_, request, caller->name)
@@ -424,13 +422,22 @@ void HttpApi::Register(httplib::Server* server) {
       options_.metrics->OnAppend(answer.status().code(),
                                  answer.ok() ? answer->appended() : 0);
     }
+    return answer;
+  };
+  server->Post("/v1/events:append", [this, append](const httplib::Request& req,
+                                                   httplib::Response& res) {
+    auto caller = Caller(req, Role::kWriter, "Append");
+    absl::Status status = caller.status();
+    v1::AppendRequest request;
+    if (status.ok()) status = FromBody(req.body, &request);
+    absl::StatusOr<v1::AppendResponse> answer = append(caller, status, request);
     if (!answer.ok()) return ReplyError(res, answer.status());
     Reply(res, *answer);
   });
   // A JSON lines file as one batch: every line read and checked first, each
   // bad one reported (at most 100) and nothing written; then appended.
-  server->Post("/v1/events:import", [this](const httplib::Request& req,
-                                           httplib::Response& res) {
+  server->Post("/v1/events:import", [this, append](const httplib::Request& req,
+                                                   httplib::Response& res) {
     auto caller = Caller(req, Role::kWriter, "Append");
     if (!caller.ok()) return ReplyError(res, caller.status());
     std::istringstream in(req.body);
@@ -439,23 +446,7 @@ void HttpApi::Register(httplib::Server* server) {
     size_t more = 0;
     absl::Status status =
         service::CheckEventLines(in, kMaxLineErrors, &lines, &errors, &more);
-    v1::AppendRequest request;
-    for (v1::Event& e : lines.events) *request.add_events() = std::move(e);
-    if (status.ok() && errors.empty()) {
-      status = RefuseOtherActors(request, caller->name);
-      if (!status.ok()) {
-        // About one event: name its line.
-        if (auto detail = EventErrorOf(status); detail && detail->has_index()) {
-          v1::LineError e;
-          e.set_line(static_cast<uint32_t>(lines.lines[detail->index()]));
-          e.set_message(std::string(service::AtLine(status, lines).message()));
-          *e.mutable_event_error() = *detail;
-          e.mutable_event_error()->clear_index();
-          errors.push_back(std::move(e));
-        }
-      }
-    }
-    if (status.ok() && errors.empty() && request.events_size() == 0) {
+    if (status.ok() && errors.empty() && lines.events.empty()) {
       status = absl::InvalidArgumentError("the file holds no events");
     }
     if (!errors.empty()) {
@@ -473,15 +464,12 @@ void HttpApi::Register(httplib::Server* server) {
       }
       return SendError(res, absl::StatusCode::kInvalidArgument, error);
     }
-    absl::StatusOr<v1::AppendResponse> answer =
-        status.ok() ? service::Append(*ledger_, request, caller->name)
-                    : absl::StatusOr<v1::AppendResponse>(status);
-    if (options_.metrics != nullptr) {
-      options_.metrics->OnAppend(answer.status().code(),
-                                 answer.ok() ? answer->appended() : 0);
-    }
+    v1::AppendRequest request;
+    for (v1::Event& e : lines.events) *request.add_events() = std::move(e);
+    absl::StatusOr<v1::AppendResponse> answer = append(caller, status, request);
     if (!answer.ok()) {
-      // A refusal that needs the ledger's state, about one line.
+      // A refusal about one event (another actor, or one that needs the
+      // ledger's state): named by its line.
       const absl::Status at = service::AtLine(answer.status(), lines);
       v1::HttpError error = HttpErrorOf(at);
       if (error.has_event_error() && error.event_error().has_index() &&
