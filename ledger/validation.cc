@@ -1,11 +1,14 @@
 #include "ledger/validation.h"
 
 #include <cctype>
+#include <optional>
 #include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "ledger/date.h"
+#include "ledger/status_macros.h"
 
 namespace provledger {
 namespace {
@@ -286,8 +289,103 @@ absl::string_view BodyName(const v1::Event& event) {
   return field->name();
 }
 
+namespace {
+
+// Why `text` may not be stored, or "" if it may: a control character
+// (other than tab) or a character that reorders text when shown
+// (bidirectional controls: a row of a table could be made to read as
+// another), each named with its code point and byte offset.
+std::string TextProblem(absl::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    std::optional<uint32_t> code;
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      code = c;
+    } else if (c == 0xc2 && i + 1 < text.size()) {
+      const unsigned char d = static_cast<unsigned char>(text[i + 1]);
+      if (d >= 0x80 && d <= 0x9f) code = d;  // C1 controls, U+0080-U+009F
+    } else if (c == 0xd8 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) == 0x9c) {
+      code = 0x061c;  // ARABIC LETTER MARK
+    } else if (c == 0xe2 && i + 2 < text.size()) {
+      const unsigned char d = static_cast<unsigned char>(text[i + 1]);
+      const unsigned char f = static_cast<unsigned char>(text[i + 2]);
+      const uint32_t cp = 0x2000 + ((d & 0x3f) << 6) + (f & 0x3f);
+      if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+          (cp >= 0x2066 && cp <= 0x2069)) {
+        code = cp;
+      }
+    }
+    if (code.has_value()) {
+      const bool bidi = *code == 0x061c || *code >= 0x200e;
+      return absl::StrFormat(
+          "holds %s U+%04X at byte %d; text may hold tab but no other control "
+          "character and no bidirectional control",
+          bidi ? "the bidirectional control" : "the control character", *code,
+          i);
+    }
+  }
+  return "";
+}
+
+// Every text field of `m` (its sub-messages too): no control characters,
+// at most kMaxTextBytes; the path of the first bad one in the error.
+absl::Status CheckText(const google::protobuf::Message& m,
+                       const std::string& prefix) {
+  const auto* reflection = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(m, &fields);
+  for (const auto* field : fields) {
+    const std::string path = prefix + field->name();
+    using FD = google::protobuf::FieldDescriptor;
+    if (field->cpp_type() == FD::CPPTYPE_MESSAGE) {
+      if (field->is_repeated()) {
+        for (int i = 0; i < reflection->FieldSize(m, field); ++i) {
+          RETURN_IF_ERROR(
+              CheckText(reflection->GetRepeatedMessage(m, field, i), path + "."));
+        }
+      } else {
+        RETURN_IF_ERROR(CheckText(reflection->GetMessage(m, field), path + "."));
+      }
+      continue;
+    }
+    if (field->cpp_type() != FD::CPPTYPE_STRING ||
+        field->type() == FD::TYPE_BYTES) {
+      continue;
+    }
+    auto check = [&](const std::string& text) -> absl::Status {
+      if (text.size() > kMaxTextBytes) {
+        return FieldError(path, absl::StrCat("is longer than ", kMaxTextBytes,
+                                             " bytes (", text.size(), ")"));
+      }
+      if (std::string problem = TextProblem(text); !problem.empty()) {
+        return FieldError(path, problem);
+      }
+      return absl::OkStatus();
+    };
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(m, field); ++i) {
+        RETURN_IF_ERROR(check(reflection->GetRepeatedString(m, field, i)));
+      }
+    } else {
+      RETURN_IF_ERROR(check(reflection->GetString(m, field)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool Blank(absl::string_view s) {
+  return absl::StripAsciiWhitespace(s).empty();
+}
+
+}  // namespace
+
 absl::Status ValidateEvent(const v1::Event& e) {
   if (e.event_id().empty()) return FieldError("event_id", "is required");
+  RETURN_IF_ERROR(CheckText(e, ""));
+  if (Blank(e.event_id())) {
+    return FieldError("event_id", "is blank: it needs a character other than spaces");
+  }
   if (e.event_id().size() > 256) {
     return FieldError("event_id", "is longer than 256 characters");
   }
@@ -299,6 +397,12 @@ absl::Status ValidateEvent(const v1::Event& e) {
     return FieldError("effective_date", effective.status().message());
   }
   if (e.source().empty()) return FieldError("source", "is required");
+  if (Blank(e.source())) {
+    return FieldError("source", "is blank: it needs a character other than spaces");
+  }
+  if (!e.actor().empty() && Blank(e.actor())) {
+    return FieldError("actor", "is blank: it needs a character other than spaces");
+  }
   if (!e.filed_on().empty()) {
     auto filed = ParseDate(e.filed_on());
     if (!filed.ok()) return FieldError("filed_on", filed.status().message());

@@ -3,6 +3,7 @@
 #ifndef PROVLEDGER_LEDGER_VALIDATION_H_
 #define PROVLEDGER_LEDGER_VALIDATION_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -35,8 +36,14 @@ bool IsValidPayer(absl::string_view payer);
 // as written, which history and export show.
 std::string CanonicalPayer(absl::string_view payer);
 
+// The most bytes a text field of an event may hold (event_id: 256).
+inline constexpr size_t kMaxTextBytes = 1024;
+
 // Checks the writer's fields of `event`: required fields present, NPIs,
-// TINs, enrollment ids, PAC ids, states and dates well formed, one body set.
+// TINs, enrollment ids, PAC ids, states and dates well formed, one body set;
+// every text field at most kMaxTextBytes, with no control character but tab
+// and no bidirectional control (U+061C, U+200E/F, U+202A-E, U+2066-9);
+// event_id, source and a given actor not blank.
 // Returns OK, or InvalidArgument with the message "<field>: <reason>", where
 // <field> is the proto field path (e.g. "reassigned.provider_npi").
 absl::Status ValidateEvent(const v1::Event& event);

@@ -105,5 +105,54 @@ TEST(ValidateEventTest, NamesTheFieldAndTheReason) {
               "check digit (Luhn over prefix 80840)");
 }
 
+// Text that would forge output (a terminal escape, a bidirectional
+// override that makes a row read as another), a blank id or source, or a
+// name of megabytes is refused, naming the field and what is wrong.
+TEST(ValidateEventTest, RefusesControlCharactersBlankIdsAndLongText) {
+  ExpectError(Reassigned("r1\x1b[31m", "2024-02-01", kDrA, kGroupX),
+              "event_id: holds the control character U+001B at byte 2; text "
+              "may hold tab but no other control character and no "
+              "bidirectional control");
+  ExpectError(Reassigned(std::string("r\0x", 3), "2024-02-01", kDrA, kGroupX),
+              "event_id: holds the control character U+0000 at byte 1; text "
+              "may hold tab but no other control character and no "
+              "bidirectional control");
+  v1::Event named = EnrolledOrg("e", "2024-01-01", kGroupX);
+  named.mutable_enrolled()->set_legal_name("Riverbend \xE2\x80\xAE" "DLLP");
+  ExpectError(named,
+              "enrolled.legal_name: holds the bidirectional control U+202E at "
+              "byte 10; text may hold tab but no other control character and "
+              "no bidirectional control");
+  named.mutable_enrolled()->set_legal_name("Riverbend\xC2\x9B" "PLLC");
+  ExpectError(named,
+              "enrolled.legal_name: holds the control character U+009B at "
+              "byte 9; text may hold tab but no other control character and "
+              "no bidirectional control");
+  named.mutable_enrolled()->set_legal_name(std::string(1025, 'a'));
+  ExpectError(named,
+              "enrolled.legal_name: is longer than 1024 bytes (1025)");
+  // Tab, accents and other scripts are text.
+  named.mutable_enrolled()->set_legal_name("Santé\tFamiliale \xD8\xB4\xD9\x81\xD8\xA7");
+  EXPECT_TRUE(ValidateEvent(named).ok()) << ValidateEvent(named);
+  named.mutable_enrolled()->set_legal_name(std::string(1024, 'a'));
+  EXPECT_TRUE(ValidateEvent(named).ok());
+
+  ExpectError(Reassigned("   ", "2024-02-01", kDrA, kGroupX),
+              "event_id: is blank: it needs a character other than spaces");
+  v1::Event blank_source = Reassigned("r1", "2024-02-01", kDrA, kGroupX);
+  blank_source.set_source(" \t ");
+  ExpectError(blank_source,
+              "source: is blank: it needs a character other than spaces");
+  v1::Event blank_actor = Reassigned("r1", "2024-02-01", kDrA, kGroupX);
+  blank_actor.set_actor("  ");
+  ExpectError(blank_actor,
+              "actor: is blank: it needs a character other than spaces");
+  v1::Event note = Voided("v", "2024-02-01", 3, "entered\nin error");
+  ExpectError(note,
+              "voided.reason: holds the control character U+000A at byte 7; "
+              "text may hold tab but no other control character and no "
+              "bidirectional control");
+}
+
 }  // namespace
 }  // namespace provledger

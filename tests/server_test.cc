@@ -678,10 +678,10 @@ TEST_F(ServerTest, SubscribeCatchesUpThenFollowsWithHeartbeats) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
-// A subscriber that stops reading holds up only itself: 2,000 events of
-// about 2 KB (more than gRPC's flow-control windows hold) are appended and
-// acknowledged
-// while it reads nothing, and then it reads them all, in order.
+// A subscriber that stops reading holds up only itself: 4,000 events of
+// about 1 KB (more than gRPC's flow-control windows hold) are appended and
+// acknowledged while it reads nothing, and then it reads them all, in
+// order.
 TEST_F(ServerTest, ASlowSubscriberFallsBehindWithoutSlowingAppends) {
   Server server({"--db", db_}, dir_.Sub("server.err"));
   ASSERT_NE(server.address(), "");
@@ -696,13 +696,14 @@ TEST_F(ServerTest, ASlowSubscriberFallsBehindWithoutSlowingAppends) {
   // Now it stalls; a writer on another connection appends.
   auto writer = v1::Ledger::NewStub(grpc::CreateChannel(
       server.address(), grpc::InsecureChannelCredentials()));
-  constexpr int kBatches = 20, kPerBatch = 100;
+  constexpr int kBatches = 40, kPerBatch = 100;
   for (int b = 0; b < kBatches; ++b) {
     v1::AppendRequest append;
     for (int e = 0; e < kPerBatch; ++e) {
       v1::Event event = Sent(Credentialed(absl::StrCat("slow-", b, "-", e),
                                           "2024-05-01", kDrA));
-      event.set_source(std::string(2000, 's'));  // 4 MB in all
+      // At most kMaxTextBytes: 4 MB in all.
+      event.set_source(std::string(1000, 's'));
       *append.add_events() = event;
     }
     v1::AppendResponse appended;
