@@ -1,9 +1,11 @@
 #include "tools/cli.h"
+#include "tools/table.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -57,4 +59,30 @@ TEST(WithFlagNamesTest, TheLeadingRequestFieldBecomesItsFlag) {
 }
 
 }  // namespace
+// A cell can neither drive the terminal nor run as a spreadsheet formula.
+TEST(TableTest, TableCellsAreTerminalSafeAndCsvCellsAreNotFormulas) {
+  Table t({"id", "name"});
+  t.AddRow({"a\x1b[31mred", "x\r\n1  forged  row"});
+  t.AddRow({"=HYPERLINK(\"http://x\")", "Riverbend \xE2\x80\xAE" "PLLC"});
+  t.AddRow({"-1+2", "Santé\tFamiliale"});
+  std::ostringstream table, csv;
+  t.Print(table, Format::kTable);
+  EXPECT_EQ(table.str(),
+            "id" + std::string(22, ' ') + "name\n"
+            "a\\x1b[31mred            x\\x0d\\x0a1  forged  row\n"
+            "=HYPERLINK(\"http://x\")  Riverbend \\u202ePLLC\n"
+            "-1+2" + std::string(20, ' ') + "Santé\\x09Familiale\n");
+  t.Print(csv, Format::kCsv);
+  EXPECT_EQ(csv.str(),
+            "id,name\n"
+            "a\x1b[31mred,\"x\r\n1  forged  row\"\n"
+            "\"'=HYPERLINK(\"\"http://x\"\")\",Riverbend \xE2\x80\xAE" "PLLC\n"
+            "\"'-1+2\",Santé\tFamiliale\n");
+  EXPECT_EQ(CsvField("@SUM(A1)"), "\"'@SUM(A1)\"");
+  EXPECT_EQ(CsvField("+1"), "\"'+1\"");
+  EXPECT_EQ(CsvField("\tx"), "\"'\tx\"");
+  EXPECT_EQ(CsvField("2024-03-10"), "2024-03-10");
+  EXPECT_EQ(CsvField(""), "");
+}
+
 }  // namespace provledger

@@ -493,7 +493,8 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
         "Find providers and organizations by NPI, PAC id, enrollment id or a "
         "part of a name (accents and case do not count)");
     cmd->add_option("text", *text, "what to look for")->required();
-    cmd->add_option("--limit", *limit, "at most this many (default 50, at most 500)");
+    cmd->add_option("--limit", *limit, "at most this many (default 50, at most 500)")
+        ->check(PlainDecimal());
     AddKnowledgeFlags(cmd, f.get());
     AddFormatFlag(cmd, f.get());
     cmd->callback([&ctx, f, text, limit] {

@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace provledger {
@@ -17,13 +18,49 @@ absl::StatusOr<Format> ParseFormat(const std::string& name) {
 }
 
 std::string CsvField(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
+  // A cell a spreadsheet would run as a formula is made text (OWASP's CSV
+  // injection advice: a leading apostrophe, and quoted).
+  const bool formula =
+      !s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' ||
+                     s[0] == '@' || s[0] == '\t' || s[0] == '\r');
+  if (!formula && s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = formula ? "\"'" : "\"";
   for (char c : s) {
     if (c == '"') out += '"';
     out += c;
   }
   out += '"';
+  return out;
+}
+
+std::string TerminalSafe(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += absl::StrFormat("\\x%02x", c);
+    } else if (c == 0xc2 && i + 1 < s.size() &&
+               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(s[++i]));
+    } else if (c == 0xe2 && i + 2 < s.size() &&
+               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x81) {
+      const uint32_t cp = 0x2000 +
+                          ((static_cast<unsigned char>(s[i + 1]) & 0x3f) << 6) +
+                          (static_cast<unsigned char>(s[i + 2]) & 0x3f);
+      if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+          (cp >= 0x2066 && cp <= 0x2069)) {
+        out += absl::StrFormat("\\u%04x", cp);
+        i += 2;
+      } else {
+        out += s[i];
+      }
+    } else {
+      out += s[i];
+    }
+  }
   return out;
 }
 
@@ -45,9 +82,18 @@ void Table::Print(std::ostream& out, Format format) const {
       assert(false);
       [[fallthrough]];
     case Format::kTable: {
+      // Control characters shown escaped: a cell cannot move the cursor,
+      // colour the terminal or forge a row.
+      std::vector<std::vector<std::string>> rows;
+      rows.reserve(rows_.size());
+      for (const auto& row : rows_) {
+        std::vector<std::string> safe;
+        for (const auto& c : row) safe.push_back(TerminalSafe(c));
+        rows.push_back(std::move(safe));
+      }
       std::vector<size_t> width(columns_.size());
       for (size_t i = 0; i < columns_.size(); ++i) width[i] = columns_[i].size();
-      for (const auto& row : rows_) {
+      for (const auto& row : rows) {
         for (size_t i = 0; i < row.size(); ++i) {
           width[i] = std::max(width[i], row[i].size());
         }
@@ -62,7 +108,7 @@ void Table::Print(std::ostream& out, Format format) const {
       };
       line(columns_);
       if (rows_.empty()) out << "(none)\n";
-      for (const auto& row : rows_) line(row);
+      for (const auto& row : rows) line(row);
       return;
     }
   }

@@ -27,7 +27,8 @@ class Table {
   size_t size() const { return rows_.size(); }
   const std::vector<std::vector<std::string>>& rows() const { return rows_; }
 
-  // Table: aligned columns with a header ("(none)" when empty).
+  // Table: aligned columns with a header ("(none)" when empty), each cell
+  // TerminalSafe.
   // CSV: RFC 4180 with a header row. (JSON output is the answer's message
   // in protobuf's JSON mapping, never a table.) REQUIRES: format is not
   // kJson.
@@ -38,8 +39,14 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// RFC 4180 quoting of one CSV field.
+// RFC 4180 quoting of one CSV field; a field a spreadsheet would take for
+// a formula (starting with =, +, -, @, tab or CR) is written as text: an
+// apostrophe before it, quoted ("'=HYPERLINK(...)").
 std::string CsvField(const std::string& s);
+
+// `s` for a terminal: control characters as \xNN, C1 controls and
+// bidirectional controls as \uNNNN; every other byte as it is.
+std::string TerminalSafe(const std::string& s);
 
 }  // namespace provledger
 
