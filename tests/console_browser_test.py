@@ -10,13 +10,14 @@ saves the screenshots the README shows.
 import hashlib
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
 import tempfile
 import unittest
 import urllib.request
+
+import provledgerd_process
 
 PROVLEDGERD, PROVLEDGER, DEMO_EVENTS, DATA = sys.argv[1:5]
 del sys.argv[1:5]
@@ -52,20 +53,10 @@ class ConsoleBrowserTest(unittest.TestCase):
                 f.write("%s %s %s\n" % (hashlib.sha256(token.encode()).hexdigest(),
                                         name, role))
         os.chmod(tokens, 0o600)
-        cls.server = subprocess.Popen(
+        cls.server, labels = provledgerd_process.start(
             [PROVLEDGERD, "--db", db, "--listen", "127.0.0.1:0", "--tokens", tokens,
-             "--http", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        cls.http = None
-        for _ in range(2):  # "http on H:P", then "listening on H:P"
-            ready, _, _ = select.select([cls.server.stdout], [], [], 20)
-            line = cls.server.stdout.readline() if ready else ""
-            if line.startswith("http on "):
-                cls.http = "http://" + line[len("http on "):].strip()
-        if cls.http is None:
-            cls.server.kill()
-            cls.server.wait()
-            raise RuntimeError("provledgerd did not start")
+             "--http", "127.0.0.1:0"])
+        cls.http = "http://" + labels["http on"]
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for arg in ("--headless=new", "--no-sandbox", "--disable-gpu",

@@ -5,7 +5,6 @@ files at test time, against a real server on 127.0.0.1.
 Usage: python_client_test.py PROVLEDGERD PROVLEDGER DEMO_EVENTS PROTO_DIR
 """
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -13,6 +12,8 @@ import sys
 import tempfile
 import time
 import unittest
+
+import provledgerd_process
 import urllib.request
 
 PROVLEDGERD, PROVLEDGER, DEMO_EVENTS, PROTO_DIR = sys.argv[1:5]
@@ -47,21 +48,11 @@ class PythonClientTest(unittest.TestCase):
                        stdout=subprocess.DEVNULL)
         subprocess.run([PROVLEDGER, "--db", db, "import", DEMO_EVENTS],
                        check=True, stdout=subprocess.DEVNULL)
-        cls.server = subprocess.Popen(
+        cls.server, labels = provledgerd_process.start(
             [PROVLEDGERD, "--db", db, "--listen", "127.0.0.1:0",
-             "--metrics", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        # "metrics on 127.0.0.1:P/metrics", then "listening on 127.0.0.1:P".
-        line = ""
-        for _ in range(2):
-            ready, _, _ = select.select([cls.server.stdout], [], [], 20)
-            line = cls.server.stdout.readline() if ready else ""
-            if line.startswith("metrics on "):
-                cls.metrics_url = "http://" + line[len("metrics on "):].strip()
-        if not line.startswith("listening on "):
-            cls.server.kill()
-            raise RuntimeError("provledgerd did not start: %r" % line)
-        cls.address = line[len("listening on "):].strip()
+             "--metrics", "127.0.0.1:0"])
+        cls.metrics_url = "http://" + labels["metrics on"]
+        cls.address = labels["listening on"]
         cls.channel = grpc.insecure_channel(cls.address)
         cls.stub = service_grpc.LedgerStub(cls.channel)
 
