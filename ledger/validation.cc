@@ -289,6 +289,34 @@ absl::string_view BodyName(const v1::Event& event) {
   return field->name();
 }
 
+std::optional<uint32_t> ControlCharacterAt(absl::string_view text, size_t i,
+                                           size_t* bytes) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  auto next = [&](size_t k) {
+    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+  };
+  *bytes = 1;
+  if (c < 0x20 || c == 0x7f) return c;
+  if (c == 0xc2 && next(1) >= 0x80 && next(1) <= 0x9f) {
+    *bytes = 2;
+    return next(1);  // C1 controls, U+0080-U+009F
+  }
+  if (c == 0xd8 && next(1) == 0x9c) {
+    *bytes = 2;
+    return 0x061c;  // ARABIC LETTER MARK
+  }
+  if (c == 0xe2 && (next(1) == 0x80 || next(1) == 0x81) && next(2) >= 0x80 &&
+      next(2) <= 0xbf) {
+    const uint32_t cp = 0x2000 + ((next(1) & 0x3f) << 6) + (next(2) & 0x3f);
+    if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069)) {
+      *bytes = 3;
+      return cp;
+    }
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // Why `text` may not be stored, or "" if it may: a control character
@@ -297,33 +325,15 @@ namespace {
 // another), each named with its code point and byte offset.
 std::string TextProblem(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    std::optional<uint32_t> code;
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      code = c;
-    } else if (c == 0xc2 && i + 1 < text.size()) {
-      const unsigned char d = static_cast<unsigned char>(text[i + 1]);
-      if (d >= 0x80 && d <= 0x9f) code = d;  // C1 controls, U+0080-U+009F
-    } else if (c == 0xd8 && i + 1 < text.size() &&
-               static_cast<unsigned char>(text[i + 1]) == 0x9c) {
-      code = 0x061c;  // ARABIC LETTER MARK
-    } else if (c == 0xe2 && i + 2 < text.size()) {
-      const unsigned char d = static_cast<unsigned char>(text[i + 1]);
-      const unsigned char f = static_cast<unsigned char>(text[i + 2]);
-      const uint32_t cp = 0x2000 + ((d & 0x3f) << 6) + (f & 0x3f);
-      if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-          (cp >= 0x2066 && cp <= 0x2069)) {
-        code = cp;
-      }
-    }
-    if (code.has_value()) {
-      const bool bidi = *code == 0x061c || *code >= 0x200e;
-      return absl::StrFormat(
-          "holds %s U+%04X at byte %d; text may hold tab but no other control "
-          "character and no bidirectional control",
-          bidi ? "the bidirectional control" : "the control character", *code,
-          i);
-    }
+    size_t bytes = 1;
+    const std::optional<uint32_t> code = ControlCharacterAt(text, i, &bytes);
+    if (!code.has_value() || *code == '\t') continue;
+    const bool bidi = *code == 0x061c || *code >= 0x200e;
+    return absl::StrFormat(
+        "holds %s U+%04X at byte %d; text may hold tab but no other control "
+        "character and no bidirectional control",
+        bidi ? "the bidirectional control" : "the control character", *code,
+        i);
   }
   return "";
 }

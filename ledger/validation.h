@@ -4,6 +4,8 @@
 #define PROVLEDGER_LEDGER_VALIDATION_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -35,6 +37,14 @@ bool IsValidPayer(absl::string_view payer);
 // case (a valid payer id holds no other letters); events keep the spelling
 // as written, which history and export show.
 std::string CanonicalPayer(absl::string_view payer);
+
+// The character starting at byte `i` of UTF-8 `text`, if it is one no
+// output may show as it is: a C0 control (tab included), DEL, a C1
+// control (U+0080-U+009F), or a bidirectional control (U+061C, U+200E/F,
+// U+202A-E, U+2066-9). Its code point, with its length in bytes in *bytes;
+// nullopt for any other character.
+std::optional<uint32_t> ControlCharacterAt(absl::string_view text, size_t i,
+                                           size_t* bytes);
 
 // The most bytes a text field of an event may hold (event_id: 256).
 inline constexpr size_t kMaxTextBytes = 1024;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "ledger/validation.h"
 
 namespace provledger {
 
@@ -36,30 +37,15 @@ std::string CsvField(const std::string& s) {
 std::string TerminalSafe(const std::string& s) {
   std::string out;
   out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      out += absl::StrFormat("\\x%02x", c);
-    } else if (c == 0xc2 && i + 1 < s.size() &&
-               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-      out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(s[++i]));
-    } else if (c == 0xe2 && i + 2 < s.size() &&
-               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(s[i + 1]) <= 0x81) {
-      const uint32_t cp = 0x2000 +
-                          ((static_cast<unsigned char>(s[i + 1]) & 0x3f) << 6) +
-                          (static_cast<unsigned char>(s[i + 2]) & 0x3f);
-      if (cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-          (cp >= 0x2066 && cp <= 0x2069)) {
-        out += absl::StrFormat("\\u%04x", cp);
-        i += 2;
-      } else {
-        out += s[i];
-      }
+  for (size_t i = 0; i < s.size();) {
+    size_t bytes = 1;
+    if (const std::optional<uint32_t> code = ControlCharacterAt(s, i, &bytes)) {
+      out += *code < 0x80 ? absl::StrFormat("\\x%02x", *code)
+                          : absl::StrFormat("\\u%04x", *code);
     } else {
-      out += s[i];
+      out.append(s, i, bytes);
     }
+    i += bytes;
   }
   return out;
 }

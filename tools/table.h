@@ -44,8 +44,8 @@ class Table {
 // apostrophe before it, quoted ("'=HYPERLINK(...)").
 std::string CsvField(const std::string& s);
 
-// `s` for a terminal: control characters as \xNN, C1 controls and
-// bidirectional controls as \uNNNN; every other byte as it is.
+// `s` for a terminal: each ControlCharacterAt as \xNN (below U+0080) or
+// \uNNNN; every other byte as it is.
 std::string TerminalSafe(const std::string& s);
 
 }  // namespace provledger
