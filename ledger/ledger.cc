@@ -964,12 +964,20 @@ absl::StatusOr<std::vector<std::optional<Timeline>>> LedgerView::GetTimelines(
 absl::Status LedgerView::ScanTimelines(
     absl::string_view prefix,
     const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
+  return ScanTimelines(prefix, nullptr, fn);
+}
+
+absl::Status LedgerView::ScanTimelines(
+    absl::string_view prefix,
+    const std::function<bool(absl::string_view)>& wanted,
+    const std::function<bool(absl::string_view, const Timeline&)>& fn) const {
   PrefixScan scan(prefix, kTimelinePrefix, state_->snapshot.get());
   std::unique_ptr<rocksdb::Iterator> it(ledger_->db_->NewIterator(
       scan.options(), state_->families->timelines));
   rocksdb::Slice p(prefix.data(), prefix.size());
   Timeline t;
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
+    if (wanted && !wanted(ToView(it->key()))) continue;
     if (!t.ParseFromArray(it->value().data(),
                           static_cast<int>(it->value().size()))) {
       return CorruptTimeline();

@@ -246,6 +246,12 @@ class LedgerView : public std::enable_shared_from_this<LedgerView> {
       absl::string_view prefix,
       const std::function<bool(absl::string_view, const storage::Timeline&)>&
           fn) const;
+  // The same for the keys `wanted` accepts; the others are not parsed.
+  absl::Status ScanTimelines(
+      absl::string_view prefix,
+      const std::function<bool(absl::string_view)>& wanted,
+      const std::function<bool(absl::string_view, const storage::Timeline&)>&
+          fn) const;
 
   // Calls fn(key) for every index key starting with `prefix`.
   absl::Status ScanIndex(

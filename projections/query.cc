@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -364,8 +365,8 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
 
 namespace {
 
-// What an NPI's timelines visible at known_seq say about it, for a search
-// hit; false if none of them has a visible entry.
+// What an NPI's timelines say about it as known at known_seq, for a
+// search hit; seen() is false if none of them has a visible entry.
 class HitBuilder {
  public:
   explicit HitBuilder(uint64_t known_seq) : known_seq_(known_seq) {}
@@ -431,12 +432,6 @@ class HitBuilder {
   std::set<std::string> payers_, ids_, pacs_, names_;
 };
 
-bool AllDigits(absl::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
-}
-
 }  // namespace
 
 absl::StatusOr<SearchResult> Queries::Search(absl::string_view raw,
@@ -482,11 +477,11 @@ absl::StatusOr<SearchResult> Queries::Search(absl::string_view raw,
     return absl::OkStatus();
   };
   if (text.empty()) return result;
-  if (text.size() == 10 && AllDigits(text)) {
+  if (text.size() == 10 && absl::c_all_of(text, absl::ascii_isdigit)) {
     ASSIGN_OR_RETURN(HitBuilder b, build(text));
     if (b.seen()) found.emplace(text, b.Finish(text, "npi"));
     RETURN_IF_ERROR(by_id('c', text, "pac_id"));
-  } else if (text.size() == 15 && AllDigits(text.substr(1))) {
+  } else if (IsValidEnrollmentId(absl::AsciiStrToUpper(text))) {
     RETURN_IF_ERROR(by_id('e', absl::AsciiStrToUpper(text), "enrollment_id"));
   }
   const std::string wanted = NormalizeName(text);
@@ -503,12 +498,12 @@ absl::StatusOr<SearchResult> Queries::Search(absl::string_view raw,
         }
       }
     };
+    auto names_a_person = [](absl::string_view key) {
+      const Relation r = RelationOfKey(key);
+      return r == Relation::kEnrollment || r == Relation::kDemographics;
+    };
     RETURN_IF_ERROR(view_->ScanTimelines(
-        "", [&](absl::string_view key, const Timeline& t) {
-          const Relation r = RelationOfKey(key);
-          if (r != Relation::kEnrollment && r != Relation::kDemographics) {
-            return true;
-          }
+        "", names_a_person, [&](absl::string_view key, const Timeline& t) {
           if (key.substr(0, 10) != npi) {
             flush();
             if (found.size() > limit) return false;
