@@ -289,7 +289,9 @@ async function entityPage(kind, npi, params) {
       const [report, hist] = await Promise.all([
         api("GET", "/v1/" + (isOrg ? "orgs/" : "providers/") + npi + "/report" +
             query({known_seq: seq, date_of_service: dos.value})),
-        api("GET", "/v1/providers/" + npi + "/history" + query({known_seq: seq})),
+        // The history as known now was read when the page opened.
+        seq === head ? now
+            : api("GET", "/v1/providers/" + npi + "/history" + query({known_seq: seq})),
       ]);
       frame.srcdoc = report;
       events.replaceChildren(h("h2", {}, "Events as known at seq " + seq),
