@@ -183,7 +183,14 @@ TEST_F(CliLogTest, ParserAndStorageErrorsAreSentences) {
        "reassigned.payer: 5 is not a string in double quotes"},
       {R"({"event_id":"x","voided":{"target_seq":"1"},"reassigned":{}})",
        "body: an event has exactly one body (enrolled, reassigned, ...), and "
-       "this line has two"},
+       "this line has two"},      {R"({"event_id":"x","source":"C:\dir"})",
+       "not valid JSON at column 30: a backslash starts an escape JSON does "
+       "not have (write \\\\ for a backslash, \\\" for a quote)"},
+      {R"({"event_id":"x","eventId":"   "})",
+       "eventId: write it as event_id (field names are as in events.proto, "
+       "snake_case)"},
+      {R"({"event_id":"x","event_id":"y"})",
+       "event_id: is given twice (give each field once)"},
   };
   for (const auto& [line, message] : cases) {
     WriteFile(dir_.Sub("bad.jsonl"), CredLine(1) + line + "\n");

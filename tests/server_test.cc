@@ -1602,7 +1602,13 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
     EXPECT_EQ(r->status, 400);
     EXPECT_TRUE(absl::StartsWith(
         r->body, "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"body: "))
-        << r->body;
+        << r->body;    // A key given twice is refused, not resolved by the last one.
+    r = post("/v1/events:append",
+             "{\"events\":[{\"event_id\":\"a\",\"event_id\":\"b\"}]}", kWriter);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(r->body,
+              "{\"code\":\"INVALID_ARGUMENT\",\"message\":\"body: "
+              "events.event_id: is given twice (give each field once)\"}\n");
   }
   // Recorded under the writer's identity.
   EXPECT_EQ(IdsAndActorsFrom(*stub, 27, kAuditor),

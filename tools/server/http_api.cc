@@ -15,6 +15,7 @@
 #include "tools/server/console.h"
 #include "tools/server/grpc_service.h"
 #include "tools/service/service.h"
+#include "tools/service/strict_json.h"
 
 namespace provledger::server {
 namespace {
@@ -108,6 +109,10 @@ absl::Status FromParams(const httplib::Params& params, Message* request) {
 // Parses a JSON body into `request` (protobuf's JSON mapping, unknown
 // fields refused); knowledge-point fields may be given at the top level.
 absl::Status FromBody(const std::string& body, Message* request) {
+  if (absl::Status strict = CheckStrictJson(body, request->GetDescriptor());
+      !strict.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("body: ", strict.message()));
+  }
   google::protobuf::Struct object;
   auto parsed = google::protobuf::util::JsonStringToMessage(body, &object);
   if (!parsed.ok()) {

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
+#include "tools/service/strict_json.h"
 
 namespace provledger {
 namespace {
@@ -54,6 +55,9 @@ std::string SyntaxReason(absl::string_view reason) {
   }
   if (reason == "Unexpected token.") return "this is not JSON here";
   if (reason == "Unexpected end of string.") return "the line ends too early";
+  if (reason == "Encountered non UTF-8 code points.") {
+    return "the text is not UTF-8";
+  }
   std::string r(absl::StripSuffix(reason, "."));
   if (!r.empty()) r[0] = absl::ascii_tolower(static_cast<unsigned char>(r[0]));
   return r;
@@ -121,6 +125,13 @@ absl::StatusOr<v1::Event> ParseEventJson(absl::string_view line) {
     return absl::InvalidArgumentError(DescribeJsonError(
         line, absl::string_view(status.message().data(),
                                 status.message().size())));
+  }
+  // What protobuf let through (escapes it drops, a key given twice, a
+  // camelCase alias, one value for a list) is refused here, after it, so
+  // its messages stay the ones people see for what it refuses.
+  if (absl::Status strict = CheckStrictJson(line, v1::Event::descriptor());
+      !strict.ok()) {
+    return strict;
   }
   return event;
 }

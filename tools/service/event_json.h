@@ -11,9 +11,11 @@
 
 namespace provledger {
 
-// Parses one JSON object into an Event. Unknown fields are errors.
-// InvalidArgument on failure, with a sentence naming the field or the
-// column and the reason (DescribeJsonError).
+// Parses one JSON object into an Event, strictly: unknown fields, invalid
+// escapes, a key given twice, a camelCase alias and one value for a list
+// are errors (CheckStrictJson). InvalidArgument on failure, with a
+// sentence naming the field or the column and the reason
+// (DescribeJsonError).
 absl::StatusOr<v1::Event> ParseEventJson(absl::string_view line);
 
 // The JSON parser's `error` about `line`, for people: "not valid JSON at
