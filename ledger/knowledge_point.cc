@@ -1,5 +1,6 @@
 #include "ledger/knowledge_point.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 
@@ -8,12 +9,37 @@ namespace {
 
 bool IsUtc(absl::TimeZone zone) { return zone.name() == "UTC"; }
 
+// An IANA zone name ("America/Argentina/Buenos_Aires", "Etc/GMT+5",
+// "EST5EDT"): parts of letters, digits, '_', '-' and '+', each starting
+// with a letter, joined by '/'. Anything else (an absolute path, "..", a
+// FIFO a request names) never reaches the zone loader, which would open it
+// as a file.
+bool IsZoneName(absl::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  bool part_start = true;
+  for (char c : name) {
+    if (c == '/') {
+      if (part_start) return false;
+      part_start = true;
+      continue;
+    }
+    const bool letter = absl::ascii_isalpha(static_cast<unsigned char>(c));
+    if (part_start && !letter) return false;
+    if (!letter && !absl::ascii_isdigit(static_cast<unsigned char>(c)) &&
+        c != '_' && c != '-' && c != '+') {
+      return false;
+    }
+    part_start = false;
+  }
+  return !part_start;
+}
+
 }  // namespace
 
 absl::StatusOr<absl::TimeZone> LoadTimeZone(absl::string_view name) {
   if (name.empty() || name == "UTC") return absl::UTCTimeZone();
   absl::TimeZone zone;
-  if (!absl::LoadTimeZone(std::string(name), &zone)) {
+  if (!IsZoneName(name) || !absl::LoadTimeZone(std::string(name), &zone)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "'", name,
         "' is not a time zone this system knows (an IANA name such as "

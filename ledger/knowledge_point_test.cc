@@ -1,6 +1,7 @@
 #include "ledger/knowledge_point.h"
 
 #include <gtest/gtest.h>
+#include "absl/strings/str_cat.h"
 
 namespace provledger {
 namespace {
@@ -52,6 +53,23 @@ TEST(KnowledgePointTest, BadInputIsASentence) {
             "'Mars/Olympus_Mons' is not a time zone this system knows (an IANA "
             "name such as America/Chicago, from the tzdata package)");
   EXPECT_TRUE(LoadTimeZone("").ok());
+  // Only zone names reach the loader, which opens them as files (a request
+  // naming a FIFO would hang the thread that answers it).
+  for (const char* name :
+       {"/etc/localtime", "../../../usr/share/zoneinfo/America/Chicago",
+        "America/../America/Chicago", "/dev/stdin", "America//Chicago",
+        "America/Chicago/", "Fixed/UTC+05:00", "America/Chicago\n"}) {
+    auto refused = LoadTimeZone(name);
+    EXPECT_EQ(refused.status().message(),
+              absl::StrCat("'", name,
+                           "' is not a time zone this system knows (an IANA "
+                           "name such as America/Chicago, from the tzdata "
+                           "package)"));
+  }
+  for (const char* name : {"America/Argentina/Buenos_Aires", "Etc/GMT+5",
+                           "EST5EDT", "America/Port-au-Prince"}) {
+    EXPECT_TRUE(LoadTimeZone(name).ok()) << name;
+  }
 }
 
 TEST(KnowledgePointTest, TimesAreShownWithTheirZone) {
