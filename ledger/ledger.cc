@@ -1485,11 +1485,14 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 Ledger::DumpProjections() const {
   std::vector<std::pair<std::string, std::string>> out;
   const std::shared_ptr<const PinnedState> state = Current();
-  for (auto [cf, name] :
+  for (auto family :
        {std::pair{state->families->timelines, "timelines/"},
         std::pair{state->families->indexes, "indexes/"}}) {
+    // Not a structured binding: C++17 lambdas cannot capture those.
+    const char* name = family.second;
     RETURN_IF_ERROR(ScanColumnFamily(
-        cf, state->snapshot.get(), [&](absl::string_view k, absl::string_view v) {
+        family.first, state->snapshot.get(),
+        [&](absl::string_view k, absl::string_view v) {
           out.emplace_back(absl::StrCat(name, k), std::string(v));
         }));
   }
