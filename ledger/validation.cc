@@ -1,5 +1,6 @@
 #include "ledger/validation.h"
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string>
@@ -68,8 +69,18 @@ class Checker {
 
   absl::Status Tin(const std::string& value, absl::string_view field = "tin") {
     if (!value.empty() && !IsValidTin(value)) {
-      return FieldError(Path(field),
-                        absl::StrCat("'", value, "' is not a 9-digit TIN"));
+      // A TIN may be an SSN: the message shows only its last four
+      // characters, as every answer does.
+      const size_t shown = std::min<size_t>(value.size(), 4);
+      return FieldError(
+          Path(field),
+          value.size() > 64
+              ? absl::StrCat("is not a 9-digit TIN (", value.size(),
+                             " characters)")
+              : absl::StrCat("'", std::string(value.size() - shown, '*'),
+                             value.substr(value.size() - shown),
+                             "' is not a 9-digit TIN (only its last four "
+                             "characters are shown)"));
     }
     return absl::OkStatus();
   }

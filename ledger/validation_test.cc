@@ -75,7 +75,11 @@ TEST(ValidateEventTest, NamesTheFieldAndTheReason) {
 
   v1::Event bad_tin = EnrolledOrg("e", "2024-01-01", kGroupX, "medicare",
                                   "12345678");
-  ExpectError(bad_tin, "enrolled.tin: '12345678' is not a 9-digit TIN");
+  ExpectError(bad_tin,
+              "enrolled.tin: '****5678' is not a 9-digit TIN (only its last "
+              "four characters are shown)");
+  bad_tin.mutable_enrolled()->set_tin(std::string(65, '1'));
+  ExpectError(bad_tin, "enrolled.tin: is not a 9-digit TIN (65 characters)");
 
   v1::Event bad_enrollment = EnrolledOrg("e", "2024-01-01", kGroupX);
   bad_enrollment.mutable_enrolled()->set_enrollment_id("O123");

@@ -7,6 +7,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
@@ -361,6 +362,45 @@ TEST_F(CliQueryTest, HistoryMarksVoidsAndFilters) {
   RunResult by_actor =
       Run("history --provider 1234567893 --actor m.alvarez --format csv");
   EXPECT_EQ(std::count(by_actor.out.begin(), by_actor.out.end(), '\n'), 4);
+}
+
+TEST_F(CliQueryTest, AnIndividualsTinIsMaskedUnlessAskedFor) {
+  // An individual's TIN is often an SSN: history and report show its last
+  // four digits unless --show-tins; export (the backup format) keeps it.
+  WriteFile(dir_.Sub("tin.jsonl"),
+            "{\"event_id\":\"dem-alvarez\",\"effective_date\":\"2024-05-02\","
+            "\"actor\":\"k.osei@riverbend\",\"source\":\"CMS-855I\","
+            "\"demographics_changed\":{\"npi\":\"1234567893\","
+            "\"tin\":\"987654321\"}}\n");
+  ASSERT_EQ(Run("append " + dir_.Sub("tin.jsonl")).exit_code, 0);
+  auto last_detail = [](const std::string& csv) {
+    const std::vector<std::string> lines =
+        absl::StrSplit(csv, '\n', absl::SkipEmpty());
+    const std::vector<std::string> cells = absl::StrSplit(lines.back(), ',');
+    return cells.size() > 4 ? cells[4] : "";
+  };
+  RunResult masked = Run("history --provider 1234567893 --format csv");
+  EXPECT_EQ(masked.exit_code, 0) << masked.err;
+  EXPECT_EQ(last_detail(masked.out), "1234567893 TIN *****4321");
+  EXPECT_FALSE(absl::StrContains(masked.out, "987654321"));
+  RunResult full = Run("history --provider 1234567893 --format csv --show-tins");
+  EXPECT_EQ(last_detail(full.out), "1234567893 TIN 987654321");
+  RunResult table = Run("history --provider 1234567893");
+  EXPECT_TRUE(absl::StrContains(table.out, "1234567893 TIN *****4321"))
+      << table.out;
+  EXPECT_FALSE(absl::StrContains(table.out, "987654321"));
+
+  ASSERT_EQ(Run("report --provider 1234567893 --out " + dir_.Sub("m.html"))
+                .exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_.Sub("m.html")), "TIN *****4321"));
+  EXPECT_FALSE(absl::StrContains(ReadFile(dir_.Sub("m.html")), "987654321"));
+  ASSERT_EQ(Run("report --show-tins --provider 1234567893 --out " +
+                dir_.Sub("f.html")).exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(ReadFile(dir_.Sub("f.html")), "TIN 987654321"));
+
+  RunResult exported = Run("export --from-seq 27");
+  EXPECT_TRUE(absl::StrContains(exported.out, "\"tin\":\"987654321\""))
+      << exported.out;
 }
 
 TEST_F(CliQueryTest, RebuildReproducesTheProjectionsByteForByte) {

@@ -322,12 +322,35 @@ TEST_F(ServerTest, TokensAndRolesDecideWhoMayDoWhat) {
     EXPECT_TRUE(stream->Finish().ok());
     const std::string tin = masked ? "*****6789" : "123456789";
     EXPECT_EQ(seen, std::vector<std::string>({tin, tin})) << token;
+    // History masks for everyone unless show_tins, which only a writer or
+    // admin may set.
     v1::HistoryRequest history;
     history.set_npi(kDrA);
     v1::HistoryResponse answer;
     ASSERT_TRUE(stub->History(Context(token).get(), history, &answer).ok());
     EXPECT_EQ(answer.entries(answer.entries_size() - 1).detail(),
-              absl::StrCat(kDrA, " TIN ", tin))
+              absl::StrCat(kDrA, " TIN *****6789"))
+        << token;
+    history.set_show_tins(true);
+    answer.Clear();
+    grpc::Status full = stub->History(Context(token).get(), history, &answer);
+    if (masked) {
+      EXPECT_EQ(full.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_EQ(full.error_message(),
+                "show_tins: an auditor sees an individual's TIN as its last "
+                "four digits; a writer or admin may ask for it in full");
+    } else {
+      ASSERT_TRUE(full.ok()) << full.error_message();
+      EXPECT_EQ(answer.entries(answer.entries_size() - 1).detail(),
+                absl::StrCat(kDrA, " TIN 123456789"));
+    }
+    v1::ReportRequest report;
+    report.set_npi(kDrA);
+    report.set_show_tins(true);
+    v1::ReportResponse html;
+    EXPECT_EQ(stub->Report(Context(token).get(), report, &html).error_code(),
+              masked ? grpc::StatusCode::PERMISSION_DENIED
+                     : grpc::StatusCode::OK)
         << token;
   }
 
@@ -1035,6 +1058,7 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
              "asof --date 2024-03-10 --known-at 2999-01-01 --payer MEDICARE",
              "history --provider 1526374859",
              "history --provider 1526374859 --known-seq 16 --payer medicare",
+             "history --provider 1234567893 --show-tins",
              "diff --from 2024-01-01 --to 2024-12-31",
              "claim-check --rendering 1526374859 --billing 1245319599 "
              "--payer medicare --dos 2024-03-10",

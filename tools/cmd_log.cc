@@ -518,7 +518,9 @@ void RegisterLogCommands(CLI::App& app, Context& ctx) {
   auto* exp = app.add_subcommand(
       "export",
       "Print stored events as JSON lines, with seq, recorded_at, prev_hash "
-      "and hash");
+      "and hash. Every field is kept in full, an individual's TIN included "
+      "(history and report show its last four digits): it is the backup "
+      "format; through --server an auditor's token gets TINs masked");
   exp->add_option("--from-seq", export_flags->from_seq, "first seq")
       ->capture_default_str()
       ->check(PlainDecimal());

@@ -33,6 +33,7 @@ struct QueryFlags {
   std::string org;
   std::string payer;
   std::string payer_rules;
+  bool show_tins = false;
 };
 
 void AddKnowledgeFlags(CLI::App* cmd, QueryFlags* f) {
@@ -42,6 +43,13 @@ void AddKnowledgeFlags(CLI::App* cmd, QueryFlags* f) {
 void AddFormatFlag(CLI::App* cmd, QueryFlags* f) {
   cmd->add_option("--format", f->format, "table, json or csv")
       ->capture_default_str();
+}
+
+void AddShowTinsFlag(CLI::App* cmd, QueryFlags* f) {
+  cmd->add_flag("--show-tins", f->show_tins,
+                "show an individual's TIN in full (by default only its last "
+                "four digits: it is often an SSN); refused for an auditor's "
+                "token through --server");
 }
 
 void AddFilterFlags(CLI::App* cmd, QueryFlags* f) {
@@ -184,6 +192,7 @@ int RunHistory(const Context& ctx, const QueryFlags& f, const std::string& npi,
   request.set_payer(f.payer);
   request.set_actor(actor);
   request.set_source(source);
+  request.set_show_tins(f.show_tins);
   *request.mutable_known() = s->known;
   auto answer = s->service->History(request);
   if (!answer.ok()) return CallError(answer.status(), {{"npi", "--provider"}});
@@ -416,6 +425,7 @@ int RunReport(const Context& ctx, const QueryFlags& f, const ReportFlags& r) {
   request.set_npi(r.provider.empty() ? r.org : r.provider);
   request.set_is_org(!r.org.empty());
   request.set_payer(f.payer);
+  request.set_show_tins(f.show_tins);
   *request.mutable_known() = s->known;
   auto answer = s->service->Report(request);
   if (!answer.ok()) {
@@ -448,6 +458,7 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--org", r->org, "organization NPI");
     cmd->add_option("--payer", f->payer, "only this payer");
     AddKnowledgeFlags(cmd, f.get());
+    AddShowTinsFlag(cmd, f.get());
     cmd->add_option("--out", r->out, "HTML file to write")->required();
     cmd->callback([&ctx, f, r] { ctx.exit_code = RunReport(ctx, *f, *r); });
   }
@@ -479,6 +490,7 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
     cmd->add_option("--actor", *actor, "only events recorded by this actor");
     cmd->add_option("--source", *source, "only events from this source");
     AddKnowledgeFlags(cmd, f.get());
+    AddShowTinsFlag(cmd, f.get());
     AddFormatFlag(cmd, f.get());
     cmd->callback([&ctx, f, npi, actor, source] {
       ctx.exit_code = RunHistory(ctx, *f, *npi, *actor, *source);

@@ -41,7 +41,7 @@ absl::Status RefuseOtherActors(const v1::AppendRequest& request,
 service::QueryService QueriesFor(const Ledger& ledger, const PayerRules& rules,
                                  const Identity& caller) {
   service::QueryService queries(ledger.View(), rules);
-  if (caller.role == Role::kAuditor) queries.MaskIndividualTinsInAnswers();
+  if (caller.role == Role::kAuditor) queries.RefuseFullTins();
   return queries;
 }
 

@@ -362,6 +362,15 @@ absl::StatusOr<v1::AsOfResponse> QueryService::AsOf(
   return response;
 }
 
+absl::StatusOr<bool> QueryService::MaskTins(bool show_tins) const {
+  if (show_tins && full_tins_refused_) {
+    return absl::PermissionDeniedError(
+        "show_tins: an auditor sees an individual's TIN as its last four "
+        "digits; a writer or admin may ask for it in full");
+  }
+  return !show_tins;
+}
+
 absl::StatusOr<v1::HistoryResponse> QueryService::History(
     const v1::HistoryRequest& request) const {
   if (request.npi().empty()) {
@@ -377,6 +386,7 @@ absl::StatusOr<v1::HistoryResponse> QueryService::History(
   response.set_npi(request.npi());
   response.set_known_seq(known_seq);
   ASSIGN_OR_RETURN(absl::TimeZone zone, ZoneOf(request.known()));
+  ASSIGN_OR_RETURN(const bool mask, MaskTins(request.show_tins()));
   for (const HistoryRow& r : rows) {
     const Event& e = r.event;
     if (!request.actor().empty() && e.actor() != request.actor()) continue;
@@ -386,7 +396,7 @@ absl::StatusOr<v1::HistoryResponse> QueryService::History(
     entry->set_recorded_at(FormatKnownTime(ToAbslTime(e.recorded_at()), zone));
     entry->set_effective_date(e.effective_date());
     entry->set_event(std::string(BodyName(e)));
-    if (mask_tins_) {
+    if (mask) {
       Event shown = e;
       MaskIndividualTins(&shown);
       entry->set_detail(Describe(shown));
@@ -532,7 +542,7 @@ absl::StatusOr<v1::ReportResponse> QueryService::Report(
   options.is_org = request.is_org();
   options.payer = request.payer();
   options.known_seq = known_seq;
-  options.mask_individual_tins = mask_tins_;
+  ASSIGN_OR_RETURN(options.mask_individual_tins, MaskTins(request.show_tins()));
   if (!request.date_of_service().empty()) {
     ASSIGN_OR_RETURN(options.date_of_service,
                      DayOf("date_of_service", request.date_of_service()));

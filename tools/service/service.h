@@ -81,9 +81,11 @@ class QueryService : public Answers {
   explicit QueryService(std::shared_ptr<const LedgerView> view,
                         PayerRules rules = {});
 
-  // Answers mask the TINs that may be an individual's SSN
-  // (MaskIndividualTins), as a server does for auditors.
-  void MaskIndividualTinsInAnswers() { mask_tins_ = true; }
+  // History and reports show an individual's TIN (often an SSN) as its
+  // last four digits (MaskIndividualTins) unless the request sets
+  // show_tins. After this call, as a server does for auditors, show_tins is
+  // refused (PermissionDenied).
+  void RefuseFullTins() { full_tins_refused_ = true; }
 
   const LedgerView& view() const { return *view_; }
   std::string KnownAtCaption(uint64_t known_seq,
@@ -119,7 +121,10 @@ class QueryService : public Answers {
  private:
   std::shared_ptr<const LedgerView> view_;
   PayerRules rules_;
-  bool mask_tins_ = false;
+  bool full_tins_refused_ = false;
+
+  // Whether an answer to a request with `show_tins` masks TINs.
+  absl::StatusOr<bool> MaskTins(bool show_tins) const;
 };
 
 // "<seq>:<64 hex digits>".
