@@ -1,6 +1,5 @@
 #include "ledger/validation.h"
 
-#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <string>
@@ -69,16 +68,13 @@ class Checker {
 
   absl::Status Tin(const std::string& value, absl::string_view field = "tin") {
     if (!value.empty() && !IsValidTin(value)) {
-      // A TIN may be an SSN: the message shows only its last four
-      // characters, as every answer does.
-      const size_t shown = std::min<size_t>(value.size(), 4);
+      // A TIN may be an SSN: the message masks it, as every answer does.
       return FieldError(
           Path(field),
           value.size() > 64
               ? absl::StrCat("is not a 9-digit TIN (", value.size(),
                              " characters)")
-              : absl::StrCat("'", std::string(value.size() - shown, '*'),
-                             value.substr(value.size() - shown),
+              : absl::StrCat("'", MaskTin(value),
                              "' is not a 9-digit TIN (only its last four "
                              "characters are shown)"));
     }
@@ -271,6 +267,12 @@ bool IsValidNpi(absl::string_view npi) {
 
 bool IsValidTin(absl::string_view tin) {
   return tin.size() == 9 && AllDigits(tin);
+}
+
+std::string MaskTin(absl::string_view tin) {
+  const size_t shown = tin.size() < 4 ? tin.size() : 4;
+  return absl::StrCat(std::string(tin.size() - shown, '*'),
+                      tin.substr(tin.size() - shown));
 }
 
 bool IsValidEnrollmentId(absl::string_view id) {

@@ -26,6 +26,10 @@ char NpiCheckDigit(absl::string_view base);
 // True iff `tin` is exactly 9 digits.
 bool IsValidTin(absl::string_view tin);
 
+// `tin` with every character but the last four shown as '*' ("*****6789"):
+// an individual's TIN is often an SSN, so answers and messages show this.
+std::string MaskTin(absl::string_view tin);
+
 // True iff `id` is "I" or "O" followed by 14 digits.
 bool IsValidEnrollmentId(absl::string_view id);
 

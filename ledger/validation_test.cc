@@ -24,6 +24,10 @@ TEST(FormatTest, TinsEnrollmentIdsPayers) {
   EXPECT_TRUE(IsValidTin("274839201"));
   EXPECT_FALSE(IsValidTin("27-4839201"));
   EXPECT_FALSE(IsValidTin("27483920"));
+  EXPECT_EQ(MaskTin("123456789"), "*****6789");
+  EXPECT_EQ(MaskTin("123-45-6789"), "*******6789");
+  EXPECT_EQ(MaskTin("6789"), "6789");
+  EXPECT_EQ(MaskTin(""), "");
   EXPECT_TRUE(IsValidEnrollmentId("O20150101000123"));
   EXPECT_TRUE(IsValidEnrollmentId("I20190701000789"));
   EXPECT_FALSE(IsValidEnrollmentId("X20190701000789"));

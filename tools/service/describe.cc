@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ledger/validation.h"
 
 namespace provledger {
 
@@ -83,11 +84,6 @@ std::string Describe(const Event& e) {
       break;
   }
   return "";
-}
-
-std::string MaskTin(const std::string& tin) {
-  if (tin.size() <= 4) return std::string(tin.size(), '*');
-  return std::string(tin.size() - 4, '*') + tin.substr(tin.size() - 4);
 }
 
 void MaskIndividualTins(v1::Event* event) {

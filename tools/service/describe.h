@@ -11,10 +11,7 @@ namespace provledger {
 // E.g. "1234567893 -> 1245319599 at medicare (DEPARTURE)".
 std::string Describe(const v1::Event& event);
 
-// `tin` with every digit but the last four masked: "*****6789".
-std::string MaskTin(const std::string& tin);
-
-// Masks the TINs of `event` that may be an individual's Social Security
+// Masks (MaskTin, ledger/validation.h) the TINs of `event` that may be an individual's Social Security
 // number: an INDIVIDUAL enrollment's, and a demographics change's (the
 // event does not say whose; an organization's TIN stays readable on its
 // enrollment and on reassignments to it).
