@@ -3,24 +3,16 @@
 // as itself.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_split.h"
 #include "ledger/date.h"
+#include "ledger/internal/fuzz_check.h"
 #include "ledger/knowledge_point.h"
-
-namespace {
-void Check(bool ok, const char* what) {
-  if (ok) return;
-  std::fprintf(stderr, "property broken: %s\n", what);
-  std::abort();
-}
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace provledger;
+  using fuzz::Check;
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   if (auto day = ParseDate(text); day.ok()) {
     Check(FormatDate(*day) == text, "an ISO date prints as itself");

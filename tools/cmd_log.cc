@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
@@ -457,18 +456,6 @@ int RunDemo(bool keep) {
     std::filesystem::remove_all(dir, ec);
   }
   return rc;
-}
-
-absl::StatusOr<size_t> LoadDemoEvents(Ledger& ledger) {
-  std::istringstream in(kDemoEventsJsonl);
-  EventLines lines;
-  size_t line_no = 0;
-  uint64_t bytes = 0;
-  absl::Status read = ReadEventLines(in, 0, &line_no, &bytes, &lines);
-  if (!read.ok()) return read;
-  auto result = ledger.Append(lines.events);
-  if (!result.ok()) return AtLine(result.status(), lines);
-  return result->written;
 }
 
 void RegisterLogCommands(CLI::App& app, Context& ctx) {

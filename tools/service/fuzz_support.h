@@ -1,34 +1,23 @@
 // For the fuzz targets only (the *_fuzz.cc files, built with
 // -DPROVLEDGER_FUZZ=ON): a ledger holding the bundled demo events, made
-// once per process in a temporary folder that is removed at exit, and a
-// check that stops the fuzzer on a broken property.
+// once per process in a temporary folder that is removed at exit, and
+// fuzz::Check (ledger/internal/fuzz_check.h).
 #ifndef PROVLEDGER_TOOLS_SERVICE_FUZZ_SUPPORT_H_
 #define PROVLEDGER_TOOLS_SERVICE_FUZZ_SUPPORT_H_
 
-#include <cstdio>
+#include <stdlib.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
-#include <sstream>
 #include <string>
+#include <vector>
 
-#include "absl/strings/string_view.h"
+#include "ledger/internal/fuzz_check.h"
 #include "ledger/ledger.h"
-#include "tools/service/service.h"
+#include "tools/demo.h"
 
-namespace provledger {
-
-extern const char kDemoEventsJsonl[];  // tools/demo_data.cc, from CMake
-
-namespace fuzz {
-
-// Aborts (a finding) with `what` when `ok` is false.
-inline void Check(bool ok, absl::string_view what) {
-  if (ok) return;
-  std::fprintf(stderr, "property broken: %.*s\n", static_cast<int>(what.size()),
-               what.data());
-  std::abort();
-}
+namespace provledger::fuzz {
 
 // A fresh, empty ledger in its own temporary folder (removed at exit).
 inline std::unique_ptr<Ledger> NewLedger() {
@@ -50,22 +39,17 @@ inline std::unique_ptr<Ledger> NewLedger() {
   return std::move(*ledger);
 }
 
-// The demo ledger, made on first use.
+// The demo ledger (LoadDemoEvents, tools/demo.h), made on first use; only
+// for targets linking provledger_demo_events.
 inline Ledger& DemoLedger() {
   static Ledger* ledger = [] {
     std::unique_ptr<Ledger> l = NewLedger();
-    std::istringstream in(kDemoEventsJsonl);
-    service::EventLines lines;
-    size_t line_no = 0;
-    uint64_t bytes = 0;
-    Check(service::ReadEventLines(in, 0, &line_no, &bytes, &lines).ok(), "demo events");
-    Check(l->Append(lines.events).ok(), "append the demo events");
+    Check(LoadDemoEvents(*l).ok(), "load the demo events");
     return l.release();
   }();
   return *ledger;
 }
 
-}  // namespace fuzz
-}  // namespace provledger
+}  // namespace provledger::fuzz
 
 #endif  // PROVLEDGER_TOOLS_SERVICE_FUZZ_SUPPORT_H_
