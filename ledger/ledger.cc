@@ -304,9 +304,22 @@ absl::Status CorruptTimeline() {
 }
 
 // A stored timeline's value, parsed; nullopt for NotFound.
+// A damaged table block (RocksDB's checksums) in the projections: named by
+// the key read (or, for a scan, the last key read before it).
+absl::Status DamagedProjections(const rocksdb::Status& s,
+                                absl::string_view what) {
+  return NeedsRebuild(absl::DataLossError(absl::StrCat(
+      what, " cannot be read: the projections are damaged there (RocksDB: ",
+      s.ToString(), "); rebuild them from the log")));
+}
+
 absl::StatusOr<std::optional<Timeline>> ParseTimeline(
-    const rocksdb::Status& s, const rocksdb::Slice& value) {
+    const rocksdb::Status& s, const rocksdb::Slice& value,
+    absl::string_view key) {
   if (s.IsNotFound()) return std::nullopt;
+  if (s.IsCorruption()) {
+    return DamagedProjections(s, absl::StrCat("the ", DescribeTimelineKey(key)));
+  }
   RETURN_IF_ERROR(FromRocks(s, "read timeline"));
   Timeline t;
   if (!t.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -362,7 +375,7 @@ class Ledger::BatchSource : public ProjectionSource {
     rocksdb::PinnableSlice value;
     rocksdb::Status s = ledger_->db_->Get(rocksdb::ReadOptions(),
                                           families_->timelines, key, &value);
-    return ParseTimeline(s, value);
+    return ParseTimeline(s, value, key);
   }
   absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
     if (seq > first_seq_ && seq - first_seq_ <= written_.size()) {
@@ -667,6 +680,14 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   {
     std::lock_guard<std::mutex> lock(ledger->write_mu_);
     RETURN_IF_ERROR(ledger->LoadHead(&ledger->written_head_));
+    if (!options.read_only) {
+      // A tail that does not verify (or cannot be read) refuses appends,
+      // not the other commands (a backup, a verify).
+      absl::StatusOr<std::string> tail =
+          ledger->CheckTail(ledger->written_head_);
+      ledger->tail_problem_ =
+          tail.ok() ? *std::move(tail) : std::string(tail.status().message());
+    }
     ledger->written_seq_ = ledger->written_head_.seq;
     ledger->synced_seq_ = ledger->written_head_.seq;
     ledger->Publish(ledger->Written(), /*force=*/true);
@@ -737,6 +758,12 @@ rocksdb::DB* LedgerInternals::Db(const Ledger& ledger) {
 rocksdb::ColumnFamilyHandle* LedgerInternals::EventsCf(const Ledger& ledger) {
   return ledger.cf_events_;
 }
+rocksdb::ColumnFamilyHandle* LedgerInternals::EventIdsCf(const Ledger& ledger) {
+  return ledger.cf_event_ids_;
+}
+rocksdb::ColumnFamilyHandle* LedgerInternals::StreamsCf(const Ledger& ledger) {
+  return ledger.cf_streams_;
+}
 rocksdb::ColumnFamilyHandle* LedgerInternals::TimelinesCf(
     const Ledger& ledger) {
   return ledger.Current()->families->timelines;
@@ -791,6 +818,34 @@ absl::Status Ledger::LoadHead(Head* out) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> Ledger::CheckTail(const Head& head) const {
+  if (head.seq == 0) return std::string();
+  // The stored hash of `seq`'s record and the bytes it covers.
+  auto record = [&](uint64_t seq, std::string* value, Hash* hash,
+                    absl::string_view* bytes) -> absl::StatusOr<bool> {
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), cf_events_, EncodeSeq(seq), value);
+    if (s.IsCorruption()) return LogDamage(seq, s);
+    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
+    return SplitRecord(*value, hash, bytes);
+  };
+  std::string value, prev_value;
+  Hash hash, prev = kZeroHash;
+  absl::string_view bytes, prev_bytes;
+  ASSIGN_OR_RETURN(bool whole, record(head.seq, &value, &hash, &bytes));
+  if (whole && head.seq > 1) {
+    ASSIGN_OR_RETURN(whole,
+                     record(head.seq - 1, &prev_value, &prev, &prev_bytes));
+  }
+  if (!whole || ChainHash(prev, bytes) != hash) {
+    return absl::StrCat("the log's last event (seq ", head.seq,
+                        ") does not verify: its stored hash is not "
+                        "SHA-256(prev_hash || stored bytes), so it or the "
+                        "event before it was altered");
+  }
+  return std::string();
+}
+
 bool Ledger::HeldByAWriter(absl::string_view path) {
   // RocksDB's lock is a POSIX record lock on the LOCK file.
   const std::string lock = absl::StrCat(path, "/LOCK");
@@ -824,6 +879,7 @@ absl::StatusOr<std::optional<Event>> Ledger::LoadStoredEvent(
   ro.snapshot = snapshot;
   rocksdb::Status s = db_->Get(ro, cf_events_, EncodeSeq(seq), &value);
   if (s.IsNotFound()) return std::nullopt;
+  if (s.IsCorruption()) return LogDamage(seq, s);
   RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
   Hash hash;
   absl::string_view bytes;
@@ -938,7 +994,7 @@ absl::StatusOr<std::optional<Timeline>> LedgerView::GetTimeline(
   rocksdb::Status s = ledger_->db_->Get(
       state_->Options(), state_->families->timelines,
       rocksdb::Slice(key.data(), key.size()), &value);
-  return ParseTimeline(s, value);
+  return ParseTimeline(s, value, key);
 }
 
 absl::StatusOr<std::vector<std::optional<Timeline>>> LedgerView::GetTimelines(
@@ -955,7 +1011,7 @@ absl::StatusOr<std::vector<std::optional<Timeline>>> LedgerView::GetTimelines(
   timelines.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     ASSIGN_OR_RETURN(std::optional<Timeline> t,
-                     ParseTimeline(statuses[i], values[i]));
+                     ParseTimeline(statuses[i], values[i], keys[i]));
     timelines.push_back(std::move(t));
   }
   return timelines;
@@ -976,6 +1032,7 @@ absl::Status LedgerView::ScanTimelines(
       scan.options(), state_->families->timelines));
   rocksdb::Slice p(prefix.data(), prefix.size());
   Timeline t;
+  std::string last;
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     if (wanted && !wanted(ToView(it->key()))) continue;
     if (!t.ParseFromArray(it->value().data(),
@@ -983,6 +1040,15 @@ absl::Status LedgerView::ScanTimelines(
       return CorruptTimeline();
     }
     if (!fn(ToView(it->key()), t)) break;
+    last.assign(it->key().data(), it->key().size());
+  }
+  if (it->status().IsCorruption()) {
+    return DamagedProjections(
+        it->status(),
+        last.empty() ? absl::StrCat("the timelines from '",
+                                    absl::CHexEscape(prefix), "' on")
+                     : absl::StrCat("the timelines after the ",
+                                    DescribeTimelineKey(last)));
   }
   return FromRocks(it->status(), "scan timelines");
 }
@@ -996,6 +1062,12 @@ absl::Status LedgerView::ScanIndex(
   rocksdb::Slice p(prefix.data(), prefix.size());
   for (it->Seek(p); it->Valid() && it->key().starts_with(p); it->Next()) {
     if (!fn(ToView(it->key()))) break;
+  }
+  if (it->status().IsCorruption()) {
+    return DamagedProjections(
+        it->status(),
+        absl::StrCat("the index entries from '", absl::CHexEscape(prefix),
+                     "' on"));
   }
   return FromRocks(it->status(), "scan index");
 }
@@ -1037,6 +1109,12 @@ size_t Ledger::timeline_cache_usage() const {
 absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
                                             const AppendOptions& options) {
   RETURN_IF_ERROR(CheckWritable());
+  if (!tail_problem_.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "append refused: ", tail_problem_,
+        "; nothing was appended (run verify, and restore the ledger from a "
+        "backup)"));
+  }
   // leveldb's writer queue: the writer at the front commits every writer
   // queued behind it (those that arrived while the previous group was
   // being written and synced) in one group.
@@ -1469,6 +1547,11 @@ absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
     prev = stored;
     ++report.events_checked;
   }
+  if (report.first_bad_seq == 0 && it->status().IsCorruption()) {
+    report.first_bad_seq = expected;
+    report.problem = std::string(LogDamage(expected, it->status()).message());
+    return report;
+  }
   RETURN_IF_ERROR(FromRocks(it->status(), "verify"));
   if (report.first_bad_seq == 0 && report.events_checked != report.head.seq) {
     report.first_bad_seq = report.events_checked + 1;
@@ -1689,6 +1772,7 @@ absl::Status Ledger::ReadLog(
   scan.fill_cache = false;  // read once; keep the cache for queries
   scan.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(scan, cf_events_));
+  uint64_t next = from;  // the first seq not yet read
   for (it->Seek(EncodeSeq(from)); it->Valid(); it->Next()) {
     const uint64_t seq = DecodeBigEndian64(ToView(it->key()));
     if (seq > to) break;
@@ -1698,8 +1782,245 @@ absl::Status Ledger::ReadLog(
       return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
     }
     RETURN_IF_ERROR(fn(seq, bytes));
+    next = seq + 1;
   }
+  if (it->status().IsCorruption()) return LogDamage(next, it->status());
   return FromRocks(it->status(), "read the log");
+}
+
+absl::Status Ledger::LogDamage(uint64_t first, const rocksdb::Status& s) const {
+  // A damaged table block holds consecutive seqs: the stretch ends before
+  // the first seq that reads again (or is not there).
+  constexpr uint64_t kProbes = 1 << 14;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::string value;
+  uint64_t last = first;
+  bool ended = false;
+  for (uint64_t seq = first + 1; seq - first <= kProbes; ++seq) {
+    if (!db_->Get(ro, cf_events_, EncodeSeq(seq), &value).IsCorruption()) {
+      ended = true;
+      break;
+    }
+    last = seq;
+  }
+  std::string range = last == first
+                          ? absl::StrCat("seq ", first)
+                          : absl::StrCat("seqs ", first, " to ", last);
+  if (!ended) absl::StrAppend(&range, " and perhaps more after");
+  return absl::DataLossError(absl::StrCat(
+      "the log cannot be read at ", range,
+      ": the events table is damaged there (RocksDB: ", s.ToString(),
+      "); restore the ledger from a backup (provledger restore)"));
+}
+
+absl::Status Ledger::CheckLogIndexes(const PinnedState& state,
+                                     rocksdb::WriteBatch* repair) const {
+  // One pass over the log, looking each event's event_id and stream keys
+  // up (in chunks, with MultiGet); then the stored entries are counted, and
+  // only if there are more than the log accounts for is each checked
+  // against its event.
+  constexpr size_t kChunk = 1024;
+  const uint64_t total = state.head.seq;
+  rocksdb::ReadOptions ro = state.Options();
+  ro.fill_cache = false;
+  ReplaySource source(this);
+  Projector projector(&source);
+  std::optional<std::string> problem;
+  auto found = [&](std::string why) {
+    if (!problem.has_value()) problem = std::move(why);
+  };
+  // Repairs made so far (id -> seq), which the stored entries do not show.
+  absl::flat_hash_map<std::string, uint64_t> fixed;
+  uint64_t distinct_ids = 0, stream_entries = 0, added_ids = 0, added_streams = 0;
+  struct Pending {
+    uint64_t seq;
+    std::string id;
+    std::vector<std::string> stream_keys;
+  };
+  std::vector<Pending> chunk;
+  auto same_id = [&](uint64_t seq, const std::string& id) -> absl::StatusOr<bool> {
+    ASSIGN_OR_RETURN(std::optional<Event> e, LoadStoredEvent(seq, ro.snapshot));
+    return e.has_value() && e->event_id() == id;
+  };
+  auto flush = [&]() -> absl::Status {
+    std::vector<rocksdb::Slice> ids, streams;
+    for (const Pending& p : chunk) {
+      ids.emplace_back(p.id);
+      for (const std::string& k : p.stream_keys) streams.emplace_back(k);
+    }
+    std::vector<rocksdb::PinnableSlice> id_values(ids.size()),
+        stream_values(streams.size());
+    std::vector<rocksdb::Status> id_status(ids.size()),
+        stream_status(streams.size());
+    db_->MultiGet(ro, cf_event_ids_, ids.size(), ids.data(), id_values.data(),
+                  id_status.data());
+    db_->MultiGet(ro, cf_streams_, streams.size(), streams.data(),
+                  stream_values.data(), stream_status.data());
+    size_t k = 0;
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      const Pending& p = chunk[i];
+      std::optional<uint64_t> indexed;
+      if (auto it = fixed.find(p.id); it != fixed.end()) {
+        indexed = it->second;
+      } else if (id_status[i].ok() && id_values[i].size() == 8) {
+        indexed = DecodeBigEndian64(ToView(id_values[i]));
+      } else if (!id_status[i].ok() && !id_status[i].IsNotFound()) {
+        return FromRocks(id_status[i], "read the event_ids index");
+      }
+      const std::string quoted = absl::StrCat("'", absl::CHexEscape(p.id), "'");
+      if (indexed == p.seq) {
+        ++distinct_ids;
+      } else {
+        // Another event with this id: the log itself holds a duplicate
+        // (recorded while the index was damaged). The index keeps the
+        // first.
+        bool duplicate = false;
+        if (indexed.has_value()) {
+          ASSIGN_OR_RETURN(duplicate, same_id(*indexed, p.id));
+        }
+        auto duplicated = [&](uint64_t first, uint64_t again) {
+          return absl::StrCat("event_id ", quoted, " is used by seq ", first,
+                              " and again by seq ", again,
+                              ": the log holds a duplicate, recorded while "
+                              "the event_ids index was damaged");
+        };
+        if (duplicate && *indexed < p.seq) {
+          found(duplicated(*indexed, p.seq));
+        } else {
+          ++distinct_ids;
+          if (duplicate) {
+            found(duplicated(p.seq, *indexed));
+          } else if (!indexed.has_value()) {
+            found(absl::StrCat("the event_ids index has no entry for event ",
+                               quoted, " (seq ", p.seq,
+                               "), which the log holds: the event could be "
+                               "stored twice"));
+            ++added_ids;
+          } else {
+            found(absl::StrCat("the event_ids index names seq ", *indexed,
+                               " for event ", quoted, ", which is seq ",
+                               p.seq));
+          }
+          if (repair != nullptr) {
+            repair->Put(cf_event_ids_, p.id, EncodeSeq(p.seq));
+          }
+          fixed[p.id] = p.seq;
+        }
+      }
+      for (const std::string& key : p.stream_keys) {
+        const rocksdb::Status& st = stream_status[k++];
+        ++stream_entries;
+        if (st.ok()) continue;
+        if (!st.IsNotFound()) return FromRocks(st, "read the streams index");
+        found(absl::StrCat("the stream of NPI ", NpiOfStreamKey(key),
+                           " has no entry for seq ", p.seq,
+                           ", an event that touches it"));
+        ++added_streams;
+        if (repair != nullptr) repair->Put(cf_streams_, key, rocksdb::Slice());
+      }
+    }
+    chunk.clear();
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(ReadLog(1, total, [&](uint64_t seq, absl::string_view bytes) {
+    Event e;
+    RETURN_IF_ERROR(ParseEvent(bytes, seq, &e));
+    Pending p{seq, e.event_id(), {}};
+    ASSIGN_OR_RETURN(std::vector<std::string> npis, projector.StreamNpis(e));
+    for (const std::string& npi : npis) {
+      p.stream_keys.push_back(StreamKey(npi, seq));
+    }
+    chunk.push_back(std::move(p));
+    return chunk.size() >= kChunk ? flush() : absl::OkStatus();
+  }));
+  RETURN_IF_ERROR(flush());
+  if (problem.has_value() && repair == nullptr) {
+    return absl::DataLossError(*problem);
+  }
+
+  // Entries the log does not account for.
+  auto extras = [&](rocksdb::ColumnFamilyHandle* cf, uint64_t expected,
+                    const std::function<absl::StatusOr<std::optional<std::string>>(
+                        absl::string_view, absl::string_view)>& check)
+      -> absl::Status {
+    rocksdb::ReadOptions all = ro;
+    all.total_order_seek = true;
+    uint64_t stored = 0;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(all, cf));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) ++stored;
+      RETURN_IF_ERROR(FromRocks(it->status(), "read the log's indexes"));
+    }
+    if (stored == expected) return absl::OkStatus();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(all, cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ASSIGN_OR_RETURN(std::optional<std::string> why,
+                       check(ToView(it->key()), ToView(it->value())));
+      if (!why.has_value()) continue;
+      found(*std::move(why));
+      if (repair == nullptr) return absl::OkStatus();
+      repair->Delete(cf, it->key());
+    }
+    return FromRocks(it->status(), "read the log's indexes");
+  };
+  RETURN_IF_ERROR(extras(
+      cf_event_ids_, distinct_ids - added_ids,
+      [&](absl::string_view id, absl::string_view value)
+          -> absl::StatusOr<std::optional<std::string>> {
+        const std::string quoted = absl::StrCat("'", absl::CHexEscape(id), "'");
+        if (value.size() == 8) {
+          const uint64_t seq = DecodeBigEndian64(value);
+          if (seq > total) {
+            return absl::StrCat("the event_ids index names seq ", seq,
+                                " for event ", quoted,
+                                ", after the log's last event (seq ", total,
+                                "): events were removed from the log, or "
+                                "the index was altered");
+          }
+          ASSIGN_OR_RETURN(bool same, same_id(seq, std::string(id)));
+          if (same) return std::nullopt;
+          return absl::StrCat("the event_ids index names seq ", seq,
+                              " for event ", quoted,
+                              ", which no event in the log has");
+        }
+        return absl::StrCat("the event_ids index entry for ", quoted,
+                            " is not a seq");
+      }));
+  RETURN_IF_ERROR(extras(
+      cf_streams_, stream_entries - added_streams,
+      [&](absl::string_view key, absl::string_view)
+          -> absl::StatusOr<std::optional<std::string>> {
+        const std::string npi(key.size() == kStreamPrefix + 8
+                                  ? NpiOfStreamKey(key)
+                                  : absl::string_view());
+        if (!npi.empty()) {
+          const uint64_t seq = SeqOfStreamKey(key);
+          if (seq > total) {
+            return absl::StrCat("the stream of NPI ", npi, " lists seq ", seq,
+                                ", after the log's last event (seq ", total,
+                                "): events were removed from the log, or "
+                                "the index was altered");
+          }
+          ASSIGN_OR_RETURN(std::optional<Event> e,
+                           LoadStoredEvent(seq, ro.snapshot));
+          if (e.has_value()) {
+            ASSIGN_OR_RETURN(std::vector<std::string> npis,
+                             projector.StreamNpis(*e));
+            if (std::find(npis.begin(), npis.end(), npi) != npis.end()) {
+              return std::nullopt;
+            }
+          }
+          return absl::StrCat("the stream of NPI ", npi, " lists seq ", seq,
+                              ", an event that does not touch it");
+        }
+        return absl::StrCat("the streams index holds a malformed key '",
+                            absl::CHexEscape(key), "'");
+      }));
+  if (problem.has_value() && repair == nullptr) {
+    return absl::DataLossError(*problem);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Ledger::ReplayInPasses(
@@ -1858,10 +2179,15 @@ absl::Status Ledger::Rebuild(
   const std::shared_ptr<const ProjectionFamilies> old_families = families_;
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
-                            "mark rebuild"));
+  // Everything up to the swap below builds beside the current projections:
+  // a rebuild that fails before it (a damaged log, a full disk) leaves the
+  // ledger as it was.
   // The replay reads the log past the caches: give the memory they hold
   // unused back to the system before the replay takes its own.
+  // The log's own indexes are repaired in place, in the write that
+  // finishes the rebuild: only entries that disagree with the log change.
+  rocksdb::WriteBatch finish;
+  RETURN_IF_ERROR(CheckLogIndexes(*Written(), &finish));
   block_cache_->EraseUnRefEntries();
   if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
   ReleaseFreeMemory();
@@ -1914,6 +2240,8 @@ absl::Status Ledger::Rebuild(
   // but stay readable through their handles, which live as long as a view
   // that reads them. A crash from here on leaves the rebuild mark, and
   // Open recreates a missing family.
+  RETURN_IF_ERROR(FromRocks(db_->Put(sync, cf_default_, kMetaRebuilding, "1"),
+                            "mark rebuild"));
   auto families = std::make_shared<ProjectionFamilies>();
   families->db = db_.get();
   for (auto [i, old, handle] :
@@ -1927,6 +2255,11 @@ absl::Status Ledger::Rebuild(
   }
   rocksdb::IngestExternalFileOptions ingest;
   ingest.move_files = true;
+  // The families are new: no snapshot has anything in them to be kept
+  // from. Without this, the ledger's snapshots would make the files take a
+  // global seqno, and RocksDB would then rewrite every one of them in the
+  // background (a "bottommost files" compaction to zero it).
+  ingest.snapshot_consistency = false;
   for (auto [cf, files] : {std::pair{families->timelines, &timeline_files},
                            std::pair{families->indexes, &index_files}}) {
     if (files->empty()) continue;
@@ -1934,7 +2267,6 @@ absl::Status Ledger::Rebuild(
                               "load rebuilt projections"));
   }
   if (progress) progress(total, total);
-  rocksdb::WriteBatch finish;
   finish.Put(cf_default_, kMetaProjection, absl::StrCat(kProjectionVersion));
   finish.Delete(cf_default_, kMetaRebuilding);
   RETURN_IF_ERROR(FromRocks(db_->Write(sync, &finish), "finish rebuild"));
@@ -1989,6 +2321,7 @@ absl::Status Ledger::VerifyProjections() const {
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.
   const std::shared_ptr<const PinnedState> view = Current();
+  RETURN_IF_ERROR(CheckLogIndexes(*view, nullptr));
   const uint64_t total = view->head.seq;
   rocksdb::ColumnFamilyHandle* const timelines = view->families->timelines;
   rocksdb::ColumnFamilyHandle* const indexes = view->families->indexes;

@@ -39,6 +39,7 @@ struct ColumnFamilyDescriptor;
 class Iterator;
 class Cache;
 class Snapshot;
+class Status;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -340,7 +341,9 @@ class Ledger {
   // I/O errors.
   absl::StatusOr<VerifyReport> VerifyChain() const;
 
-  // Replays the log up to the head of one view into fresh projections held
+  // Checks the log's own indexes (every event's event_id and stream
+  // entries, and no entry the log does not account for), then replays the
+  // log up to the head of one view into fresh projections held
   // in memory and compares them with that view's stored ones; OK if
   // identical, DataLoss describing the first differing entry otherwise (a
   // difference may come from altered projections or from an altered log:
@@ -374,9 +377,12 @@ class Ledger {
   // see LedgerOptions::rebuild_memory_mb), writing the result as sorted
   // table files and loading them into fresh column families that replace
   // the old ones at once. `progress(done, total)` is called now and then
-  // with events replayed over all passes. Appends wait meanwhile; queries
-  // go on, and views taken before the swap keep reading the old
-  // projections.
+  // with events replayed over all passes. The event_ids and streams
+  // indexes are repaired in place where they disagree with the log. Appends
+  // wait meanwhile; queries go on, and views taken before the swap keep
+  // reading the old projections. Everything is built beside the current
+  // projections: a rebuild that fails (a damaged log, a full disk) leaves
+  // the ledger as it was.
   absl::Status Rebuild(
       const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
 
@@ -403,6 +409,9 @@ class Ledger {
   // `force`, whatever is).
   void Publish(std::shared_ptr<const internal::PinnedState> state,
                bool force = false);
+  // Why the log's last event does not verify against the one before it
+  // ("" if it does, or the log is empty).
+  absl::StatusOr<std::string> CheckTail(const Head& head) const;
   // FailedPrecondition if the ledger was opened read-only.
   absl::Status CheckWritable() const;
   absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(
@@ -439,6 +448,14 @@ class Ledger {
   // Passes for replaying `events` events when `shares` passes may be held
   // in memory at once.
   uint32_t ReplayPasses(uint64_t events, uint64_t shares) const;
+  // DataLoss naming the seqs from `first` on that cannot be read (RocksDB
+  // said `s`, a corruption, reading `first`).
+  absl::Status LogDamage(uint64_t first, const rocksdb::Status& s) const;
+  // Compares the log's own indexes (event_ids, streams) with the log up to
+  // `state`'s head. Without `repair`, DataLoss naming the first difference;
+  // with it, OK, and `repair` holds the writes that make them agree.
+  absl::Status CheckLogIndexes(const internal::PinnedState& state,
+                               rocksdb::WriteBatch* repair) const;
   // Calls fn(seq, stored bytes) for the events with seq in [from, to].
   absl::Status ReadLog(
       uint64_t from, uint64_t to,
@@ -496,6 +513,9 @@ class Ledger {
   mutable std::condition_variable state_cv_;  // notified when state_ moves on
   // Guarded by state_mu_.
   std::shared_ptr<const internal::PinnedState> state_;
+  // Constant after Open: why appends are refused (the log's tail does not
+  // verify), or "".
+  std::string tail_problem_;
 };
 
 }  // namespace provledger

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <random>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -15,6 +17,7 @@
 #include "projections/timeline.h"
 #include "rocksdb/db.h"
 #include "rocksdb/perf_context.h"
+#include "rocksdb/table_properties.h"
 
 namespace provledger {
 namespace {
@@ -842,6 +845,203 @@ TEST_F(LedgerTest, VerifyProjectionsNamesAlteredMissingAndExtraEntries) {
                          ": the projections were altered, or events were "
                          "removed from the log"));
   EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/verify.tmp"));
+}
+
+TEST_F(LedgerTest, VerifyChecksTheLogsOwnIndexesAndRebuildRepairsThem) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
+  Must(Credentialed("c1", "2024-01-01", kDrB));
+  ASSERT_TRUE(ledger_->VerifyProjections().ok());
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
+  rocksdb::ColumnFamilyHandle* ids = LedgerInternals::EventIdsCf(*ledger_);
+  rocksdb::ColumnFamilyHandle* streams = LedgerInternals::StreamsCf(*ledger_);
+  auto dump = [&](rocksdb::ColumnFamilyHandle* cf) {
+    std::map<std::string, std::string> out;
+    rocksdb::ReadOptions all;
+    all.total_order_seek = true;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(all, cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      out[it->key().ToString()] = it->value().ToString();
+    }
+    return out;
+  };
+  const auto original_ids = dump(ids);
+  const auto original_streams = dump(streams);
+  ASSERT_EQ(original_ids.size(), 3u);
+  ASSERT_EQ(original_streams.size(), 4u);  // r1 touches two NPIs
+  const rocksdb::WriteOptions wo;
+  auto expect_verify = [&](const std::string& message) {
+    LedgerInternals::Repin(*ledger_);  // see the raw writes
+    absl::Status s = ledger_->VerifyProjections();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << message;
+    EXPECT_EQ(s.message(), message);
+  };
+  auto rebuild_restores = [&] {
+    ASSERT_TRUE(ledger_->Rebuild().ok());
+    EXPECT_TRUE(ledger_->VerifyProjections().ok());
+    EXPECT_EQ(dump(ids), original_ids);
+    EXPECT_EQ(dump(streams), original_streams);
+  };
+
+  ASSERT_TRUE(db->Delete(wo, ids, "r1").ok());
+  expect_verify(
+      "the event_ids index has no entry for event 'r1' (seq 2), which the "
+      "log holds: the event could be stored twice");
+  rebuild_restores();
+  // With the entry back, the re-sent event is a duplicate again.
+  auto again = Append({Reassigned("r1", "2024-01-01", kDrA, kGroupX)});
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->seqs, std::vector<uint64_t>{2});
+  EXPECT_EQ(again->written, 0u);
+
+  ASSERT_TRUE(db->Put(wo, ids, "c1", EncodeSeq(1)).ok());
+  expect_verify("the event_ids index names seq 1 for event 'c1', which is seq 3");
+  rebuild_restores();
+
+  ASSERT_TRUE(db->Put(wo, ids, "ghost", EncodeSeq(2)).ok());
+  expect_verify(
+      "the event_ids index names seq 2 for event 'ghost', which no event in "
+      "the log has");
+  rebuild_restores();
+
+  ASSERT_TRUE(db->Delete(wo, streams, StreamKey(kGroupX, 2)).ok());
+  expect_verify(
+      "the stream of NPI 1245319599 has no entry for seq 2, an event that "
+      "touches it");
+  rebuild_restores();
+
+  ASSERT_TRUE(db->Put(wo, streams, StreamKey(kDrB, 1), "").ok());
+  expect_verify(
+      "the stream of NPI 1526374859 lists seq 1, an event that does not "
+      "touch it");
+  rebuild_restores();
+
+  // What a damaged index let through before verify looked at it: an event
+  // stored twice. Verify names both seqs; the log keeps them (it is never
+  // rewritten) and a rebuild points the id at the first.
+  ASSERT_TRUE(db->Delete(wo, ids, "c1").ok());
+  LedgerInternals::Repin(*ledger_);
+  Must(Credentialed("c1", "2024-01-01", kDrB));  // seq 4
+  expect_verify(
+      "event_id 'c1' is used by seq 3 and again by seq 4: the log holds a "
+      "duplicate, recorded while the event_ids index was damaged");
+  ASSERT_TRUE(ledger_->Rebuild().ok());
+  auto first = ledger_->View()->FindEventId("c1");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(*first, std::optional<uint64_t>(3));
+}
+
+TEST_F(LedgerTest, AppendRefusesToExtendATailThatDoesNotVerify) {
+  for (int i = 0; i < 3; ++i) {
+    Must(Credentialed(absl::StrCat("c", i), "2024-01-01", kDrA));
+  }
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(),
+                      LedgerInternals::EventsCf(*ledger_), EncodeSeq(3), &value)
+                  .ok());
+  value[value.size() - 3] ^= 0x01;
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(),
+                      LedgerInternals::EventsCf(*ledger_), EncodeSeq(3), value)
+                  .ok());
+  Reopen();
+  auto refused = Append({Credentialed("c9", "2024-01-01", kDrB)});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(refused.status().message(),
+            "append refused: the log's last event (seq 3) does not verify: "
+            "its stored hash is not SHA-256(prev_hash || stored bytes), so it "
+            "or the event before it was altered; nothing was appended (run "
+            "verify, and restore the ledger from a backup)");
+  EXPECT_EQ(ledger_->head().seq, 3u);
+  // Reading goes on.
+  auto first = ledger_->View()->Get(1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->event_id(), "c0");
+}
+
+// Events of over 4 KiB (the table block size): each fills a block of its
+// own, so damage to one block is damage to one event.
+Event BlockSizedEvent(int i, std::mt19937* rng) {
+  auto text = [&] {
+    std::string s(1020, ' ');
+    for (char& c : s) c = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"[(*rng)() % 52];
+    return s;
+  };
+  Event e = EnrolledIndividual(absl::StrCat("block-", i), "2024-01-01", kDrA,
+                               absl::StrCat("payer", i));
+  e.mutable_enrolled()->set_first_name(text());
+  e.mutable_enrolled()->set_last_name(text());
+  e.set_source(text());
+  e.set_actor(text());
+  return e;
+}
+
+TEST_F(LedgerTest, ADamagedTableBlockIsNamedBySeqAndRebuildLeavesTheLedgerAsItWas) {
+  std::mt19937 rng(7);
+  for (int i = 1; i <= 6; ++i) Must(BlockSizedEvent(i, &rng));
+  // Into one table file at the last level, where it stays.
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
+  rocksdb::CompactRangeOptions bottom;
+  bottom.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  ASSERT_TRUE(db->CompactRange(bottom, LedgerInternals::EventsCf(*ledger_),
+                               nullptr, nullptr)
+                  .ok());
+  rocksdb::TablePropertiesCollection tables;
+  ASSERT_TRUE(db->GetPropertiesOfAllTables(LedgerInternals::EventsCf(*ledger_),
+                                           &tables)
+                  .ok());
+  ASSERT_EQ(tables.size(), 1u);
+  const std::string events_file = tables.begin()->first;
+  const rocksdb::TableProperties& table = *tables.begin()->second;
+  ASSERT_EQ(table.num_data_blocks, 6u);
+  ledger_.reset();
+
+  // Flip a byte in the middle of the third data block (they lie in key
+  // order from the file's start, each about the same size).
+  std::string bytes;
+  {
+    std::ifstream in(events_file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_EQ(bytes.size(), std::filesystem::file_size(events_file));
+  bytes[table.data_size * 5 / 12] ^= 0x20;
+  {
+    std::ofstream out(events_file, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  Reopen();
+  const std::string damage = "the log cannot be read at seq 3: the events table is damaged there (RocksDB: Corruption: block checksum mismatch";
+  const std::string advice = "); restore the ledger from a backup (provledger restore)";
+  auto chain = ledger_->VerifyChain();
+  ASSERT_TRUE(chain.ok()) << chain.status();
+  EXPECT_EQ(chain->first_bad_seq, 3u);
+  EXPECT_EQ(chain->events_checked, 2u);
+  EXPECT_TRUE(absl::StartsWith(chain->problem, damage)) << chain->problem;
+  EXPECT_TRUE(absl::EndsWith(chain->problem, advice)) << chain->problem;
+
+  absl::Status rebuilt = ledger_->Rebuild();
+  EXPECT_EQ(rebuilt.code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StartsWith(rebuilt.message(), damage)) << rebuilt;
+
+  // The failed rebuild changed nothing: the ledger opens as before, every
+  // event outside the damaged block reads, and the damaged one is named.
+  Reopen();
+  EXPECT_FALSE(std::filesystem::exists(dir_.Sub("db") + "/rebuild.tmp"));
+  // (Get(4) needs seq 3's hash, as its prev_hash; Lookup does not.)
+  for (uint64_t seq : {1, 2, 4, 5, 6}) {
+    auto e = ledger_->View()->Lookup(seq);
+    ASSERT_TRUE(e.ok()) << seq << ": " << e.status();
+    EXPECT_EQ(e->event_id(), absl::StrCat("block-", seq));
+  }
+  auto lost = ledger_->View()->Get(3);
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StartsWith(lost.status().message(), damage)) << lost.status();
+  auto timeline = ledger_->View()->GetTimeline(
+      NpiPayerKey(Relation::kEnrollment, kDrA, "payer5"));
+  ASSERT_TRUE(timeline.ok()) << timeline.status();
+  EXPECT_TRUE(timeline->has_value());
 }
 
 }  // namespace

@@ -580,10 +580,9 @@ TEST_F(CliLogTest, VerifyOfAShortenedLogSaysEventsWereRemoved) {
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(bad.out, "hash chain verified: 7 event(s)\n");
   EXPECT_EQ(bad.err,
-            "provledger: verify FAILED: the credentialing timeline of "
-            "1234567893 at medicare names seq 8, after the log's last event "
-            "(seq 7): events were removed from the log, or the projections "
-            "were altered\n"
+            "provledger: verify FAILED: the event_ids index names seq 8 for "
+            "event 'c8', after the log's last event (seq 7): events were "
+            "removed from the log, or the index was altered\n"
             "provledger: the projections and the log disagree: either was "
             "altered. First check the log against a digest you saved "
             "(provledger verify --digest TOKEN); if it fails, restore the "

@@ -20,6 +20,8 @@ class LedgerInternals {
   static rocksdb::DB* Db(const Ledger& ledger);
   static rocksdb::ColumnFamilyHandle* EventsCf(const Ledger& ledger);
   static rocksdb::ColumnFamilyHandle* TimelinesCf(const Ledger& ledger);
+  static rocksdb::ColumnFamilyHandle* EventIdsCf(const Ledger& ledger);
+  static rocksdb::ColumnFamilyHandle* StreamsCf(const Ledger& ledger);
   // Every key/value of the projection column families, in order, each key
   // prefixed with its family's name and '/'.
   static absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
