@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -101,6 +102,60 @@ class DiscardingLogger : public rocksdb::Logger {
  public:
   using rocksdb::Logger::Logv;
   void Logv(const char*, va_list) override {}
+};
+
+// RocksDB's info log, in the ledger's LOG file, written through stdio with
+// every error ignored: RocksDB's own file logger aborts the process on its
+// next line once a write to it has failed (a full disk), in builds with
+// assertions such as Debian's. Kept to about kMaxBytes, the older half in
+// LOG.old.
+class ForgivingLogger : public rocksdb::Logger {
+ public:
+  explicit ForgivingLogger(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(path_, ec);
+    if (!ec && size > kMaxBytes / 2) Rotate();
+    file_ = std::fopen(path_.c_str(), "ae");
+  }
+  ~ForgivingLogger() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = std::vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    std::string line = absl::FormatTime("%Y/%m/%d-%H:%M:%E6S ", absl::Now(),
+                                        absl::UTCTimeZone());
+    const size_t at = line.size();
+    line.resize(at + static_cast<size_t>(n) + 1);
+    std::vsnprintf(line.data() + at, static_cast<size_t>(n) + 1, format, ap);
+    line.back() = '\n';
+    std::lock_guard<std::mutex> lock(mu_);
+    if (file_ == nullptr) return;
+    std::fwrite(line.data(), 1, line.size(), file_);
+    std::fflush(file_);
+    written_ += line.size();
+    if (written_ > kMaxBytes / 2) {
+      std::fclose(file_);
+      Rotate();
+      file_ = std::fopen(path_.c_str(), "ae");
+      written_ = 0;
+    }
+  }
+
+ private:
+  static constexpr uintmax_t kMaxBytes = 8 << 20;
+  void Rotate() {
+    std::error_code ec;
+    std::filesystem::rename(path_, path_ + ".old", ec);
+  }
+  const std::string path_;
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;  // guarded by mu_; null if it cannot be opened
+  uintmax_t written_ = 0;
 };
 
 // The writer's part of an event: what idempotency compares.
@@ -252,6 +307,10 @@ struct PinnedState {
 
 using internal::PinnedState;
 using internal::ProjectionFamilies;
+
+bool IsDiskFull(const absl::Status& status) {
+  return status.GetPayload(kDiskFullPayload).has_value();
+}
 
 std::optional<v1::EventError> EventErrorOf(const absl::Status& status) {
   auto payload = status.GetPayload(kEventErrorUrl);
@@ -525,6 +584,13 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
+  // Bounds the write-ahead log an import leaves behind it: past this, the
+  // families holding its oldest part are flushed and it is deleted.
+  db_options.max_total_wal_size = 16 << 20;
+  // No space reserved ahead of writes (RocksDB reserves 1.1x the memtable
+  // size for each log file and 1.1x the target file size for each table
+  // file it writes): a nearly full disk is not made full by reservations.
+  db_options.allow_fallocate = false;
   if (options.collect_statistics) {
     db_options.statistics = rocksdb::CreateDBStatistics();
   }
@@ -600,6 +666,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
       if (opened.ok() || !vanished) break;
     }
   } else {
+    if (!exists) std::filesystem::create_directories(dir, ec);
+    db_options.info_log = std::make_shared<ForgivingLogger>(dir + "/LOG");
     opened = rocksdb::DB::Open(db_options, dir, cfs, &ledger->handles_, &raw);
   }
   if (opened.IsIOError() &&
@@ -701,6 +769,19 @@ Ledger::~Ledger() {
     std::lock_guard<std::mutex> lock(state_mu_);
     // The last reference, unless a view outlives its ledger.
     state_.reset();
+  }
+  if (!options_.read_only) {
+    // Written out as table files, the write-ahead log can go: the ledger's
+    // folder then holds its data and no more (an import's log is several
+    // times the size of its tables), and the next open replays nothing, so
+    // it needs no space to write. On failure (a full disk) the log stays,
+    // and is replayed then.
+    std::vector<rocksdb::ColumnFamilyHandle*> all = {families_->timelines,
+                                                     families_->indexes};
+    for (auto* h : handles_) {
+      if (h != nullptr) all.push_back(h);
+    }
+    db_->Flush(rocksdb::FlushOptions(), all).PermitUncheckedError();
   }
   families_.reset();
   for (auto* h : handles_) {

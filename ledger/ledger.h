@@ -144,6 +144,10 @@ struct AppendResult {
 inline constexpr char kNoLedgerPayload[] = "provledger/no-ledger";
 inline constexpr char kNeedsRebuildPayload[] = "provledger/needs-rebuild";
 
+// Whether `status` says the disk holding the ledger is full
+// (ResourceExhausted, with one sentence saying so and what to do).
+bool IsDiskFull(const absl::Status& status);
+
 // The structured details of an Append error (index of the event, field,
 // stable code; see errors.proto), if it carries them.
 std::optional<v1::EventError> EventErrorOf(const absl::Status& status);

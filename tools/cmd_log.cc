@@ -179,6 +179,15 @@ int RunImport(const Context& ctx, const ImportFlags& f) {
                              &failed_line);
   }
   progress.Finish();
+  if (IsDiskFull(status)) {
+    std::cerr << "provledger: the disk holding the ledger is full: the batch "
+                 "starting at line "
+              << failed_line << " was not written (" << summary.written
+              << " event(s) in " << summary.batches
+              << " earlier batch(es) were); free some space and run the same "
+                 "import again, which skips the events already recorded\n";
+    return kExitFailure;
+  }
   if (!status.ok()) {
     rc = ReportError(status);
     std::cerr << "provledger: the batch starting at line " << failed_line
