@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -377,7 +378,7 @@ absl::StatusOr<std::optional<Timeline>> ParseTimeline(
     absl::string_view key) {
   if (s.IsNotFound()) return std::nullopt;
   if (s.IsCorruption()) {
-    return DamagedProjections(s, absl::StrCat("the ", DescribeTimelineKey(key)));
+    return DamagedProjections(s, DescribeTimelineKey(key));
   }
   RETURN_IF_ERROR(FromRocks(s, "read timeline"));
   Timeline t;
@@ -1051,6 +1052,119 @@ absl::StatusOr<std::vector<uint64_t>> LedgerView::StreamSeqs(
   return seqs;
 }
 
+absl::Status LedgerView::VerifyTimelinesOf(
+    const std::vector<std::string>& npis) const {
+  std::vector<uint64_t> seqs;
+  for (const std::string& npi : npis) {
+    ASSIGN_OR_RETURN(std::vector<uint64_t> s, StreamSeqs(npi));
+    seqs.insert(seqs.end(), s.begin(), s.end());
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+
+  // Replays only these events; a void's target touches the same NPIs, so
+  // it is among them.
+  class StreamSource : public ProjectionSource {
+   public:
+    explicit StreamSource(const LedgerView* view) : view_(view) {}
+    absl::StatusOr<std::optional<Timeline>> LoadTimeline(
+        const std::string&) override {
+      return std::nullopt;
+    }
+    absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
+      return view_->LoadStoredEvent(seq);
+    }
+
+   private:
+    const LedgerView* view_;
+  };
+  StreamSource source(this);
+  Projector projector(&source);
+  projector.SkipChecks();
+  const rocksdb::ReadOptions ro = state_->Options();
+  auto record = [&](uint64_t seq, std::string* value, Hash* hash,
+                    absl::string_view* bytes) -> absl::Status {
+    rocksdb::Status s =
+        ledger_->db_->Get(ro, ledger_->cf_events_, EncodeSeq(seq), value);
+    if (s.IsCorruption()) return ledger_->LogDamage(seq, s);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(absl::StrCat(
+          "seq ", seq, " is listed in a stream but is not in the log"));
+    }
+    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
+    if (!SplitRecord(*value, hash, bytes)) {
+      return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
+    }
+    return absl::OkStatus();
+  };
+  std::string value, prev_value;
+  Event e;
+  for (uint64_t seq : seqs) {
+    Hash hash, prev = kZeroHash;
+    absl::string_view bytes, prev_bytes;
+    RETURN_IF_ERROR(record(seq, &value, &hash, &bytes));
+    if (seq > 1) RETURN_IF_ERROR(record(seq - 1, &prev_value, &prev, &prev_bytes));
+    if (ChainHash(prev, bytes) != hash ||
+        !e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+        e.seq() != seq) {
+      return absl::DataLossError(absl::StrCat(
+          "event ", seq,
+          " does not verify against the hash chain (its stored hash is not "
+          "SHA-256(prev_hash || stored bytes)): the log was altered"));
+    }
+    RETURN_IF_ERROR(projector.Apply(e));
+  }
+
+  auto owned = [&](absl::string_view key) {
+    for (const std::string& npi : npis) {
+      if (absl::StartsWith(key, npi) ||
+          (RelationOfKey(key) == Relation::kReassignment &&
+           key.substr(1, npi.size()) == npi)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  std::map<std::string, std::string> replayed, stored;
+  for (const auto& [key, timeline] : projector.changed_timelines()) {
+    if (owned(key)) timeline->SerializeToString(&replayed[key]);
+  }
+  for (const std::string& npi : npis) {
+    for (const std::string& prefix :
+         {npi, TimelinePrefix(Relation::kReassignment, npi)}) {
+      RETURN_IF_ERROR(ScanTimelines(
+          prefix, [&](absl::string_view key, const Timeline& t) {
+            t.SerializeToString(&stored[std::string(key)]);
+            return true;
+          }));
+    }
+  }
+  auto r = replayed.begin();
+  auto s = stored.begin();
+  while (r != replayed.end() || s != stored.end()) {
+    std::string why;
+    std::string key;
+    if (s == stored.end() || (r != replayed.end() && r->first < s->first)) {
+      key = r->first;
+      why = "is missing, but the events in the log give it";
+    } else if (r == replayed.end() || s->first < r->first) {
+      key = s->first;
+      why = "is stored, but no event in the log gives it";
+    } else if (r->second != s->second) {
+      key = r->first;
+      why = "differs from what the events in the log give";
+    } else {
+      ++r;
+      ++s;
+      continue;
+    }
+    return NeedsRebuild(absl::DataLossError(absl::StrCat(
+        DescribeTimelineKey(key), " ", why,
+        ": the projections were altered; rebuild them from the log")));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> LedgerView::SeqAtTime(absl::Time t) const {
   // recorded_at never decreases with seq: binary search.
   uint64_t lo = 0, hi = state_->head.seq;  // answer in [lo, hi]
@@ -1128,7 +1242,7 @@ absl::Status LedgerView::ScanTimelines(
         it->status(),
         last.empty() ? absl::StrCat("the timelines from '",
                                     absl::CHexEscape(prefix), "' on")
-                     : absl::StrCat("the timelines after the ",
+                     : absl::StrCat("the timelines after ",
                                     DescribeTimelineKey(last)));
   }
   return FromRocks(it->status(), "scan timelines");

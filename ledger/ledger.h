@@ -258,6 +258,16 @@ class LedgerView : public std::enable_shared_from_this<LedgerView> {
       const std::function<bool(absl::string_view, const storage::Timeline&)>&
           fn) const;
 
+  // Re-derives every timeline whose key leads with one of `npis` (their
+  // enrollments, credentialing, associations, contracts, revalidations and
+  // demographics, and the reassignments they give) from the events of
+  // their streams, each event first re-hashed against the chain, and
+  // compares them with the stored ones. OK if they agree; DataLoss naming
+  // the first event or timeline that does not. What a claim check about
+  // these NPIs rests on, checked in a few dozen reads: a tampered
+  // projection cannot silently change its answer.
+  absl::Status VerifyTimelinesOf(const std::vector<std::string>& npis) const;
+
   // Calls fn(key) for every index key starting with `prefix`.
   absl::Status ScanIndex(
       absl::string_view prefix,

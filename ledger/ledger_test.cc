@@ -960,6 +960,49 @@ TEST_F(LedgerTest, AppendRefusesToExtendATailThatDoesNotVerify) {
   EXPECT_EQ(first->event_id(), "c0");
 }
 
+TEST_F(LedgerTest, VerifyTimelinesOfReDerivesAnNpisTimelinesFromItsEvents) {
+  Must(EnrolledOrg("e1", "2015-01-01", kGroupX));
+  Must(Reassigned("r1", "2024-01-01", kDrA, kGroupX));
+  Must(Reassigned("r2", "2024-01-01", kDrB, kGroupX));
+  const std::vector<std::string> npis = {kDrA, kGroupX};
+  ASSERT_TRUE(ledger_->View()->VerifyTimelinesOf(npis).ok());
+  rocksdb::DB* db = LedgerInternals::Db(*ledger_);
+  rocksdb::ColumnFamilyHandle* cf = LedgerInternals::TimelinesCf(*ledger_);
+  const std::string mine = PairKey(Relation::kReassignment, kDrA, kGroupX, "medicare");
+  const std::string other = PairKey(Relation::kReassignment, kDrB, kGroupX, "medicare");
+  std::string value;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), cf, mine, &value).ok());
+  auto expect = [&](const std::string& message) {
+    LedgerInternals::Repin(*ledger_);  // see the raw writes
+    absl::Status s = ledger_->View()->VerifyTimelinesOf(npis);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(s.message(), message);
+    EXPECT_TRUE(s.GetPayload(kNeedsRebuildPayload).has_value());
+  };
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), cf, mine).ok());
+  expect(
+      "the reassignment timeline of 1234567893 to 1245319599 at medicare is "
+      "missing, but the events in the log give it: the projections were "
+      "altered; rebuild them from the log");
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, mine, value).ok());
+  const std::string extra = NpiPayerKey(Relation::kEnrollment, kDrA, "aetna");
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, extra, value).ok());
+  expect(absl::StrCat(DescribeTimelineKey(extra),
+                      " is stored, but no event in the log gives it: the "
+                      "projections were altered; rebuild them from the log"));
+  ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), cf, extra).ok());
+  // Only the NPIs asked about are checked: DrB's timeline, altered, is
+  // not DrA's or the group's concern (the group's reassignments are their
+  // providers').
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, other, value).ok());
+  LedgerInternals::Repin(*ledger_);
+  EXPECT_TRUE(ledger_->View()->VerifyTimelinesOf(npis).ok());
+  EXPECT_EQ(ledger_->View()->VerifyTimelinesOf({kDrB}).message(),
+            "the reassignment timeline of 1526374859 to 1245319599 at medicare "
+            "differs from what the events in the log give: the projections "
+            "were altered; rebuild them from the log");
+}
+
 // Events of over 4 KiB (the table block size): each fills a block of its
 // own, so damage to one block is damage to one event.
 Event BlockSizedEvent(int i, std::mt19937* rng) {

@@ -613,6 +613,50 @@ absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
   return flags;
 }
 
+absl::StatusOr<std::vector<uint64_t>> Queries::ClaimSources(
+    const std::string& rendering, const std::string& billing,
+    const std::string& payer, uint64_t known_seq) const {
+  if (view_ == nullptr) {
+    return Pinned().ClaimSources(rendering, billing, payer, known_seq);
+  }
+  std::vector<uint64_t> seqs;
+  auto add = [&](const Timeline& t) {
+    for (const TimelineEntry& e : t.entries()) {
+      if (e.seq() <= known_seq) seqs.push_back(e.seq());
+      if (e.voided_by() != 0 && e.voided_by() <= known_seq) {
+        seqs.push_back(e.voided_by());
+      }
+    }
+  };
+  std::vector<std::string> keys;
+  std::vector<std::string> npis = {rendering};
+  if (billing != rendering) npis.push_back(billing);
+  for (const std::string& npi : npis) {
+    for (Relation r : {Relation::kEnrollment, Relation::kCredential,
+                       Relation::kRevalidation}) {
+      keys.push_back(NpiPayerKey(r, npi, payer));
+    }
+    RETURN_IF_ERROR(view_->ScanTimelines(
+        ContractPrefix(npi, payer), [&](absl::string_view, const Timeline& t) {
+          add(t);
+          return true;
+        }));
+  }
+  if (billing != rendering) {
+    keys.push_back(DemographicsKey(billing));
+    keys.push_back(PairKey(Relation::kAssociation, rendering, billing, payer));
+    keys.push_back(PairKey(Relation::kReassignment, rendering, billing, payer));
+  }
+  ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> timelines,
+                   view_->GetTimelines(keys));
+  for (const auto& t : timelines) {
+    if (t.has_value()) add(*t);
+  }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  return seqs;
+}
+
 absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     const std::string& rendering, const std::string& billing,
     const std::string& payer, DayNumber dos, uint64_t known_seq,

@@ -157,6 +157,14 @@ class Queries {
                                               uint64_t known_seq,
                                               const PayerRules& rules) const;
 
+  // The seqs, ascending, of the events known at `known_seq` in every
+  // timeline a claim check of these NPIs at `payer` reads (enrollments,
+  // credentialing, demographics, association, reassignment, contracts,
+  // revalidations): what its answer rests on.
+  absl::StatusOr<std::vector<uint64_t>> ClaimSources(
+      const std::string& rendering, const std::string& billing,
+      const std::string& payer, uint64_t known_seq) const;
+
   // Group contracts held by `org` in effect on `day` whose covered
   // providers (with a reassignment to `org` in effect on `day`) fall below
   // the payer's minimum.

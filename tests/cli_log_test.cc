@@ -272,7 +272,8 @@ TEST_F(CliLogTest, ReadersRunBesideEachOtherAndBesideAWriter) {
   for (int i = 0; i < 8; ++i) {
     EXPECT_EQ(ReadFile(dir_.Sub(absl::StrCat("check", i, ".out"))),
               "payable: rendering 1234567893, billing 1245319599, medicare, "
-              "date of service 2024-03-10, as known now (seq 27)\n");
+              "date of service 2024-03-10, as known now (seq 27)\n"
+              "  rests on seqs 1, 3, 6, 9, 11, 12, 21\n");
     EXPECT_EQ(ReadFile(dir_.Sub(absl::StrCat("check", i, ".err"))),
               "provledger: another process is writing to this ledger; "
               "answering from the log as it stood when this command opened "

@@ -9,8 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "ledger/internal/coding.h"
+#include "ledger/internal/keys.h"
 #include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
+#include "rocksdb/db.h"
 #include "tests/cli_support.h"
 
 namespace provledger {
@@ -154,6 +157,81 @@ TEST_F(CliQueryTest, ClaimCheckExitCodesAndCodes) {
                 "--payer medicare --dos 2024-02-01")
                 .exit_code,
             0);
+}
+
+TEST_F(CliQueryTest, AClaimCheckNamesItsSourcesAndVerifiesThemOnRequest) {
+  const std::string chen =
+      "claim-check --rendering 1526374859 --billing 1245319599 --payer "
+      "medicare --dos 2024-03-10";
+  RunResult denied = Run(chen);
+  EXPECT_EQ(denied.exit_code, 3);
+  // Chen's and the group's enrollments (4, 1), credentialing (7), the
+  // group's contract (9), association (15, ended by 26), reassignment (16,
+  // revoked by 25) and the group's revalidation (21).
+  EXPECT_TRUE(absl::EndsWith(denied.out,
+                             "  rests on seqs 1, 4, 7, 9, 15, 16, 21, 25, 26\n"))
+      << denied.out;
+  RunResult earlier = Run(chen + " --known-seq 24");
+  EXPECT_TRUE(absl::EndsWith(earlier.out, "  rests on seqs 1, 4, 7, 9, 15, 16, 21\n"))
+      << earlier.out;
+  RunResult verified = Run(chen + " --verify-sources");
+  EXPECT_EQ(verified.exit_code, 3);
+  EXPECT_TRUE(absl::EndsWith(
+      verified.out,
+      "  rests on seqs 1, 4, 7, 9, 15, 16, 21, 25, 26 (re-hashed against the "
+      "chain; the timelines re-derived from them agree)\n"))
+      << verified.out;
+
+  // Chen's departure erased from the projections: his association and
+  // reassignment replaced by copies of Alvarez's, which are in effect.
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    rocksdb::DB* db = LedgerInternals::Db(**ledger);
+    rocksdb::ColumnFamilyHandle* cf = LedgerInternals::TimelinesCf(**ledger);
+    for (Relation r : {Relation::kAssociation, Relation::kReassignment}) {
+      std::string value;
+      ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), cf,
+                          PairKey(r, "1234567893", "1245319599", "medicare"),
+                          &value)
+                      .ok());
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf,
+                          PairKey(r, "1526374859", "1245319599", "medicare"),
+                          value)
+                      .ok());
+    }
+  }
+  RunResult fooled = Run(chen);
+  EXPECT_EQ(fooled.exit_code, 0) << fooled.out;
+  RunResult refused = Run(chen + " --verify-sources");
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_EQ(refused.err,
+            "provledger: the association timeline of 1526374859 with 1245319599 "
+            "at medicare differs from what the events in the log give: the "
+            "projections were altered; rebuild them from the log\n"
+            "provledger: check the log first (provledger verify --chain-only), "
+            "then run provledger rebuild\n");
+  ASSERT_EQ(Run("rebuild").exit_code, 0);
+  EXPECT_EQ(Run(chen + " --verify-sources").out, verified.out);
+
+  // An event the answer rests on, altered in the log.
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    rocksdb::DB* db = LedgerInternals::Db(**ledger);
+    rocksdb::ColumnFamilyHandle* cf = LedgerInternals::EventsCf(**ledger);
+    std::string value;
+    ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), cf, EncodeSeq(16), &value).ok());
+    value[value.size() - 2] ^= 0x01;
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), cf, EncodeSeq(16), value).ok());
+  }
+  RunResult altered = Run(chen + " --verify-sources");
+  EXPECT_EQ(altered.exit_code, 1);
+  EXPECT_EQ(altered.err,
+            "provledger: event 16 does not verify against the hash chain (its "
+            "stored hash is not SHA-256(prev_hash || stored bytes)): the log "
+            "was altered\n");
 }
 
 TEST_F(CliQueryTest, GroupMinimumFromThePayerRulesFile) {

@@ -22,9 +22,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "httplib.h"
+#include "ledger/internal/keys.h"
+#include "ledger/internal/raw_access.h"
 #include "ledger/testing.h"
+#include "rocksdb/db.h"
 #include "provledger/v1/service.grpc.pb.h"
 #include "tools/server/process.h"
 #include "tools/server/tokens.h"
@@ -114,6 +118,37 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& token = "") {
   return c;
 }
 
+// The standard health service's answer for `service`, as its raw bytes
+// (a generic client's call: "\x08\x01" SERVING, "\x08\x02" NOT_SERVING).
+std::string HealthOf(const std::string& address, const std::string& service) {
+  grpc::GenericStub stub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  std::string request = "\x0a";
+  request.push_back(static_cast<char>(service.size()));
+  request += service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1), out;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(20));
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",
+                                    in, &cq);
+  call->StartCall();
+  grpc::Status status;
+  call->Finish(&out, &status, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  if (!cq.Next(&tag, &ok) || !ok || !status.ok()) return "error";
+  std::vector<grpc::Slice> slices;
+  if (!out.Dump(&slices).ok()) return "error";
+  std::string bytes;
+  for (const auto& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return bytes;
+}
+
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -163,6 +198,58 @@ class ServerTest : public ::testing::Test {
   TempDir dir_;
   std::string db_;
 };
+
+TEST_F(ServerTest, TheBackgroundScrubReportsDamageOnHealthAndMetrics) {
+  {
+    auto ledger = Ledger::Open(LedgerOptions(), db_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ASSERT_TRUE(LedgerInternals::Db(**ledger)
+                    ->Put(rocksdb::WriteOptions(),
+                          LedgerInternals::TimelinesCf(**ledger),
+                          PairKey(Relation::kReassignment, "1526374859",
+                                  "1245319599", "medicare"),
+                          "")
+                    .ok());
+  }
+  Server server({"--db", db_, "--scrub-every", "50ms", "--metrics",
+                 "127.0.0.1:0"},
+                dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "") << ReadAll(dir_.Sub("server.err"));
+  // Serving overall; the scrub's status turns NOT_SERVING once its first
+  // run (50 ms in) finds the altered timeline. Bounded: 20 s.
+  EXPECT_EQ(HealthOf(server.address(), ""), "\x08\x01");
+  std::string scrub;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while ((scrub = HealthOf(server.address(), "provledger.scrub")) == "\x08\x01" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(scrub, "\x08\x02");
+  httplib::Client metrics(
+      "http://" + server.metrics_address().substr(
+                      0, server.metrics_address().rfind('/')));
+  auto page = metrics.Get("/metrics");
+  ASSERT_TRUE(page) << server.metrics_address();
+  EXPECT_TRUE(absl::StrContains(page->body, "\nprovledger_scrub_ok 0\n"))
+      << page->body;
+  EXPECT_FALSE(absl::StrContains(page->body, "\nprovledger_scrub_failures_total 0\n"));
+  // stderr says what was found.
+  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_TRUE(absl::StrContains(
+      ReadAll(dir_.Sub("server.err")),
+      "provledgerd: the background scrub found damage: the reassignment "
+      "timeline of 1526374859 to 1245319599 at medicare differs from a "
+      "replay of the log\n"));
+}
+
+TEST_F(ServerTest, ABadScrubPaceIsRefused) {
+  Server server({"--db", db_, "--scrub-every", "often"}, dir_.Sub("server.err"));
+  EXPECT_EQ(server.address(), "");
+  EXPECT_EQ(server.Wait(std::chrono::seconds(20)), 2);
+  EXPECT_TRUE(absl::StrContains(
+      ReadAll(dir_.Sub("server.err")),
+      "--scrub-every: 'often' is not a duration (30m, 6h, 24h; 0 never)"));
+}
 
 TEST_F(ServerTest, EveryAnswerEqualsTheLocalAnswerByteForByte) {
   Server server({"--db", db_}, dir_.Sub("server.err"));

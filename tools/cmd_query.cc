@@ -290,6 +290,7 @@ int RunDiff(const Context& ctx, const QueryFlags& f, const std::string& from,
 
 struct ClaimFlags {
   std::string rendering, billing, dos;
+  bool verify_sources = false;
 };
 
 int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) {
@@ -301,6 +302,7 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
   request.set_billing_npi(c.billing);
   request.set_payer(f.payer);
   request.set_date_of_service(c.dos);
+  request.set_verify_sources(c.verify_sources);
   *request.mutable_known() = s->known;
   auto answer = s->service->ClaimCheck(request);
   if (!answer.ok()) {
@@ -322,6 +324,17 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
       for (const v1::Finding& w : answer->warnings()) {
         std::cout << "  warning " << w.code() << ": " << w.message() << "\n";
       }
+      std::cout << "  rests on "
+                << (answer->sources().empty()
+                        ? "no recorded event"
+                        : absl::StrCat(answer->sources_size() == 1 ? "seq "
+                                                                    : "seqs ",
+                                       absl::StrJoin(answer->sources(), ", ")))
+                << (answer->sources_verified()
+                        ? " (re-hashed against the chain; the timelines "
+                          "re-derived from them agree)"
+                        : "")
+                << "\n";
       break;
     case Format::kCsv: {
       Table t({"result", "severity", "code", "message"});
@@ -542,6 +555,10 @@ void RegisterQueryCommands(CLI::App& app, Context& ctx) {
         ->required();
     cmd->add_option("--payer", f->payer, "payer")->required();
     cmd->add_option("--dos", c->dos, "date of service YYYY-MM-DD")->required();
+    cmd->add_flag("--verify-sources", c->verify_sources,
+                  "first re-hash the events the answer rests on against the "
+                  "chain and re-derive the NPIs' timelines from them: a "
+                  "tampered projection is refused (exit 1), never answered");
     AddKnowledgeFlags(cmd, f.get());
     AddFormatFlag(cmd, f.get());
     AddRulesFlag(cmd, f.get());

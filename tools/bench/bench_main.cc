@@ -321,7 +321,7 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
         std::uniform_int_distribution<uint64_t>(0, gen.providers() - 1)(rng));
   };
   const uint64_t head = ledger.head().seq;
-  std::vector<double> head_us, known_us, claim_us;
+  std::vector<double> head_us, known_us, claim_us, verified_us;
   // Data blocks read from files (not found in the block cache), counted by
   // RocksDB's per-thread perf context: what a query's tail is made of.
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
@@ -388,7 +388,23 @@ void MeasureQueries(const Ledger& ledger, const Generator& gen,
     claim_us.push_back(Seconds(Clock::now() - start) * 1e6);
     claim_blocks += blocks_read() - blocks_before;
     if (!r.ok()) std::cerr << "bench: claim check failed: " << r.status() << "\n";
+    // The same check with its sources verified (--verify-sources): the
+    // two NPIs' events re-hashed and their timelines re-derived.
+    start = Clock::now();
+    auto view = ledger.View();
+    Queries vq(view);
+    auto checked = vq.ClaimCheck(p, org, "medicare", d, kHeadSeq, rules);
+    auto sources = vq.ClaimSources(p, org, "medicare", kHeadSeq);
+    absl::Status verified = view->VerifyTimelinesOf({p, org});
+    verified_us.push_back(Seconds(Clock::now() - start) * 1e6);
+    if (!checked.ok() || !sources.ok() || !verified.ok()) {
+      std::cerr << "bench: verified claim check failed: " << verified << "\n";
+    }
   }
+  res->Add(prefix + "claim_check_verified_p50_us", Percentile(verified_us, 0.5));
+  res->Add(prefix + "claim_check_verified_p99_us", Percentile(verified_us, 0.99));
+  res->Add(prefix + "verify_sources_p50_ratio",
+           Percentile(verified_us, 0.5) / Percentile(claim_us, 0.5));
   res->Add(prefix + "claim_check_p50_us", Percentile(claim_us, 0.5));
   res->Add(prefix + "claim_check_p99_us", Percentile(claim_us, 0.99));
   res->Add(prefix + "claim_check_blocks_read",

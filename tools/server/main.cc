@@ -25,10 +25,14 @@
 #include "tools/server/grpc_service.h"
 #include "tools/server/http_api.h"
 #include "tools/server/metrics.h"
+#include "tools/server/scrub.h"
 #include "tools/server/tokens.h"
 
 namespace provledger::server {
 namespace {
+
+// The health service's name for the background scrub's result.
+constexpr char kScrubHealth[] = "provledger.scrub";
 
 struct Flags {
   std::string db;
@@ -39,6 +43,7 @@ struct Flags {
   std::string metrics;  // "" none
   std::string http;     // "" none
   size_t timeline_cache_mb = 256;
+  std::string scrub_every = "24h";
 };
 
 // The host of `address` ("host:port", "[::1]:port"), as written.
@@ -100,6 +105,12 @@ int Serve(const Flags& f) {
           "--tls-cert/--tls-key (",
           served.why, ")"));
     }
+  }
+  absl::Duration scrub_every;
+  if (!absl::ParseDuration(f.scrub_every, &scrub_every) ||
+      scrub_every < absl::ZeroDuration()) {
+    return Fail(absl::StrCat("--scrub-every: '", f.scrub_every,
+                             "' is not a duration (30m, 6h, 24h; 0 never)"));
   }
   std::optional<Tokens> tokens;
   if (!f.tokens.empty()) {
@@ -238,6 +249,20 @@ int Serve(const Flags& f) {
   // The address with the port bound (for --listen HOST:0), on stdout.
   std::cout << "listening on " << HostOf(f.listen) << ":" << port << std::endl;
 
+  // The background scrub, reported on the health service as
+  // "provledger.scrub" and in the metrics.
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(kScrubHealth, true);
+  auto scrubber = std::make_unique<Scrubber>(ledger->get(), [&](const ScrubResult& r) {
+    metrics.OnScrub(r.runs, r.failures, r.ok, r.finished, r.took);
+    health->SetServingStatus(kScrubHealth, r.ok);
+    if (!r.ok) {
+      std::cerr << "provledgerd: the background scrub found damage: "
+                << r.problem << "\n";
+    }
+  });
+  if (scrub_every > absl::ZeroDuration()) scrubber->Start(scrub_every);
+
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&signals, &sig);
@@ -251,6 +276,7 @@ int Serve(const Flags& f) {
   });
   server->Wait();
   stopper.join();
+  scrubber.reset();  // a scrub in progress finishes first
   if (http_thread.joinable()) http_thread.join();
   absl::Status synced = (*ledger)->Sync();
   ledger->reset();
@@ -305,6 +331,12 @@ int main(int argc, char** argv) {
   app.add_option("--timeline-cache-mb", f.timeline_cache_mb,
                  "memory for the timelines point-in-time answers read, MiB "
                  "(read in at start; 0: none)")
+      ->capture_default_str();
+  app.add_option("--scrub-every", f.scrub_every,
+                 "verify the whole ledger in the background this often (hash "
+                 "chain, indexes, projections; 30m, 6h, ...; 0 never); the "
+                 "result is the health service's \"provledger.scrub\" status "
+                 "and the provledger_scrub_* metrics")
       ->capture_default_str();
   app.add_option("--payer-rules", f.payer_rules,
                  "CSV of payer,min_group_providers");

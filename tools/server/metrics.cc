@@ -57,6 +57,32 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Help("The seq of the last durable event")
                    .Register(*registry_)
                    .Add({});
+  auto gauge = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  // (Gauges set from the scrubber's own counts: one source of truth.)
+  scrub_runs_ = gauge("provledger_scrub_runs_total",
+                      "Background scrubs finished");
+  scrub_failures_ = gauge("provledger_scrub_failures_total",
+                          "Background scrubs that found damage");
+  scrub_ok_ = gauge("provledger_scrub_ok",
+                    "1 while the last background scrub found nothing "
+                    "(or none has run yet), 0 after one found damage");
+  scrub_ok_->Set(1);
+  scrub_finished_ = gauge("provledger_scrub_last_finished_seconds",
+                          "When the last background scrub finished (Unix "
+                          "time; 0 before the first)");
+  scrub_duration_ = gauge("provledger_scrub_duration_seconds",
+                          "How long the last background scrub took");
+}
+
+void Metrics::OnScrub(uint64_t runs, uint64_t failures, bool ok,
+                      absl::Time finished, absl::Duration took) {
+  scrub_runs_->Set(static_cast<double>(runs));
+  scrub_failures_->Set(static_cast<double>(failures));
+  scrub_ok_->Set(ok ? 1 : 0);
+  scrub_finished_->Set(absl::ToDoubleSeconds(finished - absl::UnixEpoch()));
+  scrub_duration_->Set(absl::ToDoubleSeconds(took));
 }
 
 Metrics::~Metrics() = default;

@@ -40,6 +40,12 @@ class Metrics {
   void SubscriberAdded();
   void SubscriberRemoved();
   void SetHead(uint64_t seq);
+  // provledger_scrub_runs_total, provledger_scrub_failures_total,
+  // provledger_scrub_ok (1 while the last scrub found nothing),
+  // provledger_scrub_last_finished_seconds (Unix time),
+  // provledger_scrub_duration_seconds (the last one's).
+  void OnScrub(uint64_t runs, uint64_t failures, bool ok, absl::Time finished,
+               absl::Duration took);
 
   const std::shared_ptr<prometheus::Registry>& registry() const {
     return registry_;
@@ -54,6 +60,11 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* query_duration_;
   prometheus::Gauge* subscribers_;
   prometheus::Gauge* head_seq_;
+  prometheus::Gauge* scrub_runs_;
+  prometheus::Gauge* scrub_failures_;
+  prometheus::Gauge* scrub_ok_;
+  prometheus::Gauge* scrub_finished_;
+  prometheus::Gauge* scrub_duration_;
   std::mutex head_mu_;
   uint64_t head_ = 0;  // guarded by head_mu_
 };

@@ -461,10 +461,23 @@ absl::StatusOr<v1::ClaimCheckResponse> QueryService::ClaimCheck(
   ASSIGN_OR_RETURN(ClaimCheckResult result,
                    q.ClaimCheck(request.rendering_npi(), request.billing_npi(),
                                 request.payer(), dos, known_seq, rules_));
+  ASSIGN_OR_RETURN(std::vector<uint64_t> sources,
+                   q.ClaimSources(request.rendering_npi(),
+                                  request.billing_npi(), request.payer(),
+                                  result.known_seq));
   v1::ClaimCheckResponse response;
+  if (request.verify_sources()) {
+    std::vector<std::string> npis = {request.rendering_npi()};
+    if (request.billing_npi() != request.rendering_npi()) {
+      npis.push_back(request.billing_npi());
+    }
+    RETURN_IF_ERROR(view_->VerifyTimelinesOf(npis));
+    response.set_sources_verified(true);
+  }
   response.set_result(result.payable ? "payable" : "denied");
   response.set_payable(result.payable);
   response.set_known_seq(result.known_seq);
+  for (uint64_t seq : sources) response.add_sources(seq);
   AddFindings(result.findings, response.mutable_findings());
   AddFindings(result.warnings, response.mutable_warnings());
   return response;
