@@ -373,6 +373,17 @@ absl::Status DamagedProjections(const rocksdb::Status& s,
       s.ToString(), "); rebuild them from the log")));
 }
 
+// A damaged table block in the log's own indexes, found looking up the
+// entries of event `seq`. A rebuild does not mend it (it rewrites only
+// entries that disagree).
+absl::Status DamagedLogIndex(const rocksdb::Status& s, absl::string_view index,
+                             uint64_t seq) {
+  return absl::DataLossError(absl::StrCat(
+      "the ", index, " index cannot be read where it holds seq ", seq,
+      ": it is damaged there (RocksDB: ", s.ToString(),
+      "); restore the ledger from a backup (provledger restore)"));
+}
+
 absl::StatusOr<std::optional<Timeline>> ParseTimeline(
     const rocksdb::Status& s, const rocksdb::Slice& value,
     absl::string_view key) {
@@ -2060,6 +2071,8 @@ absl::Status Ledger::CheckLogIndexes(const PinnedState& state,
         indexed = it->second;
       } else if (id_status[i].ok() && id_values[i].size() == 8) {
         indexed = DecodeBigEndian64(ToView(id_values[i]));
+      } else if (id_status[i].IsCorruption()) {
+        return DamagedLogIndex(id_status[i], "event_ids", p.seq);
       } else if (!id_status[i].ok() && !id_status[i].IsNotFound()) {
         return FromRocks(id_status[i], "read the event_ids index");
       }
@@ -2107,6 +2120,7 @@ absl::Status Ledger::CheckLogIndexes(const PinnedState& state,
         const rocksdb::Status& st = stream_status[k++];
         ++stream_entries;
         if (st.ok()) continue;
+        if (st.IsCorruption()) return DamagedLogIndex(st, "streams", p.seq);
         if (!st.IsNotFound()) return FromRocks(st, "read the streams index");
         found(absl::StrCat("the stream of NPI ", NpiOfStreamKey(key),
                            " has no entry for seq ", p.seq,
@@ -2537,6 +2551,12 @@ absl::Status Ledger::VerifyProjections() const {
     ++replayed;
     std::string have;
     rocksdb::Status s = db_->Get(view->Options(), cf, key, &have);
+    if (s.IsCorruption()) {
+      return DamagedProjections(
+          s, cf == timelines ? DescribeTimelineKey(key)
+                             : absl::StrCat("the index entry '",
+                                            absl::CHexEscape(key), "'"));
+    }
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read projections");
     if (s.IsNotFound() || have != want) {
       std::string entry = name + key;
