@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -2020,12 +2021,118 @@ absl::Status Ledger::LogDamage(uint64_t first, const rocksdb::Status& s) const {
       "); restore the ledger from a backup (provledger restore)"));
 }
 
+namespace {
+
+// A hash of a set of entries that does not depend on their order: the
+// lane-wise sum of two 64-bit hashes of each entry (and their count), so
+// that the log's view of an index and the index itself, each read in its
+// own order, can be compared in one sequential pass over each. The hashes
+// are Abseil's, seeded anew in each process: both sides of a comparison
+// are computed in the same one, and no one can aim at a collision.
+class SetDigest {
+ public:
+  void Add(absl::string_view a, absl::string_view b = {}) {
+    sum_[0] += absl::HashOf(a, b, 0x6c6f67);
+    sum_[1] += absl::HashOf(b, a, 0x696478);
+    ++count_;
+  }
+  SetDigest& operator+=(const SetDigest& o) {
+    sum_[0] += o.sum_[0];
+    sum_[1] += o.sum_[1];
+    count_ += o.count_;
+    return *this;
+  }
+  bool operator==(const SetDigest& o) const {
+    return count_ == o.count_ && sum_ == o.sum_;
+  }
+
+ private:
+  std::array<uint64_t, 2> sum_{};
+  uint64_t count_ = 0;
+};
+
+}  // namespace
+
+// What the log says the event_ids and streams indexes hold, as set
+// digests, gathered event by event from up to `readers` threads (one slot
+// each).
+class Ledger::LogIndexDigests {
+ public:
+  LogIndexDigests(const Ledger* ledger, uint32_t readers)
+      : slots_(readers), source_(ledger) {
+    for (Slot& s : slots_) s.projector = std::make_unique<Projector>(&source_);
+  }
+  absl::Status Add(uint32_t reader, const Event& e) {
+    Slot& s = slots_[reader];
+    s.ids.Add(e.event_id(), EncodeSeq(e.seq()));
+    ASSIGN_OR_RETURN(std::vector<std::string> npis,
+                     s.projector->StreamNpis(e));
+    for (const std::string& npi : npis) s.streams.Add(StreamKey(npi, e.seq()));
+    return absl::OkStatus();
+  }
+  void Sum(SetDigest* ids, SetDigest* streams) const {
+    for (const Slot& s : slots_) {
+      *ids += s.ids;
+      *streams += s.streams;
+    }
+  }
+
+ private:
+  struct Slot {
+    std::unique_ptr<Projector> projector;  // for StreamNpis only
+    SetDigest ids, streams;
+  };
+  std::vector<Slot> slots_;
+  ReplaySource source_;  // thread-safe: point reads of the log
+};
+
 absl::Status Ledger::CheckLogIndexes(const PinnedState& state,
-                                     rocksdb::WriteBatch* repair) const {
-  // One pass over the log, looking each event's event_id and stream keys
-  // up (in chunks, with MultiGet); then the stored entries are counted, and
-  // only if there are more than the log accounts for is each checked
-  // against its event.
+                                     rocksdb::WriteBatch* repair,
+                                     const LogIndexDigests* expected) const {
+  // The fast path: set digests of what the log says the indexes hold (as
+  // a replay computes them, or here) and of what they hold, each in one
+  // sequential pass. Only when they differ is each entry looked up
+  // (below), to name the difference and repair it.
+  {
+    LogIndexDigests computed(this, 1);
+    if (expected == nullptr) {
+      Event e;
+      RETURN_IF_ERROR(ReadLog(1, state.head.seq,
+                              [&](uint64_t seq, absl::string_view bytes) {
+        RETURN_IF_ERROR(ParseEvent(bytes, seq, &e));
+        return computed.Add(0, e);
+      }));
+      expected = &computed;
+    }
+    SetDigest want_ids, want_streams, have_ids, have_streams;
+    expected->Sum(&want_ids, &want_streams);
+    rocksdb::ReadOptions all = state.Options();
+    all.total_order_seek = true;
+    all.fill_cache = false;
+    for (auto [cf, digest, name] :
+         {std::tuple{cf_event_ids_, &have_ids, "event_ids"},
+          std::tuple{cf_streams_, &have_streams, "streams"}}) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(all, cf));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (cf == cf_event_ids_) {
+          digest->Add(ToView(it->key()), ToView(it->value()));
+        } else {
+          digest->Add(ToView(it->key()));
+        }
+      }
+      if (it->status().IsCorruption()) {
+        return absl::DataLossError(absl::StrCat(
+            "the ", name, " index is damaged (RocksDB: ",
+            it->status().ToString(),
+            "); restore the ledger from a backup (provledger restore)"));
+      }
+      RETURN_IF_ERROR(FromRocks(it->status(), "read the log's indexes"));
+    }
+    if (want_ids == have_ids && want_streams == have_streams) {
+      return absl::OkStatus();
+    }
+  }
+
   constexpr size_t kChunk = 1024;
   const uint64_t total = state.head.seq;
   rocksdb::ReadOptions ro = state.Options();
@@ -2237,7 +2344,8 @@ absl::Status Ledger::ReplayInPasses(
     const std::string& scratch_dir,
     const std::function<void(uint64_t, uint64_t)>& progress,
     const std::function<absl::Status(std::unique_ptr<Projector>, uint32_t)>&
-        on_pass) const {
+        on_pass,
+    const std::function<absl::Status(uint32_t, const Event&)>& on_read) const {
   // Replays into memory, never reading stored projections. A log that fits
   // is replayed as it is read. A larger one goes in passes: pass p builds
   // the relationships whose timeline key hashes to p (a void goes with its
@@ -2252,6 +2360,7 @@ absl::Status Ledger::ReplayInPasses(
     RETURN_IF_ERROR(ReadLog(1, total, [&](uint64_t seq, absl::string_view b) {
       meter.Tick(&ticks);
       RETURN_IF_ERROR(ParseEvent(b, seq, &e));
+      if (on_read) RETURN_IF_ERROR(on_read(0, e));
       return projector->Apply(e);
     }));
     meter.Flush(&ticks);
@@ -2302,6 +2411,7 @@ absl::Status Ledger::ReplayInPasses(
     RETURN_IF_ERROR(ReadLog(from, to, [&](uint64_t seq, absl::string_view b) {
       meter.Tick(&ticks);
       RETURN_IF_ERROR(ParseEvent(b, seq, &e));
+      if (on_read) RETURN_IF_ERROR(on_read(r, e));
       uint8_t pass = 0;
       if (e.body_case() != Event::kVoided) {
         pass = pass_of_key(TimelineOf(e).key);
@@ -2396,7 +2506,7 @@ absl::Status Ledger::Rebuild(
   // The log's own indexes are repaired in place, in the write that
   // finishes the rebuild: only entries that disagree with the log change.
   rocksdb::WriteBatch finish;
-  RETURN_IF_ERROR(CheckLogIndexes(*Written(), &finish));
+  const std::shared_ptr<const PinnedState> state = Written();
   block_cache_->EraseUnRefEntries();
   if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
   ReleaseFreeMemory();
@@ -2430,6 +2540,8 @@ absl::Status Ledger::Rebuild(
   }
   const rocksdb::Options index_options =
       db_->GetOptions(old_families->indexes);
+  // What the log says its own indexes hold, gathered as it is replayed.
+  LogIndexDigests log_indexes(this, std::max<uint32_t>(1, ReplayThreads()));
   RETURN_IF_ERROR(ReplayInPasses(
       total, passes, workers, scratch.path(), progress,
       [&](std::unique_ptr<Projector> projector, uint32_t pass) {
@@ -2442,7 +2554,11 @@ absl::Status Ledger::Rebuild(
                               timelines.end());
         index_files.insert(index_files.end(), indexes.begin(), indexes.end());
         return absl::OkStatus();
+      },
+      [&](uint32_t reader, const Event& e) {
+        return log_indexes.Add(reader, e);
       }));
+  RETURN_IF_ERROR(CheckLogIndexes(*state, &finish, &log_indexes));
 
   // Swap in fresh column families holding the files: the old ones are
   // dropped (instant, whatever their size: no deletion to compact away)
@@ -2530,7 +2646,6 @@ absl::Status Ledger::VerifyProjections() const {
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.
   const std::shared_ptr<const PinnedState> view = Current();
-  RETURN_IF_ERROR(CheckLogIndexes(*view, nullptr));
   const uint64_t total = view->head.seq;
   rocksdb::ColumnFamilyHandle* const timelines = view->families->timelines;
   rocksdb::ColumnFamilyHandle* const indexes = view->families->indexes;
@@ -2589,6 +2704,8 @@ absl::Status Ledger::VerifyProjections() const {
     return absl::OkStatus();
   };
   std::string value;
+  // What the log says its own indexes hold, gathered as it is replayed.
+  LogIndexDigests log_indexes(this, std::max<uint32_t>(1, ReplayThreads()));
   RETURN_IF_ERROR(ReplayInPasses(
       total, ReplayPasses(total, /*shares=*/1), /*workers=*/1, scratch.path(),
       nullptr,
@@ -2602,7 +2719,12 @@ absl::Status Ledger::VerifyProjections() const {
           RETURN_IF_ERROR(check("indexes/", indexes, *key, ""));
         }
         return absl::OkStatus();
+      },
+      [&](uint32_t reader, const Event& e) {
+        return log_indexes.Add(reader, e);
       }));
+  // The log's own indexes first: an event they lost could be stored twice.
+  RETURN_IF_ERROR(CheckLogIndexes(*view, nullptr, &log_indexes));
   if (first_bad.has_value()) return absl::DataLossError(first_bad->second);
   uint64_t stored = 0;
   for (auto* cf : {timelines, indexes}) {

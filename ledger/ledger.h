@@ -468,8 +468,12 @@ class Ledger {
   // Compares the log's own indexes (event_ids, streams) with the log up to
   // `state`'s head. Without `repair`, DataLoss naming the first difference;
   // with it, OK, and `repair` holds the writes that make them agree.
+  // `expected`, if given, is what a replay gathered of the log (else the
+  // log is read for it).
+  class LogIndexDigests;
   absl::Status CheckLogIndexes(const internal::PinnedState& state,
-                               rocksdb::WriteBatch* repair) const;
+                               rocksdb::WriteBatch* repair,
+                               const LogIndexDigests* expected = nullptr) const;
   // Calls fn(seq, stored bytes) for the events with seq in [from, to].
   absl::Status ReadLog(
       uint64_t from, uint64_t to,
@@ -478,13 +482,17 @@ class Ledger {
   // Replays events 1..total into in-memory projectors, one hash share of the
   // relationships per pass (with passes > 1 the log is read once, on two
   // threads, into per-pass files in `scratch_dir`), and hands each pass's
-  // projector to `on_pass`, from up to `workers` threads at once.
+  // projector to `on_pass`, from up to `workers` threads at once; each
+  // event read is also handed to `on_read` with its reader thread's index
+  // (below ReplayThreads()).
   absl::Status ReplayInPasses(
       uint64_t total, uint32_t passes, uint32_t workers,
       const std::string& scratch_dir,
       const std::function<void(uint64_t, uint64_t)>& progress,
       const std::function<absl::Status(std::unique_ptr<Projector>, uint32_t)>&
-          on_pass) const;
+          on_pass,
+      const std::function<absl::Status(uint32_t, const v1::Event&)>& on_read =
+          nullptr) const;
 
   // Constant after construction.
   LedgerOptions options_;
