@@ -429,6 +429,26 @@ struct Ledger::Writer {
   std::condition_variable cv;
 };
 
+// Reads events from the ledger (as of `snapshot`, if given); knows no
+// stored timeline (a replay builds every timeline itself).
+class Ledger::ReplaySource : public ProjectionSource {
+ public:
+  explicit ReplaySource(const Ledger* ledger,
+                        const rocksdb::Snapshot* snapshot = nullptr)
+      : ledger_(ledger), snapshot_(snapshot) {}
+  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
+      const std::string&) override {
+    return std::nullopt;
+  }
+  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
+    return ledger_->LoadStoredEvent(seq, snapshot_);
+  }
+
+ private:
+  const Ledger* ledger_;
+  const rocksdb::Snapshot* snapshot_;
+};
+
 // Sees events of the batch being appended and of the batches before it in
 // its group, as well as stored ones. Used only by the committing leader,
 // the one writer of the database, so it reads without a snapshot.
@@ -912,26 +932,39 @@ absl::Status Ledger::LoadHead(Head* out) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> Ledger::CheckTail(const Head& head) const {
-  if (head.seq == 0) return std::string();
-  // The stored hash of `seq`'s record and the bytes it covers.
-  auto record = [&](uint64_t seq, std::string* value, Hash* hash,
-                    absl::string_view* bytes) -> absl::StatusOr<bool> {
-    rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), cf_events_, EncodeSeq(seq), value);
-    if (s.IsCorruption()) return LogDamage(seq, s);
-    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
-    return SplitRecord(*value, hash, bytes);
+absl::StatusOr<bool> Ledger::LinkVerifies(uint64_t seq,
+                                          const rocksdb::Snapshot* snapshot,
+                                          std::string* bytes) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  // The stored hash of `at`'s record and the bytes it covers; false if the
+  // record is too short to hold them.
+  auto record = [&](uint64_t at, std::string* value, Hash* hash,
+                    absl::string_view* covered) -> absl::StatusOr<bool> {
+    rocksdb::Status s = db_->Get(ro, cf_events_, EncodeSeq(at), value);
+    if (s.IsCorruption()) return LogDamage(at, s);
+    if (s.IsNotFound()) {
+      return absl::DataLossError(absl::StrCat("seq ", at, " is not in the log"));
+    }
+    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", at)));
+    return SplitRecord(*value, hash, covered);
   };
   std::string value, prev_value;
   Hash hash, prev = kZeroHash;
-  absl::string_view bytes, prev_bytes;
-  ASSIGN_OR_RETURN(bool whole, record(head.seq, &value, &hash, &bytes));
-  if (whole && head.seq > 1) {
-    ASSIGN_OR_RETURN(whole,
-                     record(head.seq - 1, &prev_value, &prev, &prev_bytes));
+  absl::string_view covered, prev_covered;
+  ASSIGN_OR_RETURN(bool whole, record(seq, &value, &hash, &covered));
+  if (whole && seq > 1) {
+    ASSIGN_OR_RETURN(whole, record(seq - 1, &prev_value, &prev, &prev_covered));
   }
-  if (!whole || ChainHash(prev, bytes) != hash) {
+  if (!whole || ChainHash(prev, covered) != hash) return false;
+  if (bytes != nullptr) bytes->assign(covered.data(), covered.size());
+  return true;
+}
+
+absl::StatusOr<std::string> Ledger::CheckTail(const Head& head) const {
+  if (head.seq == 0) return std::string();
+  ASSIGN_OR_RETURN(bool verifies, LinkVerifies(head.seq, nullptr, nullptr));
+  if (!verifies) {
     return absl::StrCat("the log's last event (seq ", head.seq,
                         ") does not verify: its stored hash is not "
                         "SHA-256(prev_hash || stored bytes), so it or the "
@@ -1076,49 +1109,15 @@ absl::Status LedgerView::VerifyTimelinesOf(
 
   // Replays only these events; a void's target touches the same NPIs, so
   // it is among them.
-  class StreamSource : public ProjectionSource {
-   public:
-    explicit StreamSource(const LedgerView* view) : view_(view) {}
-    absl::StatusOr<std::optional<Timeline>> LoadTimeline(
-        const std::string&) override {
-      return std::nullopt;
-    }
-    absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
-      return view_->LoadStoredEvent(seq);
-    }
-
-   private:
-    const LedgerView* view_;
-  };
-  StreamSource source(this);
+  Ledger::ReplaySource source(ledger_, state_->snapshot.get());
   Projector projector(&source);
   projector.SkipChecks();
-  const rocksdb::ReadOptions ro = state_->Options();
-  auto record = [&](uint64_t seq, std::string* value, Hash* hash,
-                    absl::string_view* bytes) -> absl::Status {
-    rocksdb::Status s =
-        ledger_->db_->Get(ro, ledger_->cf_events_, EncodeSeq(seq), value);
-    if (s.IsCorruption()) return ledger_->LogDamage(seq, s);
-    if (s.IsNotFound()) {
-      return absl::DataLossError(absl::StrCat(
-          "seq ", seq, " is listed in a stream but is not in the log"));
-    }
-    RETURN_IF_ERROR(FromRocks(s, absl::StrCat("read event ", seq)));
-    if (!SplitRecord(*value, hash, bytes)) {
-      return absl::DataLossError(absl::StrCat("event ", seq, " is corrupt"));
-    }
-    return absl::OkStatus();
-  };
-  std::string value, prev_value;
+  std::string bytes;
   Event e;
   for (uint64_t seq : seqs) {
-    Hash hash, prev = kZeroHash;
-    absl::string_view bytes, prev_bytes;
-    RETURN_IF_ERROR(record(seq, &value, &hash, &bytes));
-    if (seq > 1) RETURN_IF_ERROR(record(seq - 1, &prev_value, &prev, &prev_bytes));
-    if (ChainHash(prev, bytes) != hash ||
-        !e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-        e.seq() != seq) {
+    ASSIGN_OR_RETURN(bool verifies,
+                     ledger_->LinkVerifies(seq, state_->snapshot.get(), &bytes));
+    if (!verifies || !e.ParseFromString(bytes) || e.seq() != seq) {
       return absl::DataLossError(absl::StrCat(
           "event ", seq,
           " does not verify against the hash chain (its stored hash is not "
@@ -1874,22 +1873,6 @@ absl::Status WritePass(const Projector& projector, const std::string& dir,
 
 }  // namespace
 
-// Reads events from the ledger; knows no stored timeline (a replay builds
-// every timeline itself).
-class Ledger::ReplaySource : public ProjectionSource {
- public:
-  explicit ReplaySource(const Ledger* ledger) : ledger_(ledger) {}
-  absl::StatusOr<std::optional<Timeline>> LoadTimeline(
-      const std::string&) override {
-    return std::nullopt;
-  }
-  absl::StatusOr<std::optional<Event>> LoadEvent(uint64_t seq) override {
-    return ledger_->LoadStoredEvent(seq, nullptr);
-  }
-
- private:
-  const Ledger* ledger_;
-};
 
 uint32_t Ledger::ReplayPasses(uint64_t events, uint64_t shares) const {
   if (options_.rebuild_passes > 0) {

@@ -423,6 +423,13 @@ class Ledger {
   // `force`, whatever is).
   void Publish(std::shared_ptr<const internal::PinnedState> state,
                bool force = false);
+  // Whether the record of `seq` verifies against the one before it
+  // (SHA-256(prev hash || stored bytes) is its stored hash), as of
+  // `snapshot`; if so, `bytes` (if given) gets the stored bytes. DataLoss
+  // if either cannot be read.
+  absl::StatusOr<bool> LinkVerifies(uint64_t seq,
+                                    const rocksdb::Snapshot* snapshot,
+                                    std::string* bytes) const;
   // Why the log's last event does not verify against the one before it
   // ("" if it does, or the log is empty).
   absl::StatusOr<std::string> CheckTail(const Head& head) const;
