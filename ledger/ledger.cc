@@ -494,7 +494,9 @@ class Ledger::IteratorImpl : public EventIterator {
  public:
   IteratorImpl(const Ledger* ledger, std::shared_ptr<const PinnedState> state,
                uint64_t from_seq)
-      : state_(std::move(state)), upper_(EncodeSeq(state_->head.seq + 1)) {
+      : ledger_(ledger),
+        state_(std::move(state)),
+        upper_(EncodeSeq(state_->head.seq + 1)) {
     rocksdb::ReadOptions ro = state_->Options();
     upper_slice_ = rocksdb::Slice(upper_);
     ro.iterate_upper_bound = &upper_slice_;
@@ -508,10 +510,13 @@ class Ledger::IteratorImpl : public EventIterator {
       if (s.ok() && !SplitRecord(value, &prev_, &bytes)) {
         status_ = absl::DataLossError(
             absl::StrCat("event ", from_seq - 1, ": record too short"));
+      } else if (s.IsCorruption()) {
+        status_ = ledger->LogDamage(from_seq - 1, s);
       } else if (!s.ok() && !s.IsNotFound()) {
         status_ = FromRocks(s, "read");
       }
     }
+    next_seq_ = from_seq;
     it_.reset(ledger->db_->NewIterator(ro, ledger->cf_events_));
     it_->Seek(EncodeSeq(from_seq));
     Decode();
@@ -527,6 +532,9 @@ class Ledger::IteratorImpl : public EventIterator {
   absl::string_view stored_bytes() const override { return bytes_; }
   absl::Status status() const override {
     if (!status_.ok()) return status_;
+    if (it_->status().IsCorruption()) {
+      return ledger_->LogDamage(next_seq_, it_->status());
+    }
     return FromRocks(it_->status(), "read events");
   }
 
@@ -543,9 +551,12 @@ class Ledger::IteratorImpl : public EventIterator {
     }
     event_.set_prev_hash(ToHex(prev_));
     event_.set_hash(ToHex(hash_));
+    next_seq_ = seq + 1;
   }
 
+  const Ledger* const ledger_;
   const std::shared_ptr<const PinnedState> state_;  // keeps the snapshot
+  uint64_t next_seq_ = 1;  // the first seq not yet read
   std::string upper_;
   rocksdb::Slice upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;

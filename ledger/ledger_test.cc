@@ -1078,6 +1078,13 @@ TEST_F(LedgerTest, ADamagedTableBlockIsNamedBySeqAndRebuildLeavesTheLedgerAsItWa
     ASSERT_TRUE(e.ok()) << seq << ": " << e.status();
     EXPECT_EQ(e->event_id(), absl::StrCat("block-", seq));
   }
+  // Reading the log (export, replay) stops there, naming it.
+  auto it = ledger_->View()->Read(1);
+  uint64_t read = 0;
+  for (; it->Valid(); it->Next()) ++read;
+  EXPECT_EQ(read, 2u);
+  EXPECT_EQ(it->status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(absl::StartsWith(it->status().message(), damage)) << it->status();
   auto lost = ledger_->View()->Get(3);
   EXPECT_EQ(lost.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StartsWith(lost.status().message(), damage)) << lost.status();
