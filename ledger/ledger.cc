@@ -1715,7 +1715,22 @@ absl::StatusOr<AppendResult> Ledger::PrepareBatch(
   return result;
 }
 
-absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
+namespace {
+
+// Cancelled if `cancel` is set; checked every 4096 calls.
+absl::Status CheckCancel(const std::atomic<bool>* cancel, uint64_t* calls) {
+  if (cancel != nullptr && (++*calls & 4095) == 0 &&
+      cancel->load(std::memory_order_relaxed)) {
+    return absl::CancelledError("verify: cancelled");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<VerifyReport> Ledger::VerifyChain(
+    const std::atomic<bool>* cancel) const {
+  uint64_t calls = 4095;  // the first check is at once
   VerifyReport report;
   const std::shared_ptr<const PinnedState> view = Current();
   report.head = view->head;
@@ -1730,6 +1745,7 @@ absl::StatusOr<VerifyReport> Ledger::VerifyChain() const {
   uint64_t expected = 1;
   Event e;
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
+    RETURN_IF_ERROR(CheckCancel(cancel, &calls));
     auto fail = [&](uint64_t seq, std::string why) {
       report.first_bad_seq = seq;
       report.problem = std::move(why);
@@ -2636,7 +2652,9 @@ absl::Status Ledger::CompactProjections() {
   return absl::OkStatus();
 }
 
-absl::Status Ledger::VerifyProjections() const {
+absl::Status Ledger::VerifyProjections(
+    const std::atomic<bool>* cancel) const {
+  std::atomic<uint64_t> calls{4095};
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.
   const std::shared_ptr<const PinnedState> view = Current();
@@ -2715,6 +2733,10 @@ absl::Status Ledger::VerifyProjections() const {
         return absl::OkStatus();
       },
       [&](uint32_t reader, const Event& e) {
+        if (cancel != nullptr && (calls++ & 4095) == 4095 &&
+            cancel->load(std::memory_order_relaxed)) {
+          return absl::CancelledError("verify: cancelled");
+        }
         return log_indexes.Add(reader, e);
       }));
   // The log's own indexes first: an event they lost could be stored twice.

@@ -352,8 +352,10 @@ class Ledger {
   // Recomputes the hash chain from seq 1 to the head. Returns OK with
   // first_bad_seq == 0 when it verifies; OK with first_bad_seq set (and a
   // problem sentence) at the first record that does not. Non-OK only for
-  // I/O errors.
-  absl::StatusOr<VerifyReport> VerifyChain() const;
+  // I/O errors, and Cancelled once `*cancel` is set (checked every few
+  // thousand events).
+  absl::StatusOr<VerifyReport> VerifyChain(
+      const std::atomic<bool>* cancel = nullptr) const;
 
   // Checks the log's own indexes (every event's event_id and stream
   // entries, and no entry the log does not account for), then replays the
@@ -362,8 +364,9 @@ class Ledger {
   // identical, DataLoss describing the first differing entry otherwise (a
   // difference may come from altered projections or from an altered log:
   // check the log against a saved digest before rebuilding). Appends may
-  // run meanwhile.
-  absl::Status VerifyProjections() const;
+  // run meanwhile. Cancelled once `*cancel` is set.
+  absl::Status VerifyProjections(
+      const std::atomic<bool>* cancel = nullptr) const;
 
   // Rewrites the projections into RocksDB's last level, dropping the
   // superseded versions that appends leave in the levels above (an append

@@ -276,7 +276,7 @@ int Serve(const Flags& f) {
   });
   server->Wait();
   stopper.join();
-  scrubber.reset();  // a scrub in progress finishes first
+  scrubber.reset();  // a scrub in progress is cancelled
   if (http_thread.joinable()) http_thread.join();
   absl::Status synced = (*ledger)->Sync();
   ledger->reset();

@@ -13,7 +13,10 @@ Scrubber::Scrubber(const Ledger* ledger,
                    std::function<void(const ScrubResult&)> on_result)
     : ledger_(ledger), on_result_(std::move(on_result)) {}
 
-Scrubber::~Scrubber() {
+Scrubber::~Scrubber() { Stop(); }
+
+void Scrubber::Stop() {
+  cancel_ = true;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -37,12 +40,13 @@ void Scrubber::Start(absl::Duration interval) {
 ScrubResult Scrubber::RunOnce() {
   const absl::Time start = absl::Now();
   absl::StatusOr<v1::VerifyResponse> verified =
-      service::Verify(*ledger_, v1::VerifyRequest());
+      service::Verify(*ledger_, v1::VerifyRequest(), &cancel_);
   ScrubResult result;
   {
     std::lock_guard<std::mutex> lock(mu_);
     result = last_;
   }
+  if (absl::IsCancelled(verified.status())) return result;
   ++result.runs;
   result.finished = absl::Now();
   result.took = result.finished - start;

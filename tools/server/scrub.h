@@ -5,6 +5,7 @@
 #ifndef PROVLEDGER_TOOLS_SERVER_SCRUB_H_
 #define PROVLEDGER_TOOLS_SERVER_SCRUB_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -32,14 +33,19 @@ class Scrubber {
   // `on_result` is called (on the scrub thread) after each scrub.
   Scrubber(const Ledger* ledger,
            std::function<void(const ScrubResult&)> on_result);
-  // Stops the thread (a scrub in progress finishes first).
+  // Stop()s.
   ~Scrubber();
+
+  // Cancels a scrub in progress (it ends within a few thousand events,
+  // uncounted) and stops the thread. Later RunOnce calls do nothing.
+  void Stop();
 
   // Scrubs every `interval`, the first one `interval` after this call.
   // REQUIRES: interval > 0; called at most once.
   void Start(absl::Duration interval);
 
-  // One scrub, now, on the caller's thread: what the thread runs.
+  // One scrub, now, on the caller's thread: what the thread runs. After
+  // Stop(), the last result, unchanged (on_result not called).
   ScrubResult RunOnce();
 
   ScrubResult last() const;
@@ -50,6 +56,7 @@ class Scrubber {
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;  // guarded by mu_
+  std::atomic<bool> cancel_{false};
   ScrubResult last_;       // guarded by mu_
   std::thread thread_;
 };

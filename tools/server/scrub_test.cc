@@ -80,6 +80,25 @@ TEST_F(ScrubTest, RunOnceReportsWhatVerifyFindsAndCounts) {
   EXPECT_EQ(repaired.failures, 1u);
 }
 
+TEST_F(ScrubTest, AfterStopAScrubIsCancelledAndNotCounted) {
+  std::vector<ScrubResult> seen;
+  Scrubber scrubber(ledger_.get(),
+                    [&](const ScrubResult& r) { seen.push_back(r); });
+  ASSERT_EQ(scrubber.RunOnce().runs, 1u);
+  scrubber.Stop();
+  Tamper();
+  ScrubResult after = scrubber.RunOnce();
+  EXPECT_EQ(after.runs, 1u);
+  EXPECT_TRUE(after.ok);
+  EXPECT_EQ(seen.size(), 1u);
+  // The ledger's own calls, cancelled, say so.
+  std::atomic<bool> cancel{true};
+  EXPECT_EQ(ledger_->VerifyChain(&cancel).status().code(),
+            absl::StatusCode::kCancelled);
+  EXPECT_EQ(ledger_->VerifyProjections(&cancel).code(),
+            absl::StatusCode::kCancelled);
+}
+
 TEST_F(ScrubTest, TheThreadScrubsAtItsPaceAndStopsWithTheScrubber) {
   Tamper();
   std::mutex mu;

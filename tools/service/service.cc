@@ -169,13 +169,14 @@ absl::StatusOr<std::pair<uint64_t, Hash>> ParseDigest(
 }  // namespace
 
 absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
-                                          const v1::VerifyRequest& request) {
+                                          const v1::VerifyRequest& request,
+                                          const std::atomic<bool>* cancel) {
   std::optional<std::pair<uint64_t, Hash>> digest;
   if (!request.digest().empty()) {
     ASSIGN_OR_RETURN(digest, ParseDigest(request.digest()));
   }
   v1::VerifyResponse answer;
-  ASSIGN_OR_RETURN(VerifyReport chain, ledger.VerifyChain());
+  ASSIGN_OR_RETURN(VerifyReport chain, ledger.VerifyChain(cancel));
   answer.set_events_checked(chain.events_checked);
   answer.set_head(DigestOf(chain.head));
   if (chain.first_bad_seq != 0) {
@@ -208,7 +209,7 @@ absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
   }
   if (!request.chain_only()) {
     answer.set_projections_checked(true);
-    absl::Status projections = ledger.VerifyProjections();
+    absl::Status projections = ledger.VerifyProjections(cancel);
     if (absl::IsDataLoss(projections)) {
       answer.set_failure(v1::VerifyResponse::PROJECTIONS_DISAGREE);
       answer.set_problem(std::string(projections.message()));

@@ -8,6 +8,7 @@
 #ifndef PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
 #define PROVLEDGER_TOOLS_SERVICE_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <istream>
@@ -134,9 +135,10 @@ std::string DigestOf(const Head& head);
 // still holds the prefix it names; unless request.chain_only, checks the
 // projections against a replay. What is wrong is the answer's `failure`;
 // an error only when the check could not run (InvalidArgument "digest:
-// ..." on a malformed digest).
-absl::StatusOr<v1::VerifyResponse> Verify(const Ledger& ledger,
-                                          const v1::VerifyRequest& request);
+// ..." on a malformed digest; Cancelled once `*cancel` is set).
+absl::StatusOr<v1::VerifyResponse> Verify(
+    const Ledger& ledger, const v1::VerifyRequest& request,
+    const std::atomic<bool>* cancel = nullptr);
 
 // Copies the ledger, consistently, into the new directory request.to, with
 // a PROVLEDGER_BACKUP file naming the head it holds.
