@@ -1717,9 +1717,10 @@ absl::StatusOr<AppendResult> Ledger::PrepareBatch(
 
 namespace {
 
-// Cancelled if `cancel` is set; checked every 4096 calls.
-absl::Status CheckCancel(const std::atomic<bool>* cancel, uint64_t* calls) {
-  if (cancel != nullptr && (++*calls & 4095) == 0 &&
+// Cancelled if `cancel` is set, looked at on every 4096th call (`call`
+// counts them from 0).
+absl::Status CheckCancel(const std::atomic<bool>* cancel, uint64_t call) {
+  if (cancel != nullptr && (call & 4095) == 0 &&
       cancel->load(std::memory_order_relaxed)) {
     return absl::CancelledError("verify: cancelled");
   }
@@ -1730,7 +1731,7 @@ absl::Status CheckCancel(const std::atomic<bool>* cancel, uint64_t* calls) {
 
 absl::StatusOr<VerifyReport> Ledger::VerifyChain(
     const std::atomic<bool>* cancel) const {
-  uint64_t calls = 4095;  // the first check is at once
+  uint64_t calls = 0;
   VerifyReport report;
   const std::shared_ptr<const PinnedState> view = Current();
   report.head = view->head;
@@ -1745,7 +1746,7 @@ absl::StatusOr<VerifyReport> Ledger::VerifyChain(
   uint64_t expected = 1;
   Event e;
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expected) {
-    RETURN_IF_ERROR(CheckCancel(cancel, &calls));
+    RETURN_IF_ERROR(CheckCancel(cancel, calls++));
     auto fail = [&](uint64_t seq, std::string why) {
       report.first_bad_seq = seq;
       report.problem = std::move(why);
@@ -2147,7 +2148,7 @@ absl::Status Ledger::CheckLogIndexes(const PinnedState& state,
   const uint64_t total = state.head.seq;
   rocksdb::ReadOptions ro = state.Options();
   ro.fill_cache = false;
-  ReplaySource source(this);
+  ReplaySource source(this, ro.snapshot);
   Projector projector(&source);
   std::optional<std::string> problem;
   auto found = [&](std::string why) {
@@ -2510,13 +2511,13 @@ absl::Status Ledger::Rebuild(
   sync.sync = true;
   // Everything up to the swap below builds beside the current projections:
   // a rebuild that fails before it (a damaged log, a full disk) leaves the
-  // ledger as it was.
-  // The replay reads the log past the caches: give the memory they hold
-  // unused back to the system before the replay takes its own.
-  // The log's own indexes are repaired in place, in the write that
-  // finishes the rebuild: only entries that disagree with the log change.
+  // ledger as it was. The log's own indexes are repaired in place, in the
+  // write that finishes the rebuild: only entries that disagree with the
+  // log change.
   rocksdb::WriteBatch finish;
   const std::shared_ptr<const PinnedState> state = Written();
+  // The replay reads the log past the caches: give the memory they hold
+  // unused back to the system before the replay takes its own.
   block_cache_->EraseUnRefEntries();
   if (timeline_cache_) timeline_cache_->EraseUnRefEntries();
   ReleaseFreeMemory();
@@ -2654,7 +2655,7 @@ absl::Status Ledger::CompactProjections() {
 
 absl::Status Ledger::VerifyProjections(
     const std::atomic<bool>* cancel) const {
-  std::atomic<uint64_t> calls{4095};
+  std::atomic<uint64_t> calls{0};  // on_read runs on the reader threads
   // Replay in passes (bounded memory) and look every replayed entry up in
   // the stored projections; then the stored ones must be no more.
   const std::shared_ptr<const PinnedState> view = Current();
@@ -2733,10 +2734,7 @@ absl::Status Ledger::VerifyProjections(
         return absl::OkStatus();
       },
       [&](uint32_t reader, const Event& e) {
-        if (cancel != nullptr && (calls++ & 4095) == 4095 &&
-            cancel->load(std::memory_order_relaxed)) {
-          return absl::CancelledError("verify: cancelled");
-        }
+        RETURN_IF_ERROR(CheckCancel(cancel, calls++));
         return log_indexes.Add(reader, e);
       }));
   // The log's own indexes first: an event they lost could be stored twice.
