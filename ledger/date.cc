@@ -62,6 +62,15 @@ absl::StatusOr<DayNumber> ParseUsDate(absl::string_view text) {
                  ToInt(text.substr(3, 2)));
 }
 
+absl::StatusOr<DayNumber> ParseCompactDate(absl::string_view text) {
+  if (text.size() != 8 || !AllDigits(text)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a date of the form CCYYMMDD"));
+  }
+  return MakeDay(text, ToInt(text.substr(0, 4)), ToInt(text.substr(4, 2)),
+                 ToInt(text.substr(6, 2)));
+}
+
 absl::CivilDay ToCivilDay(DayNumber day) { return kEpoch + day; }
 
 DayNumber FromCivilDay(absl::CivilDay day) {

@@ -23,6 +23,9 @@ absl::StatusOr<DayNumber> ParseDate(absl::string_view text);
 // Parses "MM/DD/YYYY" (as in CMS files), with the same checks.
 absl::StatusOr<DayNumber> ParseUsDate(absl::string_view text);
 
+// Parses "CCYYMMDD" (as in X12 files), with the same checks.
+absl::StatusOr<DayNumber> ParseCompactDate(absl::string_view text);
+
 // "YYYY-MM-DD" for a day number.
 std::string FormatDate(DayNumber day);
 

@@ -182,6 +182,20 @@ inline v1::Event ContractEnded(const std::string& id, const std::string& date,
   return e;
 }
 
+// What the NPPES registry says of `npi` from `date` on.
+inline v1::Event Registry(
+    const std::string& id, const std::string& date, const std::string& npi,
+    v1::Enrolled::Entity entity,
+    v1::RegistryUpdated::Status status = v1::RegistryUpdated::ACTIVE) {
+  v1::Event e = Base(id, date);
+  e.set_source("NPPES 2024-06-16");
+  auto* b = e.mutable_registry_updated();
+  b->set_npi(npi);
+  b->set_entity(entity);
+  b->set_status(status);
+  return e;
+}
+
 inline v1::Event Voided(const std::string& id, const std::string& date,
                         uint64_t target, const std::string& reason = "error") {
   v1::Event e = Base(id, date);

@@ -227,6 +227,24 @@ absl::Status CheckBody(const Event& e, DayNumber effective) {
       }
       return absl::OkStatus();
     }
+    case Event::kRegistryUpdated: {
+      const auto& b = e.registry_updated();
+      PL_CHECK(c.Npi("npi", b.npi()));
+      if (b.status() == v1::RegistryUpdated::STATUS_UNSPECIFIED) {
+        return FieldError(c.Path("status"),
+                          "is required (ACTIVE or DEACTIVATED)");
+      }
+      if (b.status() == v1::RegistryUpdated::ACTIVE &&
+          b.entity() == v1::Enrolled::ENTITY_UNSPECIFIED) {
+        return FieldError(c.Path("entity"),
+                          "is required on an ACTIVE record (INDIVIDUAL or "
+                          "ORGANIZATION)");
+      }
+      if (!b.replacement_npi().empty()) {
+        PL_CHECK(c.Npi("replacement_npi", b.replacement_npi()));
+      }
+      return absl::OkStatus();
+    }
     case Event::kVoided:
       if (e.voided().target_seq() == 0 && e.voided().target_event_id().empty()) {
         return FieldError(c.Path("target_seq"),
@@ -240,7 +258,7 @@ absl::Status CheckBody(const Event& e, DayNumber effective) {
                     "is required: one of enrolled, enrollment_ended, "
                     "credentialed, associated, association_ended, reassigned, "
                     "revoked, contract_signed, contract_ended, revalidated, "
-                    "demographics_changed, voided");
+                    "demographics_changed, voided, registry_updated");
 }
 
 }  // namespace

@@ -74,6 +74,81 @@ std::optional<Interval> IntervalIn(const std::optional<Timeline>& t,
   return t.has_value() ? IntervalOn(*t, day, known_seq) : std::nullopt;
 }
 
+// What the NPPES registry entries of one NPI say on `day`, as known at K.
+struct RegistryFacts {
+  bool known = false;  // any visible registry record
+  // The record in effect on `day` (the latest on or before it), if any.
+  const TimelineEntry* on_day = nullptr;
+  v1::RegistryUpdated record;  // *on_day's
+  v1::Enrolled::Entity entity = v1::Enrolled::ENTITY_UNSPECIFIED;
+  uint64_t entity_seq = 0;  // the record `entity` comes from
+};
+
+RegistryFacts RegistryOn(const std::optional<Timeline>& t, DayNumber day,
+                         uint64_t known_seq) {
+  RegistryFacts f;
+  if (!t.has_value()) return f;
+  for (const TimelineEntry& e : t->entries()) {
+    if (!Visible(e, known_seq)) continue;
+    f.known = true;
+    if (e.day() > day) break;
+    f.on_day = &e;
+  }
+  if (f.on_day != nullptr) f.record.ParseFromString(f.on_day->payload());
+  f.entity = RegistryEntity(*t, day, known_seq, &f.entity_seq);
+  return f;
+}
+
+// The registry's findings about the rendering (and, when it is not the
+// same NPI, the billing) NPI on `dos`. NPIs the registry does not know go
+// to *unknown; they are never denied for it.
+void RegistryFindings(const std::string& rendering, const std::string& billing,
+                      const std::optional<Timeline>& rendering_registry,
+                      const std::optional<Timeline>* billing_registry,
+                      DayNumber dos, uint64_t known_seq,
+                      std::vector<Finding>* out,
+                      std::vector<std::string>* unknown) {
+  const std::string d = FormatDate(dos);
+  auto deactivated = [&](const RegistryFacts& f, const char* code,
+                         const char* role, const std::string& npi) {
+    if (f.on_day == nullptr ||
+        f.record.status() != v1::RegistryUpdated::DEACTIVATED) {
+      return;
+    }
+    out->push_back(Find(
+        code, absl::StrCat(role, " NPI ", npi,
+                           " is deactivated in the NPPES registry from ",
+                           FormatDate(f.on_day->day()), " (seq ",
+                           f.on_day->seq(), "), so it is not active on ", d)));
+  };
+  const RegistryFacts r = RegistryOn(rendering_registry, dos, known_seq);
+  if (!r.known) unknown->push_back(rendering);
+  deactivated(r, "RENDERING_NPI_DEACTIVATED", "rendering", rendering);
+  if (r.entity == v1::Enrolled::ORGANIZATION) {
+    out->push_back(Find(
+        "RENDERING_NOT_INDIVIDUAL",
+        absl::StrCat("rendering NPI ", rendering,
+                     " is an organization (NPI Type 2) in the NPPES registry "
+                     "(seq ",
+                     r.entity_seq,
+                     "): services are rendered by individuals (Type 1)")));
+  }
+  if (billing_registry == nullptr) return;
+  const RegistryFacts b = RegistryOn(*billing_registry, dos, known_seq);
+  if (!b.known) unknown->push_back(billing);
+  deactivated(b, "BILLING_NPI_DEACTIVATED", "billing", billing);
+  if (b.entity == v1::Enrolled::INDIVIDUAL) {
+    out->push_back(Find(
+        "BILLING_NOT_ORGANIZATION",
+        absl::StrCat("billing NPI ", billing,
+                     " is an individual (NPI Type 1) in the NPPES registry "
+                     "(seq ",
+                     b.entity_seq, "), so it cannot bill for ", rendering,
+                     "'s service: only an organization (Type 2) bills for "
+                     "others")));
+  }
+}
+
 // IdentityOn's first half: the enrollment in effect on `day`, if any.
 Queries::Identity EnrollmentIdentity(const std::optional<Timeline>& enrollment,
                                      DayNumber day, uint64_t known_seq) {
@@ -642,6 +717,7 @@ absl::StatusOr<std::vector<uint64_t>> Queries::ClaimSources(
           return true;
         }));
   }
+  for (const std::string& npi : npis) keys.push_back(RegistryKey(npi));
   if (billing != rendering) {
     keys.push_back(DemographicsKey(billing));
     keys.push_back(PairKey(Relation::kAssociation, rendering, billing, payer));
@@ -677,6 +753,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     kGroupDemographics,
     kAssociation,
     kReassignment,
+    kBillingRegistry,
   };
   std::vector<std::string> keys = {
       NpiPayerKey(Relation::kEnrollment, rendering, payer),
@@ -686,9 +763,17 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     keys.push_back(DemographicsKey(billing));
     keys.push_back(PairKey(Relation::kAssociation, rendering, billing, payer));
     keys.push_back(PairKey(Relation::kReassignment, rendering, billing, payer));
+    keys.push_back(RegistryKey(billing));
   }
+  // The rendering NPI's registry record last: its key sorts after the
+  // rendering provider's other timelines.
+  keys.push_back(RegistryKey(rendering));
   ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> chain,
                    view_->GetTimelines(keys));
+
+  RegistryFindings(rendering, billing, chain.back(),
+                   self_billing ? nullptr : &chain[kBillingRegistry], dos,
+                   known_seq, &out, &result.not_in_registry);
 
   if (!IntervalIn(chain[kRenderingEnrollment], dos, known_seq).has_value()) {
     out.push_back(

@@ -77,6 +77,11 @@ struct ClaimCheckResult {
   std::vector<Finding> findings;   // why not payable (empty when payable)
   std::vector<Finding> warnings;   // do not block payment
   uint64_t known_seq = 0;
+  // The claim's NPIs of which the NPPES registry (registry_updated events)
+  // knows nothing at known_seq: the registry's checks were skipped for
+  // them (RENDERING_NPI_DEACTIVATED, RENDERING_NOT_INDIVIDUAL,
+  // BILLING_NPI_DEACTIVATED, BILLING_NOT_ORGANIZATION).
+  std::vector<std::string> not_in_registry;
 };
 
 struct LedgerStats {
@@ -160,7 +165,7 @@ class Queries {
   // The seqs, ascending, of the events known at `known_seq` in every
   // timeline a claim check of these NPIs at `payer` reads (enrollments,
   // credentialing, demographics, association, reassignment, contracts,
-  // revalidations): what its answer rests on.
+  // revalidations, registry records): what its answer rests on.
   absl::StatusOr<std::vector<uint64_t>> ClaimSources(
       const std::string& rendering, const std::string& billing,
       const std::string& payer, uint64_t known_seq) const;

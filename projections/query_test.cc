@@ -521,5 +521,101 @@ TEST_F(QueryTest, SearchFindsByEveryIdAndByNameAsKnownAtAPoint) {
   EXPECT_EQ(found("0000000000"), V{});
 }
 
+// The NPPES registry's checks: deactivation on the date of service, a
+// Type 2 NPI as rendering, a Type 1 NPI billing for someone else; none
+// without registry data, which the answer names.
+TEST_F(QueryTest, RegistryDeactivationAndNpiTypes) {
+  Onboard(kDrA);
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});
+  ClaimCheckResult before = Check(kDrA, kGroupX, "2024-07-01");
+  EXPECT_TRUE(before.payable);
+  EXPECT_EQ(before.not_in_registry, (std::vector<std::string>{kDrA, kGroupX}));
+
+  const uint64_t a = Add({Registry("n1", "2019-01-01", kDrA, v1::Enrolled::INDIVIDUAL),
+                          Registry("n2", "2014-05-23", kGroupX,
+                                   v1::Enrolled::ORGANIZATION)});
+  const uint64_t deactivated = Add({Registry(
+      "n3", "2024-06-01", kDrA, v1::Enrolled::ENTITY_UNSPECIFIED,
+      v1::RegistryUpdated::DEACTIVATED)});
+  ClaimCheckResult may = Check(kDrA, kGroupX, "2024-05-31");
+  EXPECT_TRUE(may.payable);
+  EXPECT_TRUE(may.not_in_registry.empty());
+  ClaimCheckResult july = Check(kDrA, kGroupX, "2024-07-01");
+  EXPECT_EQ(Codes(july), (std::vector<std::string>{"RENDERING_NPI_DEACTIVATED"}));
+  EXPECT_EQ(july.findings[0].message,
+            absl::StrCat("rendering NPI ", kDrA,
+                         " is deactivated in the NPPES registry from "
+                         "2024-06-01 (seq ",
+                         deactivated,
+                         "), so it is not active on 2024-07-01"));
+  // As known before the deactivation was loaded: payable.
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-07-01", a).payable);
+  // Reactivated from 2024-08-01.
+  Add({Registry("n4", "2024-08-01", kDrA, v1::Enrolled::INDIVIDUAL)});
+  EXPECT_TRUE(Check(kDrA, kGroupX, "2024-08-01").payable);
+  EXPECT_EQ(Codes(Check(kDrA, kGroupX, "2024-07-31")),
+            (std::vector<std::string>{"RENDERING_NPI_DEACTIVATED"}));
+
+  // The group as rendering, the provider as billing for the group.
+  ClaimCheckResult swapped = Check(kGroupX, kDrA, "2024-03-10");
+  std::vector<std::string> codes = Codes(swapped);
+  ASSERT_GE(codes.size(), 2u);
+  EXPECT_EQ(std::vector<std::string>(codes.begin(), codes.begin() + 2),
+            (std::vector<std::string>{"RENDERING_NOT_INDIVIDUAL",
+                                      "BILLING_NOT_ORGANIZATION"}));
+  EXPECT_EQ(swapped.findings[0].message,
+            absl::StrCat("rendering NPI ", kGroupX,
+                         " is an organization (NPI Type 2) in the NPPES "
+                         "registry (seq ",
+                         a, "): services are rendered by individuals (Type 1)"));
+  EXPECT_EQ(swapped.findings[1].message,
+            absl::StrCat("billing NPI ", kDrA,
+                         " is an individual (NPI Type 1) in the NPPES registry "
+                         "(seq ",
+                         a - 1, "), so it cannot bill for ", kGroupX,
+                         "'s service: only an organization (Type 2) bills "
+                         "for others"));
+  // An individual billing for themself is fine.
+  EXPECT_EQ(Codes(Check(kDrA, kDrA, "2024-03-10")),
+            (std::vector<std::string>{"NO_CONTRACT"}));
+  // Voiding the registry record takes its checks away again.
+  Add({Voided("v1", "2024-06-01", a)});
+  ClaimCheckResult voided = Check(kGroupX, kDrA, "2024-03-10");
+  EXPECT_EQ(Codes(voided)[0], "BILLING_NOT_ORGANIZATION");
+  EXPECT_EQ(voided.not_in_registry, (std::vector<std::string>{kGroupX}));
+}
+
+// An enrollment whose entity the registry contradicts is refused, even
+// when the registry record comes earlier in the same batch; nothing is
+// written.
+TEST_F(QueryTest, AnEnrollmentTheRegistryContradictsIsRefused) {
+  const uint64_t seq =
+      Add({Registry("n1", "2014-05-23", kGroupX, v1::Enrolled::ORGANIZATION)});
+  AppendOptions options;
+  options.sync = false;
+  auto wrong = ledger_->Append(
+      {EnrolledIndividual("enr-x", "2015-01-01", kGroupX)}, options);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(wrong.status().message(),
+            absl::StrCat("enrolled.entity: the NPPES registry has ", kGroupX,
+                         " as an organization (NPI Type 2; seq ", seq,
+                         "), not an individual"));
+  EXPECT_EQ(FailedEventIndex(wrong.status()), std::optional<size_t>(0));
+  auto batch = ledger_->Append(
+      {EnrolledOrg("enr-y", "2015-01-01", kGroupY),
+       Registry("n2", "2016-01-11", kGroupY, v1::Enrolled::INDIVIDUAL)},
+      options);
+  EXPECT_EQ(batch.status().message(),
+            absl::StrCat("enrolled.entity: the NPPES registry has ", kGroupY,
+                         " as an individual (NPI Type 1; seq ", seq + 2,
+                         "), not an organization"));
+  EXPECT_EQ(ledger_->head().seq, seq);
+  // Agreeing, and unknown to the registry: both fine.
+  EXPECT_TRUE(ledger_->Append({EnrolledOrg("enr-x", "2015-01-01", kGroupX),
+                               EnrolledIndividual("enr-a", "2019-01-01", kDrA)},
+                              options)
+                  .ok());
+}
+
 }  // namespace
 }  // namespace provledger

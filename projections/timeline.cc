@@ -78,6 +78,9 @@ TimelineRef TimelineOf(const Event& e) {
       return {Relation::kDemographics,
               DemographicsKey(e.demographics_changed().npi()), K::POINT,
               std::nullopt, "demographics"};
+    case Event::kRegistryUpdated:
+      return {Relation::kRegistry, RegistryKey(e.registry_updated().npi()),
+              K::POINT, std::nullopt, "registry record"};
     case Event::kVoided:
     case Event::BODY_NOT_SET:
       break;
@@ -106,6 +109,24 @@ const std::string& PayerAsWritten(const Event& e) {
 
 std::string PayerOf(const Event& e) {
   return CanonicalPayer(PayerAsWritten(e));
+}
+
+v1::Enrolled::Entity RegistryEntity(const Timeline& t, DayNumber day,
+                                    uint64_t known_seq, uint64_t* seq) {
+  v1::Enrolled::Entity entity = v1::Enrolled::ENTITY_UNSPECIFIED;
+  *seq = 0;
+  for (const TimelineEntry& e : t.entries()) {
+    if (!Visible(e, known_seq)) continue;
+    if (*seq != 0 && e.day() > day) break;
+    v1::RegistryUpdated b;
+    if (!b.ParseFromString(e.payload()) ||
+        b.entity() == v1::Enrolled::ENTITY_UNSPECIFIED) {
+      continue;
+    }
+    entity = b.entity();
+    *seq = e.seq();
+  }
+  return entity;
 }
 
 std::vector<Interval> FoldIntervals(const Timeline& t, uint64_t known_seq) {

@@ -79,6 +79,14 @@ std::optional<Interval> IntervalOn(const storage::Timeline& t, DayNumber day,
 const storage::TimelineEntry* LatestPointOn(const storage::Timeline& t,
                                             DayNumber day, uint64_t known_seq);
 
+// The entity type the NPPES registry timeline `t` gives its NPI on `day`
+// as known at `known_seq`: that of the latest record on or before `day`
+// that names one, else of the earliest after it (a deactivated record
+// names none); *seq receives that record's seq. ENTITY_UNSPECIFIED (and
+// *seq 0) when no visible record names one.
+v1::Enrolled::Entity RegistryEntity(const storage::Timeline& t, DayNumber day,
+                                    uint64_t known_seq, uint64_t* seq);
+
 // Inserts `e` keeping entries ordered by (day, seq).
 void InsertEntry(storage::Timeline* t, const storage::TimelineEntry& e);
 

@@ -1134,7 +1134,11 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
                           "2024-06-01 --known-seq 20"),
              absl::StrCat("reconcile --roster ", data,
                           "/roster_generic.csv --roster-format xml --as-of "
-                          "2024-06-01")}) {
+                          "2024-06-01"),
+             absl::StrCat("claims-check ", data, "/claims_2024-03.csv"),
+             absl::StrCat("claims-check ", data, "/claims_2024-03.837 "
+                          "--payer-map ", data, "/payer_map.csv --known-seq 20"),
+             absl::StrCat("claims-check ", data, "/roster_generic.csv")}) {
       commands.push_back(absl::StrCat(reconcile, " --format ", format));
     }
   }
@@ -1173,10 +1177,10 @@ TEST_F(ServerTest, TheCliThroughTheServerPrintsWhatItPrintsLocally) {
         << local.out << local.err << "server (" << remote.exit_code
         << "):\n" << remote.out << remote.err;
   }
-  // All but the bad requests answered: 3 queries and a reconcile per
-  // format, 2 searches, and 3 verify runs (a rewritten prefix, a removed
-  // one, a bad digest).
-  EXPECT_EQ(answered, commands.size() - 17);
+  // All but the bad requests answered: 3 queries, a reconcile and a
+  // claims file (a roster) per format, 2 searches, and 3 verify runs (a
+  // rewritten prefix, a removed one, a bad digest).
+  EXPECT_EQ(answered, commands.size() - 20);
   // The report: the same HTML.
   const std::string report = "report --provider 1526374859 --known-seq 24";
   const CliRun local = RunCli(
@@ -1613,6 +1617,58 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << r->body;
     EXPECT_EQ(r->body, service::ToJson(expected) + "\n");
+  }
+  {
+    // A claims file as the body, the payer map as a parameter: the same
+    // answer as the CheckClaimsFile call.
+    const std::string claims =
+        ReadAll(std::string(PROVLEDGER_TEST_DATA) + "/claims_2024-03.837");
+    v1::ClaimsFileReport expected;
+    auto context = Context(kAuditor);
+    auto call = stub->CheckClaimsFile(context.get());
+    v1::ClaimsFileUpload part;
+    part.mutable_request()->set_claims_format("x12-837p");
+    (*part.mutable_request()->mutable_payer_map())["00431"] = "medicare";
+    (*part.mutable_request()->mutable_payer_map())["62308"] = "cigna";
+    part.mutable_request()->mutable_known()->set_known_seq(24);
+    ASSERT_TRUE(call->Write(part));
+    // In two chunks, split inside a segment.
+    part.set_file_chunk(claims.substr(0, 1000));
+    ASSERT_TRUE(call->Write(part));
+    part.set_file_chunk(claims.substr(1000));
+    ASSERT_TRUE(call->Write(part));
+    call->WritesDone();
+    v1::ClaimsFileReply reply;
+    while (call->Read(&reply)) {
+      if (reply.has_line()) *expected.add_lines() = reply.line();
+      if (reply.has_summary()) *expected.mutable_summary() = reply.summary();
+    }
+    ASSERT_TRUE(call->Finish().ok());
+    ASSERT_EQ(expected.lines_size(), 13);
+    EXPECT_EQ(expected.summary().known_seq(), 24u);
+    EXPECT_EQ(expected.lines(0).result(), "payable");
+    auto r = http.Post(
+        "/v1/claims:checkFile?claims_format=x12-837p&known_seq=24&"
+        "payer_map=00431:medicare,62308:cigna",
+        headers(kAuditor), claims, "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(r->body, service::ToJson(expected) + "\n");
+    r = http.Post("/v1/claims:checkFile?claims_format=pdf", headers(kAuditor),
+                  claims, "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("claims_format: 'pdf' is not a claims format (csv "
+                           "or x12-837p)"),
+              std::string::npos)
+        << r->body;
+    r = http.Post("/v1/claims:checkFile?payer_map=00431", headers(kAuditor),
+                  claims, "application/x-www-form-urlencoded");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_NE(r->body.find("payer_map: '00431' is not PAYER_ID:payer"),
+              std::string::npos)
+        << r->body;
   }
   {
     // A page of the log: the events Read streams, `limit` at a time.

@@ -307,6 +307,7 @@ int RunCommandLine(int argc, const char* const* argv) {
   RegisterLogCommands(app, ctx);
   RegisterQueryCommands(app, ctx);
   RegisterRosterCommands(app, ctx);
+  RegisterClaimsCommands(app, ctx);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -138,6 +138,7 @@ int RunCommandLine(const std::vector<std::string>& args);
 void RegisterLogCommands(CLI::App& app, Context& ctx);
 void RegisterQueryCommands(CLI::App& app, Context& ctx);
 void RegisterRosterCommands(CLI::App& app, Context& ctx);
+void RegisterClaimsCommands(CLI::App& app, Context& ctx);
 
 }  // namespace provledger
 

@@ -324,6 +324,11 @@ int RunClaimCheck(const Context& ctx, const QueryFlags& f, const ClaimFlags& c) 
       for (const v1::Finding& w : answer->warnings()) {
         std::cout << "  warning " << w.code() << ": " << w.message() << "\n";
       }
+      if (answer->not_in_registry_size() > 0) {
+        std::cout << "  not in the NPPES registry: "
+                  << absl::StrJoin(answer->not_in_registry(), ", ")
+                  << " (its checks were skipped)\n";
+      }
       std::cout << "  rests on "
                 << (answer->sources().empty()
                         ? "no recorded event"

@@ -53,6 +53,10 @@ std::string DemographicsKey(absl::string_view npi) {
   return NpiFirst(Relation::kDemographics, npi);
 }
 
+std::string RegistryKey(absl::string_view npi) {
+  return NpiFirst(Relation::kRegistry, npi);
+}
+
 Relation RelationOfKey(absl::string_view key) {
   // NPIs are digits; only a reassignment key starts with its relation.
   if (!key.empty() && key[0] == static_cast<char>(Relation::kReassignment)) {
@@ -75,6 +79,7 @@ absl::string_view PayerOfKey(absl::string_view key) {
       return rest.substr(0, rest.find('\0'));
     }
     case Relation::kDemographics:
+    case Relation::kRegistry:
       break;
   }
   return absl::string_view();
@@ -115,6 +120,8 @@ std::string DescribeTimelineKey(absl::string_view key) {
                           npi, " at ", payer);
     case Relation::kDemographics:
       return absl::StrCat("the demographics timeline of ", npi);
+    case Relation::kRegistry:
+      return absl::StrCat("the NPPES registry timeline of ", npi);
   }
   return absl::StrCat("the timeline key '", absl::CHexEscape(key), "'");
 }

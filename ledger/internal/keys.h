@@ -63,6 +63,7 @@ enum class Relation : char {
   kContract = 'K',      // holder(10) 'K' payer '\0' contract_id
   kRevalidation = 'V',  // npi(10) 'V' payer
   kDemographics = 'D',  // npi(10) 'D'
+  kRegistry = 'N',      // npi(10) 'N': the NPPES registry's record
 };
 
 // Bytes of a timeline key that the timelines' prefix bloom filter covers:
@@ -76,6 +77,7 @@ std::string PairKey(Relation r, absl::string_view provider,
 std::string ContractKey(absl::string_view holder, absl::string_view payer,
                         absl::string_view contract_id);
 std::string DemographicsKey(absl::string_view npi);
+std::string RegistryKey(absl::string_view npi);
 // The prefix shared by every key of relation `r` whose first NPI is `npi`
 // (all of it when `npi` is empty and `r` is kReassignment).
 std::string TimelinePrefix(Relation r, absl::string_view npi);

@@ -78,6 +78,10 @@ absl::Status Projector::Apply(const Event& event) {
     event.contract_signed().SerializeToString(entry.mutable_payload());
   } else if (event.has_demographics_changed()) {
     event.demographics_changed().SerializeToString(entry.mutable_payload());
+  } else if (event.has_registry_updated()) {
+    v1::RegistryUpdated b = event.registry_updated();
+    b.clear_npi();
+    b.SerializeToString(entry.mutable_payload());
   } else if (event.has_reassigned()) {
     v1::Reassigned b = event.reassigned();
     b.clear_provider_npi();
@@ -99,6 +103,17 @@ absl::Status Projector::Apply(const Event& event) {
     }
   }
   InsertEntry(timeline, entry);
+  if (check_ && event.has_enrolled()) {
+    const std::string key = RegistryKey(event.enrolled().npi());
+    if (!dirty_.contains(key) && !stored_registry_.contains(key)) {
+      ASSIGN_OR_RETURN(std::optional<Timeline> stored,
+                       source_->LoadTimeline(key));
+      stored_registry_.emplace(key, std::move(stored));
+    }
+    entity_claims_.push_back(EntityClaim{event.seq(), entry.day(),
+                                         event.enrolled().npi(),
+                                         event.enrolled().entity()});
+  }
   if (check_ && ref.kind != TimelineEntry::POINT) {
     auto& [noun, touches] = touched_[ref.key];
     noun = ref.noun;
@@ -191,6 +206,33 @@ absl::Status Projector::CheckTimelines(uint64_t* blamed_seq) const {
     first = absl::FailedPreconditionError(message);
     first_blamed = blame->seq;
   }
+  for (const EntityClaim& claim : entity_claims_) {
+    if (first_blamed != 0 && claim.seq >= first_blamed) continue;
+    const std::string key = RegistryKey(claim.npi);
+    const Timeline* registry = nullptr;
+    if (auto it = dirty_.find(key); it != dirty_.end()) {
+      registry = it->second;
+    } else if (auto st = stored_registry_.find(key);
+               st != stored_registry_.end() && st->second.has_value()) {
+      registry = &*st->second;
+    }
+    if (registry == nullptr) continue;
+    uint64_t seq = 0;
+    const v1::Enrolled::Entity entity =
+        RegistryEntity(*registry, claim.day, kHeadSeq, &seq);
+    if (entity == v1::Enrolled::ENTITY_UNSPECIFIED || entity == claim.entity) {
+      continue;
+    }
+    first = absl::FailedPreconditionError(absl::StrCat(
+        "enrolled.entity: the NPPES registry has ", claim.npi, " as ",
+        entity == v1::Enrolled::ORGANIZATION
+            ? "an organization (NPI Type 2"
+            : "an individual (NPI Type 1",
+        "; seq ", seq, "), not ",
+        claim.entity == v1::Enrolled::ORGANIZATION ? "an organization"
+                                                   : "an individual"));
+    first_blamed = claim.seq;
+  }
   if (blamed_seq != nullptr) *blamed_seq = first_blamed;
   return first;
 }
@@ -231,6 +273,8 @@ absl::StatusOr<std::vector<std::string>> Projector::StreamNpis(
       return std::vector<std::string>{event.revalidated().npi()};
     case Event::kDemographicsChanged:
       return std::vector<std::string>{event.demographics_changed().npi()};
+    case Event::kRegistryUpdated:
+      return std::vector<std::string>{event.registry_updated().npi()};
     case Event::kVoided: {
       ASSIGN_OR_RETURN(std::optional<Event> target,
                        source_->LoadEvent(event.voided().target_seq()));
@@ -289,6 +333,8 @@ void Projector::Clear() {
   dirty_.clear();
   arena_ = std::make_unique<google::protobuf::Arena>();
   touched_.clear();
+  entity_claims_.clear();
+  stored_registry_.clear();
   new_index_keys_.clear();
 }
 

@@ -113,6 +113,18 @@ class Projector {
   std::unique_ptr<google::protobuf::Arena> arena_ =
       std::make_unique<google::protobuf::Arena>();
   absl::flat_hash_map<std::string, storage::Timeline*> dirty_;
+  // Enrollments of the batch, judged against the NPPES registry's entity
+  // type by CheckTimelines; and the stored registry timelines of their
+  // NPIs (nullopt: none) when the batch does not change them.
+  struct EntityClaim {
+    uint64_t seq;
+    int32_t day;
+    std::string npi;
+    v1::Enrolled::Entity entity;
+  };
+  std::vector<EntityClaim> entity_claims_;
+  absl::flat_hash_map<std::string, std::optional<storage::Timeline>>
+      stored_registry_;
   // Per touched timeline key, in apply order; with its noun.
   absl::flat_hash_map<std::string, std::pair<const char*, std::vector<Touch>>>
       touched_;

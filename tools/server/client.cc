@@ -180,43 +180,93 @@ absl::StatusOr<uint64_t> RemoteAnswers::HeadSeq() const {
   return head.status();
 }
 
-absl::StatusOr<v1::ReconcileSummary> RemoteAnswers::Reconcile(
-    const v1::ReconcileRequest& request, std::istream& roster,
-    const std::function<void(const v1::Discrepancy&)>& sink,
-    const service::ProgressFn& progress) const {
-  auto context = NewContext();
-  auto call = stub_->Reconcile(context.get());
-  // The upload goes on in its own thread while the replies are read here:
-  // the server answers as it reads, and neither side may wait for the other
-  // to finish first.
+namespace {
+
+// Uploads `file` after `request` on an upload call (Reconcile,
+// CheckClaimsFile), handing each reply to `take_reply`. The upload goes on in its own thread while the replies are
+// read here: the server answers as it reads, and neither side may wait for
+// the other to finish first.
+template <typename Upload, typename Reply, typename Request,
+          typename SetRequest, typename SetChunk, typename TakeReply>
+void UploadFile(grpc::ClientReaderWriter<Upload, Reply>* call,
+                const Request& request, std::istream& file,
+                const service::ProgressFn& progress, SetRequest set_request,
+                SetChunk set_chunk, TakeReply take_reply) {
   std::thread upload([&] {
-    v1::ReconcileUpload part;
-    *part.mutable_request() = request;
+    Upload part;
+    set_request(&part, request);
     bool open = call->Write(part);
     std::string chunk(kUploadChunkBytes, '\0');
     uint64_t sent = 0;
-    while (open && roster) {
-      roster.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      const auto n = static_cast<size_t>(roster.gcount());
+    while (open && file) {
+      file.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      const auto n = static_cast<size_t>(file.gcount());
       if (n == 0) break;
-      part.set_roster_chunk(chunk.data(), n);
+      set_chunk(&part, chunk.data(), n);
       open = call->Write(part);
       sent += n;
       if (progress) progress(sent);
     }
     call->WritesDone();
   });
-  std::optional<v1::ReconcileSummary> summary;
-  v1::ReconcileReply reply;
-  while (call->Read(&reply)) {
-    if (reply.has_discrepancy()) sink(reply.discrepancy());
-    if (reply.has_summary()) summary = std::move(*reply.mutable_summary());
-  }
+  Reply reply;
+  while (call->Read(&reply)) take_reply(reply);
   upload.join();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ReconcileSummary> RemoteAnswers::Reconcile(
+    const v1::ReconcileRequest& request, std::istream& roster,
+    const std::function<void(const v1::Discrepancy&)>& sink,
+    const service::ProgressFn& progress) const {
+  auto context = NewContext();
+  auto call = stub_->Reconcile(context.get());
+  std::optional<v1::ReconcileSummary> summary;
+  UploadFile(
+      call.get(), request, roster, progress,
+      [](v1::ReconcileUpload* p, const v1::ReconcileRequest& r) {
+        *p->mutable_request() = r;
+      },
+      [](v1::ReconcileUpload* p, const char* data, size_t n) {
+        p->set_roster_chunk(data, n);
+      },
+      [&](v1::ReconcileReply& reply) {
+        if (reply.has_discrepancy()) sink(reply.discrepancy());
+        if (reply.has_summary()) summary = std::move(*reply.mutable_summary());
+      });
   grpc::Status status = call->Finish();
   if (!status.ok()) return StatusOf(status);
   if (!summary.has_value()) {
     return absl::InternalError("the server ended Reconcile without a summary");
+  }
+  return *summary;
+}
+
+absl::StatusOr<v1::ClaimsFileSummary> RemoteAnswers::CheckClaimsFile(
+    const v1::ClaimsFileRequest& request, std::istream& file,
+    const std::function<void(const v1::ClaimLineResult&)>& sink,
+    const service::ProgressFn& progress) const {
+  auto context = NewContext();
+  auto call = stub_->CheckClaimsFile(context.get());
+  std::optional<v1::ClaimsFileSummary> summary;
+  UploadFile(
+      call.get(), request, file, progress,
+      [](v1::ClaimsFileUpload* p, const v1::ClaimsFileRequest& r) {
+        *p->mutable_request() = r;
+      },
+      [](v1::ClaimsFileUpload* p, const char* data, size_t n) {
+        p->set_file_chunk(data, n);
+      },
+      [&](v1::ClaimsFileReply& reply) {
+        if (reply.has_line()) sink(reply.line());
+        if (reply.has_summary()) summary = std::move(*reply.mutable_summary());
+      });
+  grpc::Status status = call->Finish();
+  if (!status.ok()) return StatusOf(status);
+  if (!summary.has_value()) {
+    return absl::InternalError(
+        "the server ended CheckClaimsFile without a summary");
   }
   return *summary;
 }

@@ -57,6 +57,11 @@ class RemoteAnswers : public service::Answers {
       const v1::ReconcileRequest& request, std::istream& roster,
       const std::function<void(const v1::Discrepancy&)>& sink,
       const service::ProgressFn& progress = nullptr) const;
+  // The same for a claims file.
+  absl::StatusOr<v1::ClaimsFileSummary> CheckClaimsFile(
+      const v1::ClaimsFileRequest& request, std::istream& file,
+      const std::function<void(const v1::ClaimLineResult&)>& sink,
+      const service::ProgressFn& progress = nullptr) const;
   // The admin calls.
   absl::StatusOr<v1::RebuildResponse> Rebuild() const;
   absl::Status Compact() const;

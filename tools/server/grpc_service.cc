@@ -357,40 +357,105 @@ grpc::Status LedgerService::ClaimChecks(
 
 namespace {
 
-// The roster bytes of a Reconcile call as an input stream: reads the next
+// The two calls that upload a file: a request, then the file's bytes in
+// chunks; answered with items as they are found, then a summary.
+struct ReconcileCall {
+  using Upload = v1::ReconcileUpload;
+  using Reply = v1::ReconcileReply;
+  static constexpr const char* kName = "Reconcile";
+  static constexpr const char* kFile = "roster";
+  static constexpr const char* kChunkField = "roster_chunk";
+  static constexpr auto kChunk = Upload::kRosterChunk;
+  static std::string* Chunk(Upload& u) { return u.mutable_roster_chunk(); }
+  static void SetItem(Reply* r, const v1::Discrepancy& d) {
+    *r->mutable_discrepancy() = d;
+  }
+  static void SetSummary(Reply* r, v1::ReconcileSummary s) {
+    *r->mutable_summary() = std::move(s);
+  }
+};
+
+struct ClaimsFileCall {
+  using Upload = v1::ClaimsFileUpload;
+  using Reply = v1::ClaimsFileReply;
+  static constexpr const char* kName = "CheckClaimsFile";
+  static constexpr const char* kFile = "claims file";
+  static constexpr const char* kChunkField = "file_chunk";
+  static constexpr auto kChunk = Upload::kFileChunk;
+  static std::string* Chunk(Upload& u) { return u.mutable_file_chunk(); }
+  static void SetItem(Reply* r, const v1::ClaimLineResult& l) {
+    *r->mutable_line() = l;
+  }
+  static void SetSummary(Reply* r, v1::ClaimsFileSummary s) {
+    *r->mutable_summary() = std::move(s);
+  }
+};
+
+// The file bytes of an upload call as an input stream: reads the next
 // chunk from the call when the last one is used up.
+template <typename Call>
 class UploadBuffer : public std::streambuf {
  public:
-  explicit UploadBuffer(
-      grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>*
-          stream)
-      : stream_(stream) {}
+  using Stream =
+      grpc::ServerReaderWriter<typename Call::Reply, typename Call::Upload>;
+  explicit UploadBuffer(Stream* stream) : stream_(stream) {}
 
-  // Set when a part after the first was not a roster chunk.
+  // Set when a part after the first was not a chunk of the file.
   const absl::Status& status() const { return status_; }
 
  protected:
   int_type underflow() override {
     while (gptr() == egptr()) {
       if (!status_.ok() || !stream_->Read(&part_)) return traits_type::eof();
-      if (part_.part_case() != v1::ReconcileUpload::kRosterChunk) {
+      if (part_.part_case() != Call::kChunk) {
         status_ = absl::InvalidArgumentError(
-            "only the first message of a Reconcile call holds the request; "
-            "the others hold roster_chunk");
+            absl::StrCat("only the first message of a ", Call::kName,
+                         " call holds the request; the others hold ",
+                         Call::kChunkField));
         return traits_type::eof();
       }
-      chunk_.swap(*part_.mutable_roster_chunk());
+      chunk_.swap(*Call::Chunk(part_));
       setg(chunk_.data(), chunk_.data(), chunk_.data() + chunk_.size());
     }
     return traits_type::to_int_type(*gptr());
   }
 
  private:
-  grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>* stream_;
-  v1::ReconcileUpload part_;
+  Stream* stream_;
+  typename Call::Upload part_;
   std::string chunk_;
   absl::Status status_;
 };
+
+// Serves an upload call: `run(request, file, sink)` answers it, handing
+// each item to `sink`, and returns the summary.
+template <typename Call, typename Run>
+grpc::Status ServeUpload(typename UploadBuffer<Call>::Stream* stream, Run run) {
+  typename Call::Upload first;
+  if (!stream->Read(&first) || first.part_case() != Call::Upload::kRequest) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("the first message of a ", Call::kName,
+                     " call must hold the request, then the ", Call::kFile,
+                     " in ",
+                     Call::kChunkField, " messages"));
+  }
+  UploadBuffer<Call> buffer(stream);
+  std::istream file(&buffer);
+  typename Call::Reply reply;
+  bool client_gone = false;
+  auto summary = run(first.request(), file, [&](const auto& item) {
+    if (client_gone) return;
+    Call::SetItem(&reply, item);
+    client_gone = !stream->Write(reply);
+  });
+  if (client_gone) return grpc::Status::OK;
+  if (!buffer.status().ok()) return ToGrpc(buffer.status());
+  if (!summary.ok()) return ToGrpc(summary.status());
+  Call::SetSummary(&reply, std::move(*summary));
+  stream->Write(reply);
+  return grpc::Status::OK;
+}
 
 }  // namespace
 
@@ -401,30 +466,27 @@ grpc::Status LedgerService::Reconcile(
   Timed timed(this, "Reconcile");
   auto caller = Authorize(*context, Role::kAuditor, "Reconcile");
   if (!caller.ok()) return ToGrpc(caller.status());
-  v1::ReconcileUpload first;
-  if (!stream->Read(&first) ||
-      first.part_case() != v1::ReconcileUpload::kRequest) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "the first message of a Reconcile call must hold the "
-                        "request, then the roster in roster_chunk messages");
-  }
   const service::QueryService service(ledger_->View(), options_.rules);
-  UploadBuffer buffer(stream);
-  std::istream roster(&buffer);
-  v1::ReconcileReply reply;
-  bool client_gone = false;
-  auto summary = service.Reconcile(
-      first.request(), roster, [&](const v1::Discrepancy& d) {
-        if (client_gone) return;
-        *reply.mutable_discrepancy() = d;
-        client_gone = !stream->Write(reply);
+  return ServeUpload<ReconcileCall>(
+      stream, [&](const v1::ReconcileRequest& request, std::istream& roster,
+                  const std::function<void(const v1::Discrepancy&)>& sink) {
+        return service.Reconcile(request, roster, sink);
       });
-  if (client_gone) return grpc::Status::OK;
-  if (!buffer.status().ok()) return ToGrpc(buffer.status());
-  if (!summary.ok()) return ToGrpc(summary.status());
-  *reply.mutable_summary() = std::move(*summary);
-  stream->Write(reply);
-  return grpc::Status::OK;
+}
+
+grpc::Status LedgerService::CheckClaimsFile(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::ClaimsFileReply, v1::ClaimsFileUpload>*
+        stream) {
+  Timed timed(this, "CheckClaimsFile");
+  auto caller = Authorize(*context, Role::kAuditor, "CheckClaimsFile");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  const service::QueryService service(ledger_->View(), options_.rules);
+  return ServeUpload<ClaimsFileCall>(
+      stream, [&](const v1::ClaimsFileRequest& request, std::istream& file,
+                  const std::function<void(const v1::ClaimLineResult&)>& sink) {
+        return service.CheckClaimsFile(request, file, sink);
+      });
 }
 
 grpc::Status LedgerService::VerifyDigest(

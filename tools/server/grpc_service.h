@@ -118,6 +118,10 @@ class LedgerService final : public CallbackQueries {
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::ReconcileReply, v1::ReconcileUpload>*
           stream) override;
+  grpc::Status CheckClaimsFile(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::ClaimsFileReply, v1::ClaimsFileUpload>*
+          stream) override;
   grpc::Status Verify(grpc::ServerContext* context,
                       const v1::VerifyRequest* request,
                       v1::VerifyResponse* response) override;

@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
@@ -411,6 +412,50 @@ void HttpApi::Register(httplib::Server* server) {
                                        [&](const v1::Discrepancy& d) {
                                          *report.add_discrepancies() = d;
                                        }));
+                 Reply(res, report);
+                 return absl::OkStatus();
+               }));
+  // A claims file as the body, the request's fields as the URL's
+  // parameters; payer_map as "ID:payer,ID:payer".
+  server->Post("/v1/claims:checkFile",
+               read("CheckClaimsFile", [this](const Identity&,
+                                              const httplib::Request& req,
+                                              httplib::Response& res)
+                                           -> absl::Status {
+                 httplib::Params query;
+                 if (const size_t mark = req.target.find('?');
+                     mark != std::string::npos) {
+                   httplib::detail::parse_query_text(req.target.substr(mark + 1),
+                                                     query);
+                 }
+                 v1::ClaimsFileRequest request;
+                 for (auto it = query.find("payer_map"); it != query.end();
+                      it = query.find("payer_map")) {
+                   for (absl::string_view pair :
+                        absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+                     const size_t colon = pair.find(':');
+                     if (colon == absl::string_view::npos) {
+                       return absl::InvalidArgumentError(absl::StrCat(
+                           "payer_map: '", pair,
+                           "' is not PAYER_ID:payer (pairs separated by ',')"));
+                     }
+                     (*request.mutable_payer_map())[std::string(
+                         pair.substr(0, colon))] =
+                         std::string(pair.substr(colon + 1));
+                   }
+                   query.erase(it);
+                 }
+                 RETURN_IF_ERROR(FromParams(query, &request));
+                 const service::QueryService queries(ledger_->View(),
+                                                     options_.rules);
+                 std::istringstream file(req.body);
+                 v1::ClaimsFileReport report;
+                 ASSIGN_OR_RETURN(
+                     *report.mutable_summary(),
+                     queries.CheckClaimsFile(request, file,
+                                             [&](const v1::ClaimLineResult& l) {
+                                               *report.add_lines() = l;
+                                             }));
                  Reply(res, report);
                  return absl::OkStatus();
                }));

@@ -17,6 +17,8 @@
 //   POST /v1/digest:verify  {"digest": ...}: VerifyResponse (chain only)
 //   POST /v1/rosters:reconcile?roster_format=&as_of=&org=&payer=&...
 //                           the roster file as the body: ReconcileReport
+//   POST /v1/claims:checkFile?claims_format=&payer_map=ID:payer,...&known_...
+//                           a claims file as the body: ClaimsFileReport
 //   POST /v1/events:append  AppendRequest (the writer role)
 //
 // A query parameter is a request field ("date"), a knowledge-point field

@@ -77,6 +77,24 @@ std::string Describe(const Event& e) {
       if (!d.state().empty()) absl::StrAppend(&s, " state ", d.state());
       return s;
     }
+    case Event::kRegistryUpdated: {
+      const auto& r = e.registry_updated();
+      std::string s = absl::StrCat(
+          r.npi(), " ",
+          r.status() == v1::RegistryUpdated::DEACTIVATED ? "deactivated"
+                                                          : "active");
+      if (r.entity() != v1::Enrolled::ENTITY_UNSPECIFIED) {
+        absl::StrAppend(&s, " ", v1::Enrolled::Entity_Name(r.entity()));
+      }
+      if (!r.name().empty()) absl::StrAppend(&s, " '", r.name(), "'");
+      if (!r.primary_taxonomy().empty()) {
+        absl::StrAppend(&s, " taxonomy ", r.primary_taxonomy());
+      }
+      if (!r.replacement_npi().empty()) {
+        absl::StrAppend(&s, " replaced by ", r.replacement_npi());
+      }
+      return s;
+    }
     case Event::kVoided:
       return absl::StrCat("seq ", e.voided().target_seq(), ": ",
                           e.voided().reason());

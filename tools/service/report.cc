@@ -131,6 +131,10 @@ class Builder {
         row.kind = "demographics";
         row.label = "Demographics changes";
         break;
+      case Relation::kRegistry:
+        row.kind = "registry";
+        row.label = "NPPES registry (active)";
+        break;
       case Relation::kAssociation:
       case Relation::kReassignment: {
         PairParts p = DecodePairKey(key);
@@ -152,6 +156,22 @@ class Builder {
         std::optional<DayNumber> until;
         if (e.has_until_day()) until = e.until_day();
         row.bars.push_back({e.day(), until, e.seq(), 0});
+      }
+    } else if (r == Relation::kRegistry) {
+      // Active from each ACTIVE record to the next record.
+      std::vector<const TimelineEntry*> seen;
+      for (const TimelineEntry& e : t.entries()) {
+        if (Visible(e, known_)) seen.push_back(&e);
+      }
+      for (size_t i = 0; i < seen.size(); ++i) {
+        v1::RegistryUpdated b;
+        if (!b.ParseFromString(seen[i]->payload()) ||
+            b.status() != v1::RegistryUpdated::ACTIVE) {
+          continue;
+        }
+        std::optional<DayNumber> until;
+        if (i + 1 < seen.size()) until = seen[i + 1]->day();
+        row.bars.push_back({seen[i]->day(), until, seen[i]->seq(), 0});
       }
     } else if (r != Relation::kDemographics) {
       for (const Interval& i : FoldIntervals(t, known_)) {
@@ -189,11 +209,11 @@ class Builder {
     using R = Relation;
     std::vector<R> relations = {R::kEnrollment, R::kCredential,
                                 R::kRevalidation, R::kContract,
-                                R::kDemographics};
+                                R::kDemographics, R::kRegistry};
     if (!req_.is_org) {
       relations = {R::kEnrollment,  R::kCredential,   R::kRevalidation,
                    R::kAssociation, R::kReassignment, R::kContract,
-                   R::kDemographics};
+                   R::kDemographics, R::kRegistry};
     }
     for (R r : relations) {
       RETURN_IF_ERROR(ledger_.ScanTimelines(TimelinePrefix(r, req_.npi), add));

@@ -479,6 +479,9 @@ absl::StatusOr<v1::ClaimCheckResponse> QueryService::ClaimCheck(
   response.set_payable(result.payable);
   response.set_known_seq(result.known_seq);
   for (uint64_t seq : sources) response.add_sources(seq);
+  for (const std::string& npi : result.not_in_registry) {
+    response.add_not_in_registry(npi);
+  }
   AddFindings(result.findings, response.mutable_findings());
   AddFindings(result.warnings, response.mutable_warnings());
   return response;

@@ -118,6 +118,14 @@ class QueryService : public Answers {
       const v1::ReconcileRequest& request, std::istream& roster,
       const std::function<void(const v1::Discrepancy&)>& sink,
       const ProgressFn& progress = nullptr) const;
+  // Checks every line of a claims file (request.claims_format) on each of
+  // its days; each line's result goes to `sink` as it is checked. An
+  // unreadable line is a result ("error"), not a failure: InvalidArgument
+  // only when the file is not of the format at all ("claims file: ...").
+  absl::StatusOr<v1::ClaimsFileSummary> CheckClaimsFile(
+      const v1::ClaimsFileRequest& request, std::istream& file,
+      const std::function<void(const v1::ClaimLineResult&)>& sink,
+      const ProgressFn& progress = nullptr) const;
 
  private:
   std::shared_ptr<const LedgerView> view_;
@@ -127,6 +135,11 @@ class QueryService : public Answers {
   // Whether an answer to a request with `show_tins` masks TINs.
   absl::StatusOr<bool> MaskTins(bool show_tins) const;
 };
+
+// Reads a payer map (CSV payer_id,payer) into *map. InvalidArgument
+// "line N: ..." on a bad line, a bad payer name or an id listed twice.
+absl::Status ReadPayerMap(std::istream& in,
+                          google::protobuf::Map<std::string, std::string>* map);
 
 // "<seq>:<64 hex digits>".
 std::string DigestOf(const Head& head);
