@@ -1,6 +1,8 @@
 #include "projections/csv.h"
 
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 
 namespace provledger {
 
@@ -12,59 +14,105 @@ bool CsvReader::ReadLine(std::string* line) {
   return true;
 }
 
+namespace {
+
+// Whether `s` is valid UTF-8.
+bool IsUtf8(absl::string_view s) {
+  size_t i = 0;
+  // Most payer files are ASCII: skip it eight bytes at a time.
+  while (i + 8 <= s.size()) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    if ((word & 0x8080808080808080ull) != 0) break;
+    i += 8;
+  }
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
+                              : (c >> 3) == 0x1e ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// `*field` in UTF-8: as it is when it is, else read as Latin-1.
+void FixUtf8(std::string* field) {
+  if (!IsUtf8(*field)) *field = ToUtf8(*field);
+}
+
+}  // namespace
+
 bool CsvReader::Next(std::vector<std::string>* fields, std::string* error) {
-  fields->clear();
   error->clear();
   record_line_ = next_line_;
-  if (!ReadLine(&line_)) return false;
+  if (!ReadLine(&line_)) {
+    fields->clear();
+    return false;
+  }
   if (record_line_ == 1 && line_.compare(0, 3, "\xEF\xBB\xBF") == 0) {
     line_.erase(0, 3);
   }
-  std::string field;
-  bool quoted = false;
-  size_t i = 0;
+  // The strings of *fields are reused from record to record: a wide file
+  // (NPPES has 330 columns) allocates nothing per field.
+  size_t n = 0;
+  auto next_field = [&]() -> std::string* {
+    if (n == fields->size()) fields->emplace_back();
+    std::string* f = &(*fields)[n++];
+    f->clear();
+    return f;
+  };
+  std::string* field = next_field();
+  // Spans of the line are appended whole; most NPPES fields are an empty
+  // "" and cost a few compares.
+  const char* p = line_.data();
+  const char* end = p + line_.size();
   while (true) {
-    if (i >= line_.size()) {
-      if (quoted) {
-        // A line break inside a quoted field.
-        std::string more;
-        if (!ReadLine(&more)) {
-          *error = "a quoted field is never closed";
-          fields->push_back(ToUtf8(field));
-          return true;
-        }
-        field += '\n';
-        line_ = std::move(more);
-        i = 0;
-        continue;
-      }
-      fields->push_back(ToUtf8(field));
-      return true;
-    }
-    char c = line_[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line_.size() && line_[i + 1] == '"') {
-          field += '"';
-          i += 2;
+    if (p < end && *p == '"') {
+      // A quoted field: up to the closing quote, "" standing for one.
+      ++p;
+      while (true) {
+        const char* start = p;
+        while (p < end && *p != '"') ++p;
+        if (p > start) field->append(start, p - start);
+        if (p == end) {
+          // A line break inside the quoted field.
+          std::string more;
+          if (!ReadLine(&more)) {
+            *error = "a quoted field is never closed";
+            if (!field->empty()) FixUtf8(field);
+            fields->resize(n);
+            return true;
+          }
+          field->push_back('\n');
+          line_ = std::move(more);
+          p = line_.data();
+          end = p + line_.size();
           continue;
         }
-        quoted = false;
-      } else {
-        field += c;
+        if (p + 1 < end && p[1] == '"') {
+          field->push_back('"');
+          p += 2;
+          continue;
+        }
+        ++p;  // the closing quote
+        break;
       }
-      ++i;
-    } else if (c == ',') {
-      fields->push_back(ToUtf8(field));
-      field.clear();
-      ++i;
-    } else if (c == '"' && field.empty()) {
-      quoted = true;
-      ++i;
-    } else {
-      field += c;
-      ++i;
     }
+    // Unquoted (or what follows a closing quote): up to the next comma.
+    const char* start = p;
+    while (p < end && *p != ',') ++p;
+    if (p > start) field->append(start, p - start);
+    if (!field->empty()) FixUtf8(field);
+    if (p == end) {
+      fields->resize(n);
+      return true;
+    }
+    ++p;
+    field = next_field();
   }
 }
 

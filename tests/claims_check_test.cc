@@ -52,9 +52,11 @@ class ClaimsCheckTest : public ::testing::Test {
   // "claim/line result CODE@first_day ..." per line, or its error.
   std::vector<std::string> Check(const std::string& file,
                                  const std::string& format,
-                                 v1::ClaimsFileSummary* summary = nullptr) {
+                                 v1::ClaimsFileSummary* summary = nullptr,
+                                 uint64_t known_seq = 0) {
     v1::ClaimsFileRequest request;
     request.set_claims_format(format);
+    if (known_seq != 0) request.mutable_known()->set_known_seq(known_seq);
     (*request.mutable_payer_map())["00431"] = "medicare";
     (*request.mutable_payer_map())["62308"] = "cigna";
     std::ifstream in(kData + "/" + file, std::ios::binary);
@@ -128,7 +130,8 @@ TEST_F(ClaimsCheckTest, BadRowsAreSkippedAndNamed) {
       "\"1234567893\",\"1\",\"X\",\"2020-01-01\",\"\"\n"
       "\"1234567893\",\"\",\"\",\"\",\"\"\n"
       "\"1234567893\",\"1\",\"ALVAREZ\",\"01/01/2020\",\"\"\n"
-      "\"1234567893\",\"1\",\"ALVAREZ\",\"01/01/2020\",\"\"\n";
+      "\"1234567893\",\"1\",\"ALVAREZ\",\"01/01/2020\",\"\"\n"
+      "\"1526374859\",\"1\",\"CH\x07" "EN\",\"01/01/2020\",\"\"\n";
   NppesResult r = Load("npidata_pfile_20240101-20240107.csv", text);
   EXPECT_EQ(r.new_npis, 1u);
   EXPECT_EQ(problems_,
@@ -141,7 +144,12 @@ TEST_F(ClaimsCheckTest, BadRowsAreSkippedAndNamed) {
                 "line 5: no Entity Type Code, and no NPI Deactivation Date to "
                 "explain why",
                 "line 7: NPI 1234567893 is listed again (first on line 6); "
-                "only that row is loaded"}));
+                "only that row is loaded",
+                "line 8: registry_updated.name: holds the control character "
+                "U+0007 at byte 2; text may hold tab but no other control "
+                "character and no bidirectional control"}));
+  EXPECT_EQ(r.rows, 1u);
+  EXPECT_EQ(r.skipped_rows, 6u);
   std::istringstream no_header("\"NPI\",\"Name\"\n");
   auto refused = LoadNppes(*ledger_, no_header, NppesOptions(),
                            [](const std::string&) {});
@@ -198,16 +206,18 @@ TEST_F(ClaimsCheckTest, EveryLineInBothFormats) {
   expected_csv.push_back(
       "RB-24060302/1 error line 14: rendering_npi: '1526374850' fails the NPI "
       "check digit (Luhn over prefix 80840)");
+  expected_csv.push_back("LK-24011602/1 payable");
   EXPECT_EQ(Check("claims_2024-03.csv", "csv", &csv_summary), expected_csv);
   std::vector<std::string> expected_x12 = kExpected;
   expected_x12.push_back(
       "RB-24060302/1 error segment 234 (DTP*472): DTP03 '20240231' is not a "
       "real calendar day");
+  expected_x12.push_back("LK-24011602/1 payable");
   EXPECT_EQ(Check("claims_2024-03.837", "x12-837p", &x12_summary), expected_x12);
   for (const v1::ClaimsFileSummary& s : {csv_summary, x12_summary}) {
-    EXPECT_EQ(s.lines(), 13u);
-    EXPECT_EQ(s.claims(), 11u);
-    EXPECT_EQ(s.payable(), 3u);
+    EXPECT_EQ(s.lines(), 14u);
+    EXPECT_EQ(s.claims(), 12u);
+    EXPECT_EQ(s.payable(), 4u);
     EXPECT_EQ(s.denied(), 9u);
     EXPECT_EQ(s.errors(), 1u);
     std::vector<std::string> counts;
@@ -232,13 +242,32 @@ TEST_F(ClaimsCheckTest, EveryLineInBothFormats) {
 TEST_F(ClaimsCheckTest, WithoutRegistryDataNothingIsDeniedForIt) {
   v1::ClaimsFileSummary summary;
   std::vector<std::string> lines = Check("claims_2024-03.csv", "csv", &summary);
-  ASSERT_EQ(lines.size(), 13u);
+  ASSERT_EQ(lines.size(), 14u);
   EXPECT_EQ(lines[5],
             "RB-24031003/1 denied NOT_CREDENTIALED@2024-03-10 "
             "NOT_ASSOCIATED@2024-03-10 NO_REASSIGNMENT@2024-03-10");
   EXPECT_EQ(lines[10], "RB-24060301/1 denied NO_CONTRACT@2024-06-03");
-  EXPECT_EQ(summary.lines_not_in_registry(), 12u);
+  EXPECT_EQ(summary.lines_not_in_registry(), 13u);
   EXPECT_EQ(summary.npis_not_in_registry_size(), 7);
+}
+
+// The file checked against what the ledger knew at seq 18: Dr Natarajan's
+// reassignment as first keyed, with Lakeside's TIN transposed (voided at
+// seq 19), and no registry data yet.
+TEST_F(ClaimsCheckTest, AsKnownAtAnEarlierSeq) {
+  Load(kFull);
+  for (const char* format : {"csv", "x12-837p"}) {
+    v1::ClaimsFileSummary summary;
+    std::vector<std::string> lines =
+        Check(format == std::string("csv") ? "claims_2024-03.csv"
+                                           : "claims_2024-03.837",
+              format, &summary, 18);
+    ASSERT_EQ(lines.size(), 14u);
+    EXPECT_EQ(lines[13], "LK-24011602/1 denied GROUP_DATA_MISMATCH@2024-01-16")
+        << format;
+    EXPECT_EQ(summary.known_seq(), 18u);
+    EXPECT_EQ(summary.lines_not_in_registry(), 13u);
+  }
 }
 
 TEST_F(ClaimsCheckTest, CommandExitCodesAndSummary) {

@@ -1644,7 +1644,7 @@ TEST_F(ServerTest, TheHttpApiAnswersAsGrpcDoesWithHttpStatuses) {
       if (reply.has_summary()) *expected.mutable_summary() = reply.summary();
     }
     ASSERT_TRUE(call->Finish().ok());
-    ASSERT_EQ(expected.lines_size(), 13);
+    ASSERT_EQ(expected.lines_size(), 14);
     EXPECT_EQ(expected.summary().known_seq(), 24u);
     EXPECT_EQ(expected.lines(0).result(), "payable");
     auto r = http.Post(

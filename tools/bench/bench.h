@@ -19,6 +19,7 @@ class DB;
 namespace provledger {
 
 class Generator;
+class Ledger;
 
 using Clock = std::chrono::steady_clock;
 
@@ -60,6 +61,17 @@ double RawSyncedPuts(rocksdb::DB* db, int threads, uint64_t first,
 void ServerBench(const std::string& provledgerd, const std::string& db_dir,
                  const std::string& work_dir, const Generator& gen, bool quick,
                  size_t timeline_cache_mb, Result* res);
+
+// A generated 837P file of `lines` claim lines checked against `ledger`
+// (QueryService::CheckClaimsFile), beside the same lines' claim checks
+// called in-process: claims_file_lines_per_s and claims_file_ratio.
+void ClaimsFileBench(const Ledger& ledger, const Generator& gen, int32_t day,
+                     const std::string& work_dir, uint64_t lines,
+                     uint64_t seed, Result* res);
+
+// A generated NPPES data file of `rows` rows (330 quoted columns) loaded
+// into a fresh ledger in `work_dir`, then loaded again (adds nothing).
+void NppesBench(const std::string& work_dir, uint64_t rows, Result* res);
 
 }  // namespace provledger
 

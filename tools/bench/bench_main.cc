@@ -52,6 +52,9 @@ struct Flags {
   uint64_t sync_events = 500000;
   uint64_t samples = 20000;
   uint64_t roster_rows = 3500000;
+  uint64_t claim_lines = 1000000;
+  uint64_t nppes_rows = 8000000;
+  bool nppes_only = false;
   bool keep = false;
   bool reuse = false;
   bool skip_rebuild = false;
@@ -569,6 +572,12 @@ int Run(const Flags& f) {
                static_cast<unsigned long long>(g.providers), g.payers, g.years,
                static_cast<unsigned long long>(g.seed), dir.c_str());
   Result res;
+  if (f.nppes_only) {
+    NppesBench(dir, f.quick ? 20000 : f.nppes_rows, &res);
+    res.Add("peak_rss_mb", PeakRssMb());
+    if (!f.keep && f.dir.empty()) std::filesystem::remove_all(dir);
+    return Report(res, f.json);
+  }
   res.Add("providers", g.providers);
 
   std::unique_ptr<Ledger> ledger;
@@ -722,6 +731,16 @@ int Run(const Flags& f) {
     }
     std::filesystem::remove(roster_path);
 
+    // A day's claims file checked line by line, and the NPPES registry.
+    ClaimsFileBench(*ledger, gen, snapshot_day, dir,
+                    f.quick ? 20000 : f.claim_lines, f.seed * 31 + 9, &res);
+    res.Add("rss_after_claims_file_mb", RssMb());
+    if (f.nppes_rows > 0) {
+      const double rss_before = RssMb();
+      NppesBench(dir, f.quick ? 20000 : f.nppes_rows, &res);
+      res.Add("nppes_rss_growth_mb", RssMb() - rss_before);
+    }
+
     // Rebuild vs raw scan + put.
     if (!f.skip_rebuild) {
       start = Clock::now();
@@ -808,6 +827,14 @@ int main(int argc, char** argv) {
                "skip generation and ingest: measure on the ledger an earlier run "
                "with --dir D left in D/main (give the same --dir and generator "
                "flags)");
+  app.add_option("--claim-lines", f.claim_lines,
+                 "lines of the generated 837P claims file")
+      ->capture_default_str();
+  app.add_option("--nppes-rows", f.nppes_rows,
+                 "rows of the generated NPPES file (0: skip that phase)")
+      ->capture_default_str();
+  app.add_flag("--nppes-only", f.nppes_only,
+               "only the NPPES phase (no ledger of providers)");
   app.add_flag("--quick", f.quick,
                "a small scale that runs in seconds (CI): 2000 providers");
   app.add_flag("--json", f.json, "print one JSON object as the last line");

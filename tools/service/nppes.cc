@@ -233,8 +233,7 @@ class Loader {
     known->push_back(Known{day, record});
     *e.mutable_registry_updated() = std::move(record);
     e.mutable_registry_updated()->set_npi(row.npi);
-    pending_.push_back(std::move(e));
-    ++*counter;
+    row_events_.emplace_back(std::move(e), counter);
   }
 
   // What the ledger (and the rows before, in this chunk) already says of
@@ -269,7 +268,8 @@ class Loader {
           if (k.record.ParseFromString(e.payload())) known.push_back(std::move(k));
         }
       }
-      const size_t before = pending_.size();
+      const size_t known_before = known.size();
+      row_events_.clear();
       auto has = [&](DayNumber day, RegistryUpdated::Status status) {
         return std::any_of(known.begin(), known.end(), [&](const Known& k) {
           return k.day == day && k.record.status() == status;
@@ -307,7 +307,24 @@ class Loader {
           Emit(row, day, active, &known, &result_.updated);
         }
       }
-      if (pending_.size() == before) ++result_.unchanged;
+      // A row whose record the ledger would refuse (a control character
+      // in a name, say) is skipped whole, its line named.
+      absl::Status valid;
+      for (const auto& [e, counter] : row_events_) {
+        valid = ValidateEvent(e);
+        if (!valid.ok()) break;
+      }
+      if (!valid.ok()) {
+        known.resize(known_before);
+        --result_.rows;
+        Skip(absl::StrCat("line ", row.line, ": ", valid.message()));
+        continue;
+      }
+      if (row_events_.empty()) ++result_.unchanged;
+      for (auto& [e, counter] : row_events_) {
+        pending_.push_back(std::move(e));
+        ++*counter;
+      }
     }
     return Flush();
   }
@@ -335,6 +352,8 @@ class Loader {
   const std::string source_;
   NppesResult result_;
   std::vector<Event> pending_;
+  // The events of the row being judged, each with the count it adds to.
+  std::vector<std::pair<Event, uint64_t*>> row_events_;
   size_t npi_ = 0, entity_ = 0;
   std::optional<size_t> replacement_, org_name_, last_name_, first_name_,
       enumerated_, updated_, deactivated_, reactivated_;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "tools/service/fuzz_support.h"
 #include "tools/service/nppes.h"
 #include "tools/service/service.h"
@@ -27,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!result.ok()) {
     fuzz::Check(result.status().code() == absl::StatusCode::kInvalidArgument &&
                     absl::StartsWith(result.status().message(), "line 1: "),
-                "only a bad header refuses the file");
+                absl::StrCat("only a bad header refuses the file, not: ",
+                             result.status().ToString()));
     return 0;
   }
   const uint64_t head = ledger->head().seq;
