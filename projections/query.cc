@@ -358,20 +358,29 @@ absl::StatusOr<std::optional<Interval>> Queries::InEffect(
   return IntervalIn(t, day, known_seq);
 }
 
-absl::StatusOr<std::vector<v1::ContractSigned>> Queries::ContractsOn(
-    const std::string& holder, const std::string& payer, DayNumber day,
-    uint64_t known_seq) const {
-  std::vector<v1::ContractSigned> contracts;
+absl::StatusOr<std::vector<Timeline>> Queries::ContractTimelines(
+    const std::string& holder, const std::string& payer) const {
+  std::vector<Timeline> out;
   RETURN_IF_ERROR(view_->ScanTimelines(
       ContractPrefix(holder, payer), [&](absl::string_view, const Timeline& t) {
-        if (auto i = IntervalOn(t, day, known_seq)) {
-          v1::ContractSigned c;
-          c.ParseFromString(PayloadOf(t, i->start_seq));
-          contracts.push_back(std::move(c));
-        }
+        out.push_back(t);
         return true;
       }));
-  return contracts;
+  return out;
+}
+
+std::vector<v1::ContractSigned> Queries::ContractsOn(
+    const std::vector<Timeline>& contracts, DayNumber day,
+    uint64_t known_seq) {
+  std::vector<v1::ContractSigned> out;
+  for (const Timeline& t : contracts) {
+    if (auto i = IntervalOn(t, day, known_seq)) {
+      v1::ContractSigned c;
+      c.ParseFromString(PayloadOf(t, i->start_seq));
+      out.push_back(std::move(c));
+    }
+  }
+  return out;
 }
 
 Finding GroupBelowMinimumWarning(const GroupMinimumFlag& f, DayNumber day) {
@@ -400,23 +409,19 @@ std::string Queries::EndedContract::Describe() const {
       LastInEffect(interval));
 }
 
-absl::StatusOr<std::optional<Queries::EndedContract>>
-Queries::LatestEndedContract(
-    const std::string& holder, const std::string& payer, DayNumber day,
-    uint64_t known_seq,
-    const std::function<bool(const v1::ContractSigned&)>& wanted) const {
+std::optional<Queries::EndedContract> Queries::LatestEndedContract(
+    const std::vector<Timeline>& contracts, DayNumber day, uint64_t known_seq,
+    const std::function<bool(const v1::ContractSigned&)>& wanted) {
   std::optional<EndedContract> latest;
-  RETURN_IF_ERROR(view_->ScanTimelines(
-      ContractPrefix(holder, payer), [&](absl::string_view, const Timeline& t) {
-        for (const Interval& i : FoldIntervals(t, known_seq)) {
-          if (!i.end.has_value() || *i.end > day) continue;
-          if (latest.has_value() && *latest->interval.end >= *i.end) continue;
-          v1::ContractSigned c;
-          c.ParseFromString(PayloadOf(t, i.start_seq));
-          if (wanted(c)) latest = EndedContract{std::move(c), i};
-        }
-        return true;
-      }));
+  for (const Timeline& t : contracts) {
+    for (const Interval& i : FoldIntervals(t, known_seq)) {
+      if (!i.end.has_value() || *i.end > day) continue;
+      if (latest.has_value() && *latest->interval.end >= *i.end) continue;
+      v1::ContractSigned c;
+      c.ParseFromString(PayloadOf(t, i.start_seq));
+      if (wanted(c)) latest = EndedContract{std::move(c), i};
+    }
+  }
   return latest;
 }
 
@@ -688,51 +693,6 @@ absl::StatusOr<std::vector<GroupMinimumFlag>> Queries::GroupMinimumFlags(
   return flags;
 }
 
-absl::StatusOr<std::vector<uint64_t>> Queries::ClaimSources(
-    const std::string& rendering, const std::string& billing,
-    const std::string& payer, uint64_t known_seq) const {
-  if (view_ == nullptr) {
-    return Pinned().ClaimSources(rendering, billing, payer, known_seq);
-  }
-  std::vector<uint64_t> seqs;
-  auto add = [&](const Timeline& t) {
-    for (const TimelineEntry& e : t.entries()) {
-      if (e.seq() <= known_seq) seqs.push_back(e.seq());
-      if (e.voided_by() != 0 && e.voided_by() <= known_seq) {
-        seqs.push_back(e.voided_by());
-      }
-    }
-  };
-  std::vector<std::string> keys;
-  std::vector<std::string> npis = {rendering};
-  if (billing != rendering) npis.push_back(billing);
-  for (const std::string& npi : npis) {
-    for (Relation r : {Relation::kEnrollment, Relation::kCredential,
-                       Relation::kRevalidation}) {
-      keys.push_back(NpiPayerKey(r, npi, payer));
-    }
-    RETURN_IF_ERROR(view_->ScanTimelines(
-        ContractPrefix(npi, payer), [&](absl::string_view, const Timeline& t) {
-          add(t);
-          return true;
-        }));
-  }
-  for (const std::string& npi : npis) keys.push_back(RegistryKey(npi));
-  if (billing != rendering) {
-    keys.push_back(DemographicsKey(billing));
-    keys.push_back(PairKey(Relation::kAssociation, rendering, billing, payer));
-    keys.push_back(PairKey(Relation::kReassignment, rendering, billing, payer));
-  }
-  ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> timelines,
-                   view_->GetTimelines(keys));
-  for (const auto& t : timelines) {
-    if (t.has_value()) add(*t);
-  }
-  std::sort(seqs.begin(), seqs.end());
-  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
-  return seqs;
-}
-
 absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
     const std::string& rendering, const std::string& billing,
     const std::string& payer, DayNumber dos, uint64_t known_seq,
@@ -771,6 +731,32 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> chain,
                    view_->GetTimelines(keys));
 
+  // The contracts held by the two NPIs at the payer, each read once.
+  ASSIGN_OR_RETURN(const std::vector<Timeline> rendering_contracts,
+                   ContractTimelines(rendering, payer));
+  std::vector<Timeline> billing_contracts;
+  if (!self_billing) {
+    ASSIGN_OR_RETURN(billing_contracts, ContractTimelines(billing, payer));
+  }
+  // What the answer rests on: every event known at K of each timeline read.
+  auto rests_on = [&](const Timeline& t) {
+    for (const TimelineEntry& e : t.entries()) {
+      if (e.seq() <= known_seq) result.sources.push_back(e.seq());
+      if (e.voided_by() != 0 && e.voided_by() <= known_seq) {
+        result.sources.push_back(e.voided_by());
+      }
+    }
+  };
+  for (const std::optional<Timeline>& t : chain) {
+    if (t.has_value()) rests_on(*t);
+  }
+  for (const Timeline& t : rendering_contracts) rests_on(t);
+  for (const Timeline& t : billing_contracts) rests_on(t);
+  std::sort(result.sources.begin(), result.sources.end());
+  result.sources.erase(
+      std::unique(result.sources.begin(), result.sources.end()),
+      result.sources.end());
+
   RegistryFindings(rendering, billing, chain.back(),
                    self_billing ? nullptr : &chain[kBillingRegistry], dos,
                    known_seq, &out, &result.not_in_registry);
@@ -790,19 +776,17 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
 
   if (self_billing) {
     // Self-billing: the individual's own contract; no reassignment needed.
-    ASSIGN_OR_RETURN(auto contracts,
-                     ContractsOn(rendering, payer, dos, known_seq));
+    const std::vector<v1::ContractSigned> contracts =
+        ContractsOn(rendering_contracts, dos, known_seq);
     bool individual = std::any_of(
         contracts.begin(), contracts.end(), [](const v1::ContractSigned& c) {
           return c.kind() == v1::ContractSigned::INDIVIDUAL;
         });
     if (!individual) {
-      ASSIGN_OR_RETURN(
-          std::optional<EndedContract> ended,
-          LatestEndedContract(rendering, payer, dos, known_seq,
-                              [](const v1::ContractSigned& c) {
-                                return c.kind() == v1::ContractSigned::INDIVIDUAL;
-                              }));
+      const std::optional<EndedContract> ended = LatestEndedContract(
+          rendering_contracts, dos, known_seq, [](const v1::ContractSigned& c) {
+            return c.kind() == v1::ContractSigned::INDIVIDUAL;
+          });
       out.push_back(Find(
           "NO_CONTRACT",
           absl::StrCat("no individual contract held by ", rendering, " with ",
@@ -860,30 +844,25 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
 
   // The group's contract must cover the rendering provider, or the provider
   // holds an individual contract.
-  ASSIGN_OR_RETURN(auto group_contracts,
-                   ContractsOn(billing, payer, dos, known_seq));
+  const std::vector<v1::ContractSigned> group_contracts =
+      ContractsOn(billing_contracts, dos, known_seq);
   bool covered = std::any_of(
       group_contracts.begin(), group_contracts.end(),
       [&](const v1::ContractSigned& c) {
         return c.kind() == v1::ContractSigned::GROUP && Covers(c, rendering);
       });
   if (!covered) {
-    ASSIGN_OR_RETURN(auto own, ContractsOn(rendering, payer, dos, known_seq));
-    covered = !own.empty();
+    covered = !ContractsOn(rendering_contracts, dos, known_seq).empty();
   }
   if (!covered) {
     // Name the contract that used to cover them, if one ended before.
-    ASSIGN_OR_RETURN(
-        std::optional<EndedContract> ended,
-        LatestEndedContract(billing, payer, dos, known_seq,
-                            [&](const v1::ContractSigned& c) {
-                              return c.kind() == v1::ContractSigned::GROUP &&
-                                     Covers(c, rendering);
-                            }));
-    ASSIGN_OR_RETURN(
-        std::optional<EndedContract> own_ended,
-        LatestEndedContract(rendering, payer, dos, known_seq,
-                            [](const v1::ContractSigned&) { return true; }));
+    std::optional<EndedContract> ended = LatestEndedContract(
+        billing_contracts, dos, known_seq, [&](const v1::ContractSigned& c) {
+          return c.kind() == v1::ContractSigned::GROUP && Covers(c, rendering);
+        });
+    const std::optional<EndedContract> own_ended = LatestEndedContract(
+        rendering_contracts, dos, known_seq,
+        [](const v1::ContractSigned&) { return true; });
     if (!ended.has_value() ||
         (own_ended.has_value() && *own_ended->interval.end > *ended->interval.end)) {
       ended = own_ended;

@@ -77,6 +77,12 @@ struct ClaimCheckResult {
   std::vector<Finding> findings;   // why not payable (empty when payable)
   std::vector<Finding> warnings;   // do not block payment
   uint64_t known_seq = 0;
+  // The seqs, ascending, of the events known at known_seq (and the voids
+  // of them) in every timeline the check read: enrollments, credentialing,
+  // the group's demographics, association, reassignment, registry records,
+  // contracts. What the answer rests on (the GROUP_BELOW_MINIMUM
+  // warning's reads of the group's other reassignments are not listed).
+  std::vector<uint64_t> sources;
   // The claim's NPIs of which the NPPES registry (registry_updated events)
   // knows nothing at known_seq: the registry's checks were skipped for
   // them (RENDERING_NPI_DEACTIVATED, RENDERING_NOT_INDIVIDUAL,
@@ -162,14 +168,6 @@ class Queries {
                                               uint64_t known_seq,
                                               const PayerRules& rules) const;
 
-  // The seqs, ascending, of the events known at `known_seq` in every
-  // timeline a claim check of these NPIs at `payer` reads (enrollments,
-  // credentialing, demographics, association, reassignment, contracts,
-  // revalidations, registry records): what its answer rests on.
-  absl::StatusOr<std::vector<uint64_t>> ClaimSources(
-      const std::string& rendering, const std::string& billing,
-      const std::string& payer, uint64_t known_seq) const;
-
   // Group contracts held by `org` in effect on `day` whose covered
   // providers (with a reassignment to `org` in effect on `day`) fall below
   // the payer's minimum.
@@ -234,8 +232,11 @@ class Queries {
   absl::StatusOr<std::optional<Interval>> InEffect(const std::string& key,
                                                    DayNumber day,
                                                    uint64_t known_seq) const;
-  // The contract of `holder` at `payer` for which `wanted` holds that ended
-  // last on or before `day`, as known at `known_seq`.
+  // The contract timelines of `holder` at `payer`, in key order.
+  absl::StatusOr<std::vector<storage::Timeline>> ContractTimelines(
+      const std::string& holder, const std::string& payer) const;
+  // Of `contracts` (one holder's at one payer), the one for which `wanted`
+  // holds that ended last on or before `day`, as known at `known_seq`.
   struct EndedContract {
     v1::ContractSigned contract;
     Interval interval;
@@ -243,16 +244,14 @@ class Queries {
     // seq N)".
     std::string Describe() const;
   };
-  absl::StatusOr<std::optional<EndedContract>> LatestEndedContract(
-      const std::string& holder, const std::string& payer, DayNumber day,
+  static std::optional<EndedContract> LatestEndedContract(
+      const std::vector<storage::Timeline>& contracts, DayNumber day,
       uint64_t known_seq,
-      const std::function<bool(const v1::ContractSigned&)>& wanted) const;
-  // Contracts held by `holder` at `payer` in effect on `day`.
-  absl::StatusOr<std::vector<v1::ContractSigned>> ContractsOn(
-      const std::string& holder,
-                                                     const std::string& payer,
-                                                     DayNumber day,
-                                                     uint64_t known_seq) const;
+      const std::function<bool(const v1::ContractSigned&)>& wanted);
+  // Of `contracts`, those in effect on `day`.
+  static std::vector<v1::ContractSigned> ContractsOn(
+      const std::vector<storage::Timeline>& contracts, DayNumber day,
+      uint64_t known_seq);
 
   // A Queries over a fresh view (REQUIRES: constructed from a Ledger).
   Queries Pinned() const { return Queries(ledger_->View()); }

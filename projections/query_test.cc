@@ -585,6 +585,29 @@ TEST_F(QueryTest, RegistryDeactivationAndNpiTypes) {
   EXPECT_EQ(voided.not_in_registry, (std::vector<std::string>{kGroupX}));
 }
 
+// A claim check lists the events of exactly the timelines it read: the
+// chain, the registry records and both NPIs' contracts, not a revalidation.
+TEST_F(QueryTest, AClaimCheckRestsOnTheTimelinesItRead) {
+  Onboard(kDrA);                                                  // 1-5
+  Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});            // 6
+  Add({Registry("n1", "2019-01-01", kDrA, v1::Enrolled::INDIVIDUAL),
+       Registry("n2", "2014-05-23", kGroupX, v1::Enrolled::ORGANIZATION),
+       IndividualContract("ic", "2020-01-01", kDrA, "medicare", "IND-1")});  // 7-9
+  Event revalidated = Base("rv", "2022-04-30");
+  revalidated.mutable_revalidated()->set_npi(kGroupX);
+  revalidated.mutable_revalidated()->set_payer("medicare");
+  revalidated.mutable_revalidated()->set_next_due_on("2027-04-30");
+  Add({revalidated, Voided("v", "2023-01-01", 7)});               // 10, 11
+  ClaimCheckResult r = Check(kDrA, kGroupX, "2024-03-10");
+  EXPECT_TRUE(r.payable);
+  EXPECT_EQ(r.sources, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 11}));
+  EXPECT_EQ(Check(kDrA, kGroupX, "2024-03-10", 8).sources,
+            (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  // Self-billing reads the provider's own timelines only.
+  EXPECT_EQ(Check(kDrA, kDrA, "2024-03-10").sources,
+            (std::vector<uint64_t>{2, 3, 7, 9, 11}));
+}
+
 // An enrollment whose entity the registry contradicts is refused, even
 // when the registry record comes earlier in the same batch; nothing is
 // written.

@@ -107,6 +107,17 @@ absl::Status FromParams(const httplib::Params& params, Message* request) {
   return absl::OkStatus();
 }
 
+// The parameters in the request's URL only: the body of an upload (a
+// roster or claims file sent as a form, as curl --data-binary does) is not
+// parameters.
+httplib::Params UrlParams(const httplib::Request& req) {
+  httplib::Params query;
+  if (const size_t mark = req.target.find('?'); mark != std::string::npos) {
+    httplib::detail::parse_query_text(req.target.substr(mark + 1), query);
+  }
+  return query;
+}
+
 // Parses a JSON body into `request` (protobuf's JSON mapping, unknown
 // fields refused); knowledge-point fields may be given at the top level.
 absl::Status FromBody(const std::string& body, Message* request) {
@@ -394,12 +405,7 @@ void HttpApi::Register(httplib::Server* server) {
                                         const httplib::Request& req,
                                         httplib::Response& res)
                                      -> absl::Status {
-                 httplib::Params query;
-                 if (const size_t mark = req.target.find('?');
-                     mark != std::string::npos) {
-                   httplib::detail::parse_query_text(req.target.substr(mark + 1),
-                                                     query);
-                 }
+                 httplib::Params query = UrlParams(req);
                  v1::ReconcileRequest request;
                  RETURN_IF_ERROR(FromParams(query, &request));
                  const service::QueryService queries(ledger_->View(),
@@ -422,12 +428,7 @@ void HttpApi::Register(httplib::Server* server) {
                                               const httplib::Request& req,
                                               httplib::Response& res)
                                            -> absl::Status {
-                 httplib::Params query;
-                 if (const size_t mark = req.target.find('?');
-                     mark != std::string::npos) {
-                   httplib::detail::parse_query_text(req.target.substr(mark + 1),
-                                                     query);
-                 }
+                 httplib::Params query = UrlParams(req);
                  v1::ClaimsFileRequest request;
                  for (auto it = query.find("payer_map"); it != query.end();
                       it = query.find("payer_map")) {

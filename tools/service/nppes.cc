@@ -12,6 +12,7 @@
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/csv.h"
+#include "tools/service/service.h"
 #include "projections/timeline.h"
 
 namespace provledger {
@@ -333,15 +334,8 @@ class Loader {
     if (pending_.empty()) return absl::OkStatus();
     AppendOptions ao;
     ao.sync = options_.sync;
-    auto r = ledger_.Append(pending_, ao);
-    if (!r.ok()) {
-      auto index = FailedEventIndex(r.status());
-      return absl::Status(
-          r.status().code(),
-          absl::StrCat("event ",
-                       index ? pending_[*index].event_id() : std::string("?"),
-                       ": ", r.status().message()));
-    }
+    ASSIGN_OR_RETURN(AppendResult r,
+                     service::AppendNamingEvent(ledger_, pending_, ao));
     pending_.clear();
     return absl::OkStatus();
   }

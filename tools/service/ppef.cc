@@ -11,6 +11,7 @@
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
 #include "projections/csv.h"
+#include "tools/service/service.h"
 #include "projections/query.h"
 
 namespace provledger {
@@ -93,17 +94,10 @@ class Loader {
     if (pending_.empty()) return absl::OkStatus();
     AppendOptions ao;
     ao.sync = options_.sync;
-    auto r = ledger_.Append(pending_, ao);
-    if (!r.ok()) {
-      auto index = FailedEventIndex(r.status());
-      return absl::Status(
-          r.status().code(),
-          absl::StrCat("event ",
-                       index ? pending_[*index].event_id() : std::string("?"),
-                       ": ", r.status().message()));
-    }
+    ASSIGN_OR_RETURN(AppendResult r,
+                     service::AppendNamingEvent(ledger_, pending_, ao));
     for (size_t i = 0; i < pending_.size(); ++i) {
-      if (r->duplicate[i]) {
+      if (r.duplicate[i]) {
         ++result_.duplicates;
       } else {
         ++*counters_[i];

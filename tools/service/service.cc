@@ -462,10 +462,6 @@ absl::StatusOr<v1::ClaimCheckResponse> QueryService::ClaimCheck(
   ASSIGN_OR_RETURN(ClaimCheckResult result,
                    q.ClaimCheck(request.rendering_npi(), request.billing_npi(),
                                 request.payer(), dos, known_seq, rules_));
-  ASSIGN_OR_RETURN(std::vector<uint64_t> sources,
-                   q.ClaimSources(request.rendering_npi(),
-                                  request.billing_npi(), request.payer(),
-                                  result.known_seq));
   v1::ClaimCheckResponse response;
   if (request.verify_sources()) {
     std::vector<std::string> npis = {request.rendering_npi()};
@@ -478,7 +474,7 @@ absl::StatusOr<v1::ClaimCheckResponse> QueryService::ClaimCheck(
   response.set_result(result.payable ? "payable" : "denied");
   response.set_payable(result.payable);
   response.set_known_seq(result.known_seq);
-  for (uint64_t seq : sources) response.add_sources(seq);
+  for (uint64_t seq : result.sources) response.add_sources(seq);
   for (const std::string& npi : result.not_in_registry) {
     response.add_not_in_registry(npi);
   }
@@ -655,6 +651,20 @@ absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
   }
   response.set_head(DigestOf(result.head));
   return response;
+}
+
+absl::StatusOr<AppendResult> AppendNamingEvent(
+    Ledger& ledger, const std::vector<v1::Event>& batch,
+    const AppendOptions& options) {
+  auto r = ledger.Append(batch, options);
+  if (r.ok()) return r;
+  const std::optional<size_t> index = FailedEventIndex(r.status());
+  return absl::Status(
+      r.status().code(),
+      absl::StrCat("event ",
+                   index && *index < batch.size() ? batch[*index].event_id()
+                                                  : std::string("?"),
+                   ": ", r.status().message()));
 }
 
 absl::Status ReadEventLines(std::istream& in, size_t max_events,

@@ -178,6 +178,12 @@ absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
                                           const v1::AppendRequest& request,
                                           const std::string& default_actor);
 
+// Appends `batch` as a loader does (PPEF, NPPES): an error names the
+// failing event by its id ("event <id>: <why>").
+absl::StatusOr<AppendResult> AppendNamingEvent(
+    Ledger& ledger, const std::vector<v1::Event>& batch,
+    const AppendOptions& options);
+
 // Events read from JSON lines, with the line each came from.
 struct EventLines {
   std::vector<v1::Event> events;
