@@ -437,7 +437,8 @@ class Builder {
         "<span class=\"key association\"></span>association "
         "<span class=\"key reassignment\"></span>reassignment "
         "<span class=\"key contract\"></span>contract "
-        "<span class=\"key revalidation\"></span>revalidation · "
+        "<span class=\"key revalidation\"></span>revalidation "
+        "<span class=\"key registry\"></span>NPPES registry (active) · "
         "● event (hover for seq, actor, source) · struck ● voided · "
         "<em>backdated</em>: paperwork reached us more than ",
         kBackdatedDays,
@@ -464,7 +465,7 @@ class Builder {
       ".dos text{font-size:11px;fill:#cf222e;font-weight:600}\n"
       ".enrollment{fill:#2f81f7}.credential{fill:#8250df}"
       ".association{fill:#1f883d}.reassignment{fill:#bf8700}"
-      ".contract{fill:#cf222e}.revalidation{fill:#6e7781}\n"
+      ".contract{fill:#cf222e}.revalidation{fill:#6e7781}.registry{fill:#0e8a7e}\n"
       ".event circle{fill:#fff;stroke:#1b1f24;stroke-width:1.5}\n"
       ".event.voided circle{stroke:#cf222e;stroke-dasharray:2 2}"
       ".strike{stroke:#cf222e;stroke-width:2}\n"
@@ -475,7 +476,8 @@ class Builder {
       ".key.enrollment{background:#2f81f7}.key.credential{background:#8250df}"
       ".key.association{background:#1f883d}.key.reassignment{background:#"
       "bf8700}"
-      ".key.contract{background:#cf222e}.key.revalidation{background:#6e7781}\n"
+      ".key.contract{background:#cf222e}.key.revalidation{background:#6e7781}"
+      ".key.registry{background:#0e8a7e}\n"
       "table{border-collapse:collapse;width:100%;font-size:12px}\n"
       "th,td{border-bottom:1px solid #d0d7de;padding:4px 6px;text-align:left;"
       "vertical-align:top}th{background:#f6f8fa}\n"
