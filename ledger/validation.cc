@@ -356,6 +356,9 @@ namespace {
 // another), each named with its code point and byte offset.
 std::string TextProblem(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
+    // Printable ASCII, nearly every byte of every field, is never a control.
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) continue;
     size_t bytes = 1;
     const std::optional<uint32_t> code = ControlCharacterAt(text, i, &bytes);
     if (!code.has_value() || *code == '\t') continue;

@@ -1,12 +1,14 @@
 #include "projections/claims_file.h"
 
 #include <cctype>
+#include <cstring>
 #include <deque>
 #include <optional>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -166,21 +168,22 @@ class CsvClaimsReader : public ClaimsReader {
 
 // ---------------------------------------------------------------- X12
 
-// One segment's elements, split on the element separator.
+// One segment's elements, split on the element separator (views of its
+// text, valid until the next segment is read into it).
 struct Segment {
   uint64_t number = 0;  // 1-based, from the start of the file
-  std::vector<std::string> elements;
+  std::string text;
+  std::vector<absl::string_view> elements;
   bool unterminated = false;  // the file ended inside it
 
-  const std::string& id() const { return elements[0]; }
+  absl::string_view id() const { return elements[0]; }
   // Element `i` (1-based, as X12 counts), "" when absent.
-  const std::string& operator[](size_t i) const {
-    static const std::string kEmpty;
-    return i < elements.size() ? elements[i] : kEmpty;
+  absl::string_view operator[](size_t i) const {
+    return i < elements.size() ? elements[i] : absl::string_view();
   }
   // "segment 23 (NM1*82)": where, for messages.
   std::string Where() const {
-    std::string name = elements.empty() ? "" : elements[0];
+    std::string name(elements.empty() ? "" : elements[0]);
     if (!name.empty() && elements.size() > 1 &&
         (name == "NM1" || name == "DTP" || name == "HL" || name == "ST")) {
       absl::StrAppend(&name, "*", name == "HL" ? (*this)[3] : (*this)[1]);
@@ -227,7 +230,7 @@ class X12ClaimsReader : public ClaimsReader {
 
   absl::StatusOr<bool> Next(ClaimLine* out) override {
     while (ready_.empty()) {
-      Segment s;
+      Segment& s = segment_;
       if (!ReadSegment(&s)) {
         if (done_) return false;
         done_ = true;
@@ -244,15 +247,28 @@ class X12ClaimsReader : public ClaimsReader {
   uint64_t bytes() const override { return bytes_; }
 
  private:
-  int Get() {
-    int c = in_.get();
-    if (c != EOF) ++bytes_;
-    return c;
+  // The file is read a block at a time; Get() and ReadSegment() take
+  // bytes from the block.
+  bool Fill() {
+    if (eof_) return false;
+    in_.read(buffer_, sizeof(buffer_));
+    end_ = static_cast<size_t>(in_.gcount());
+    pos_ = 0;
+    if (end_ == 0) eof_ = true;
+    return end_ > 0;
   }
 
-  // The next segment; false at the end of the file.
+  int Get() {
+    if (pos_ == end_ && !Fill()) return EOF;
+    ++bytes_;
+    return static_cast<unsigned char>(buffer_[pos_++]);
+  }
+
+  // The next segment into *s; false at the end of the file.
   bool ReadSegment(Segment* s) {
-    std::string text;
+    std::string& text = s->text;
+    text.clear();
+    s->unterminated = false;
     if (!pending_isa_.empty()) {
       text.swap(pending_isa_);
     } else {
@@ -260,24 +276,50 @@ class X12ClaimsReader : public ClaimsReader {
       while ((c = Get()) != EOF && (c == '\r' || c == '\n' || c == ' ' || c == '\t')) {
       }
       if (c == EOF) return false;
-      while (c != EOF && c != static_cast<unsigned char>(terminator_)) {
+      text.push_back(static_cast<char>(c));
+      // A new interchange names its own separators: its ISA is read by its
+      // fixed width.
+      while (text.size() < 3 && text.back() != terminator_ &&
+             (c = Get()) != EOF) {
         text.push_back(static_cast<char>(c));
-        if (text.size() == 3 && text == "ISA") {
-          // A new interchange, with its own separators: read its ISA by
-          // its fixed width.
-          while (text.size() < 106 && (c = Get()) != EOF) {
-            text.push_back(static_cast<char>(c));
-          }
-          if (text.size() == 106) {
-            element_ = text[3];
-            terminator_ = text[105];
-            text.pop_back();
-          }
-          break;
-        }
-        c = Get();
       }
-      s->unterminated = c == EOF;
+      if (text == "ISA") {
+        while (text.size() < 106 && (c = Get()) != EOF) {
+          text.push_back(static_cast<char>(c));
+        }
+        if (text.size() == 106) {
+          element_ = text[3];
+          terminator_ = text[105];
+          text.pop_back();
+        } else {
+          s->unterminated = true;
+        }
+      } else if (!text.empty() && text.back() == terminator_) {
+        text.pop_back();
+      } else if (c == EOF) {
+        s->unterminated = true;
+      } else {
+        // The rest, up to the terminator, a span of the block at a time.
+        while (true) {
+          if (pos_ == end_ && !Fill()) {
+            s->unterminated = true;
+            break;
+          }
+          const char* start = buffer_ + pos_;
+          const void* found = std::memchr(start, terminator_, end_ - pos_);
+          const size_t n = found != nullptr
+                               ? static_cast<const char*>(found) - start
+                               : end_ - pos_;
+          text.append(start, n);
+          pos_ += n;
+          bytes_ += n;
+          if (found != nullptr) {
+            ++pos_;
+            ++bytes_;
+            break;
+          }
+        }
+      }
     }
     s->number = ++segments_;
     s->elements = absl::StrSplit(text, element_);
@@ -312,13 +354,13 @@ class X12ClaimsReader : public ClaimsReader {
       Malformed(s, absl::StrCat("NM109 ", p));
       return "";
     }
-    return s[9];
+    return std::string(s[9]);
   }
 
   // Parses DTP03 as a D8 date or an RD8 range.
   bool Dates(const Segment& s, DayNumber* from, DayNumber* to) {
-    const std::string& format = s[2];
-    const std::string& value = s[3];
+    const absl::string_view format = s[2];
+    const absl::string_view value = s[3];
     if (format == "D8") {
       auto d = ParseCompactDate(value);
       if (!d.ok()) {
@@ -356,7 +398,7 @@ class X12ClaimsReader : public ClaimsReader {
   }
 
   void Handle(const Segment& s) {
-    const std::string& id = s.id();
+    const absl::string_view id = s.id();
     const bool id_ok =
         (id.size() == 2 || id.size() == 3) &&
         std::all_of(id.begin(), id.end(), [](char c) {
@@ -384,13 +426,13 @@ class X12ClaimsReader : public ClaimsReader {
       FlushClaim();
       EndTransaction();
       in_transaction_ = true;
-      if (s[1] != "837" || (!s[3].empty() && s[3].find("X222") == std::string::npos)) {
+      if (s[1] != "837" || (!s[3].empty() && !absl::StrContains(s[3], "X222"))) {
         skipping_ = true;
         ClaimLine note;
         note.position = s.number;
         note.error = absl::StrCat(
             s.Where(), ": transaction set ", s[1],
-            s[3].empty() ? "" : " " + s[3],
+            s[3].empty() ? "" : " ", s[3],
             " is not an 837P professional claim (005010X222A1); its "
             "segments were skipped");
         ready_.push_back(std::move(note));
@@ -405,7 +447,7 @@ class X12ClaimsReader : public ClaimsReader {
     if (skipping_) return;
     if (id == "HL") {
       FlushClaim();
-      const std::string& level = s[3];
+      const absl::string_view level = s[3];
       if (level == "20") {
         in_billing_ = true;
         billing_npi_.clear();
@@ -419,7 +461,7 @@ class X12ClaimsReader : public ClaimsReader {
     if (id == "CLM") {
       FlushClaim();
       in_claim_ = true;
-      claim_id_ = s[1];
+      claim_id_ = std::string(s[1]);
       if (claim_id_.empty()) {
         Malformed(s, "CLM01 (the claim's id) is empty");
       }
@@ -448,7 +490,7 @@ class X12ClaimsReader : public ClaimsReader {
       return;
     }
     if (id == "NM1") {
-      const std::string& who = s[1];
+      const absl::string_view who = s[1];
       if (who == "85") {
         if (in_claim_ || !in_billing_) {
           Malformed(s, "a billing provider name outside loop 2010AA");
@@ -457,8 +499,8 @@ class X12ClaimsReader : public ClaimsReader {
         billing_npi_ = NpiOf(s);
       } else if (who == "PR") {
         payer_ = Payer();
-        payer_.name = s[3];
-        payer_.id = s[9];
+        payer_.name = std::string(s[3]);
+        payer_.id = std::string(s[9]);
         if (payer_.name.empty() && payer_.id.empty()) {
           Malformed(s, "the payer has neither a name (NM103) nor an id "
                        "(NM109)");
@@ -564,11 +606,15 @@ class X12ClaimsReader : public ClaimsReader {
   };
 
   std::istream& in_;
+  char buffer_[1 << 16];
+  size_t pos_ = 0, end_ = 0;
+  bool eof_ = false;
   uint64_t bytes_ = 0;
   uint64_t segments_ = 0;
   char element_ = '*';
   char terminator_ = '~';
   std::string pending_isa_;  // the first segment, read by Start()
+  Segment segment_;          // the last one read
   bool done_ = false;
   std::deque<ClaimLine> ready_;
 

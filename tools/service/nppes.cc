@@ -1,7 +1,11 @@
 #include "tools/service/nppes.h"
 
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <regex>
+#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -55,33 +59,71 @@ class Loader {
       : ledger_(ledger), options_(options), problem_(problem),
         source_("NPPES " + FormatDate(options.file_date)) {}
 
+  // A thread reads and parses the file a chunk of rows ahead (the two
+  // cores split the work about evenly), while this one judges and appends
+  // the chunk before; at most two chunks are in memory.
   absl::StatusOr<NppesResult> Run(std::istream& in,
                                   const std::function<void(uint64_t)>& progress) {
     CsvReader reader(in);
     RETURN_IF_ERROR(Header(reader));
-    std::vector<std::string> f;
-    std::string error;
-    std::vector<Row> chunk;
-    uint64_t reported = 0;
-    while (reader.Next(&f, &error)) {
-      if (!error.empty()) {
-        Skip(absl::StrCat("line ", reader.line(), ": ", error));
-        continue;
+    struct Chunk {
+      std::vector<Row> rows;
+      std::vector<std::string> problems;  // of rows not in `rows`
+      uint64_t bytes = 0;                 // read by its end
+      bool last = false;
+    };
+    std::mutex mu;
+    std::condition_variable changed;
+    std::deque<Chunk> ready;
+    bool stop = false;
+    const size_t rows_per_chunk = std::max<size_t>(1, options_.batch_size);
+    std::thread parser([&] {
+      std::vector<std::string> f;
+      std::string error;
+      bool more = true;
+      while (more) {
+        Chunk chunk;
+        while (chunk.rows.size() < rows_per_chunk &&
+               (more = reader.Next(&f, &error))) {
+          if (!error.empty()) {
+            chunk.problems.push_back(
+                absl::StrCat("line ", reader.line(), ": ", error));
+            continue;
+          }
+          std::optional<Row> row = Parse(f, reader.line(), &chunk.problems);
+          if (row.has_value()) chunk.rows.push_back(std::move(*row));
+        }
+        chunk.bytes = reader.bytes();
+        chunk.last = !more;
+        std::unique_lock<std::mutex> lock(mu);
+        changed.wait(lock, [&] { return stop || ready.size() < 1; });
+        if (stop) return;
+        ready.push_back(std::move(chunk));
+        changed.notify_all();
       }
-      std::optional<Row> row = Parse(f, reader.line());
-      if (!row.has_value()) continue;
-      chunk.push_back(std::move(*row));
-      if (chunk.size() >= std::max<size_t>(1, options_.batch_size)) {
-        RETURN_IF_ERROR(Judge(chunk));
-        chunk.clear();
+    });
+    absl::Status status;
+    while (status.ok()) {
+      Chunk chunk;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        changed.wait(lock, [&] { return !ready.empty(); });
+        chunk = std::move(ready.front());
+        ready.pop_front();
+        changed.notify_all();
       }
-      if (progress && reader.bytes() - reported >= (1 << 20)) {
-        reported = reader.bytes();
-        progress(reported);
-      }
+      for (const std::string& p : chunk.problems) Skip(p);
+      status = Judge(chunk.rows);
+      if (progress) progress(chunk.bytes);
+      if (chunk.last) break;
     }
-    RETURN_IF_ERROR(Judge(chunk));
-    if (progress) progress(reader.bytes());
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stop = true;
+      changed.notify_all();
+    }
+    parser.join();
+    RETURN_IF_ERROR(status);
     return result_;
   }
 
@@ -139,14 +181,17 @@ class Loader {
     return std::string(absl::StripAsciiWhitespace(f[*column]));
   }
 
-  std::optional<Row> Parse(const std::vector<std::string>& f, size_t line) {
+  // One row's facts, or nullopt with the reason in *problems (none for a
+  // blank line). Runs on the reading thread: touches no loader state.
+  std::optional<Row> Parse(const std::vector<std::string>& f, size_t line,
+                           std::vector<std::string>* problems) const {
     Row row;
     row.line = line;
     row.npi = Get(f, npi_);
     const std::string where = absl::StrCat("line ", line, ": ");
     if (row.npi.empty() && f.size() <= 1) return std::nullopt;  // blank line
     if (!IsValidNpi(row.npi)) {
-      Skip(absl::StrCat(where, "NPI '", row.npi, "' is not a valid NPI"));
+      problems->push_back(absl::StrCat(where, "NPI '", row.npi, "' is not a valid NPI"));
       return std::nullopt;
     }
     const std::string entity = Get(f, entity_);
@@ -159,13 +204,13 @@ class Loader {
       row.entity = v1::Enrolled::ORGANIZATION;
       row.name = Get(f, org_name_);
     } else if (!entity.empty()) {
-      Skip(absl::StrCat(where, "Entity Type Code '", entity,
+      problems->push_back(absl::StrCat(where, "Entity Type Code '", entity,
                         "' is not 1 (individual) or 2 (organization)"));
       return std::nullopt;
     }
     row.replacement = Get(f, replacement_);
     if (!row.replacement.empty() && !IsValidNpi(row.replacement)) {
-      Skip(absl::StrCat(where, "Replacement NPI '", row.replacement,
+      problems->push_back(absl::StrCat(where, "Replacement NPI '", row.replacement,
                         "' is not a valid NPI"));
       return std::nullopt;
     }
@@ -183,14 +228,14 @@ class Loader {
       if (text.empty()) continue;
       auto day = ParseUsDate(text);
       if (!day.ok()) {
-        Skip(absl::StrCat(where, d.name, ": ", day.status().message()));
+        problems->push_back(absl::StrCat(where, d.name, ": ", day.status().message()));
         return std::nullopt;
       }
       *d.out = *day;
     }
     if (row.entity == v1::Enrolled::ENTITY_UNSPECIFIED &&
         !row.deactivated.has_value()) {
-      Skip(absl::StrCat(where, "no Entity Type Code, and no NPI Deactivation "
+      problems->push_back(absl::StrCat(where, "no Entity Type Code, and no NPI Deactivation "
                                "Date to explain why"));
       return std::nullopt;
     }
