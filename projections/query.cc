@@ -731,14 +731,8 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   ASSIGN_OR_RETURN(const std::vector<std::optional<Timeline>> chain,
                    view_->GetTimelines(keys));
 
-  // The contracts held by the two NPIs at the payer, each read once.
-  ASSIGN_OR_RETURN(const std::vector<Timeline> rendering_contracts,
-                   ContractTimelines(rendering, payer));
-  std::vector<Timeline> billing_contracts;
-  if (!self_billing) {
-    ASSIGN_OR_RETURN(billing_contracts, ContractTimelines(billing, payer));
-  }
-  // What the answer rests on: every event known at K of each timeline read.
+  // What the answer rests on: every event known at K of each timeline read
+  // (sorted when the answer is complete).
   auto rests_on = [&](const Timeline& t) {
     for (const TimelineEntry& e : t.entries()) {
       if (e.seq() <= known_seq) result.sources.push_back(e.seq());
@@ -750,12 +744,22 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   for (const std::optional<Timeline>& t : chain) {
     if (t.has_value()) rests_on(*t);
   }
-  for (const Timeline& t : rendering_contracts) rests_on(t);
-  for (const Timeline& t : billing_contracts) rests_on(t);
-  std::sort(result.sources.begin(), result.sources.end());
-  result.sources.erase(
-      std::unique(result.sources.begin(), result.sources.end()),
-      result.sources.end());
+  auto finish = [&]() -> ClaimCheckResult {
+    std::sort(result.sources.begin(), result.sources.end());
+    result.sources.erase(
+        std::unique(result.sources.begin(), result.sources.end()),
+        result.sources.end());
+    result.payable = out.empty();
+    return std::move(result);
+  };
+  // The contracts an NPI holds at the payer, read once, when needed.
+  auto contracts_of = [&](const std::string& holder)
+      -> absl::StatusOr<std::vector<Timeline>> {
+    ASSIGN_OR_RETURN(std::vector<Timeline> contracts,
+                     ContractTimelines(holder, payer));
+    for (const Timeline& t : contracts) rests_on(t);
+    return contracts;
+  };
 
   RegistryFindings(rendering, billing, chain.back(),
                    self_billing ? nullptr : &chain[kBillingRegistry], dos,
@@ -776,6 +780,8 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
 
   if (self_billing) {
     // Self-billing: the individual's own contract; no reassignment needed.
+    ASSIGN_OR_RETURN(const std::vector<Timeline> rendering_contracts,
+                     contracts_of(rendering));
     const std::vector<v1::ContractSigned> contracts =
         ContractsOn(rendering_contracts, dos, known_seq);
     bool individual = std::any_of(
@@ -793,8 +799,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
                        payer, " is in force on ", d,
                        ended.has_value() ? ": " + ended->Describe() : "")));
     }
-    result.payable = out.empty();
-    return result;
+    return finish();
   }
 
   Identity group = EnrollmentIdentity(chain[kGroupEnrollment], dos, known_seq);
@@ -844,14 +849,18 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
 
   // The group's contract must cover the rendering provider, or the provider
   // holds an individual contract.
+  ASSIGN_OR_RETURN(const std::vector<Timeline> billing_contracts,
+                   contracts_of(billing));
   const std::vector<v1::ContractSigned> group_contracts =
       ContractsOn(billing_contracts, dos, known_seq);
+  std::vector<Timeline> rendering_contracts;
   bool covered = std::any_of(
       group_contracts.begin(), group_contracts.end(),
       [&](const v1::ContractSigned& c) {
         return c.kind() == v1::ContractSigned::GROUP && Covers(c, rendering);
       });
   if (!covered) {
+    ASSIGN_OR_RETURN(rendering_contracts, contracts_of(rendering));
     covered = !ContractsOn(rendering_contracts, dos, known_seq).empty();
   }
   if (!covered) {
@@ -911,8 +920,7 @@ absl::StatusOr<ClaimCheckResult> Queries::ClaimCheck(
   for (const GroupMinimumFlag& f : flags) {
     result.warnings.push_back(GroupBelowMinimumWarning(f, dos));
   }
-  result.payable = out.empty();
-  return result;
+  return finish();
 }
 
 absl::StatusOr<LedgerStats> Queries::Stats(DayNumber day) const {

@@ -80,7 +80,8 @@ struct ClaimCheckResult {
   // The seqs, ascending, of the events known at known_seq (and the voids
   // of them) in every timeline the check read: enrollments, credentialing,
   // the group's demographics, association, reassignment, registry records,
-  // contracts. What the answer rests on (the GROUP_BELOW_MINIMUM
+  // the group's contracts (and the provider's own, when the group's do not
+  // cover them or they bill for themself). What the answer rests on (the GROUP_BELOW_MINIMUM
   // warning's reads of the group's other reassignments are not listed).
   std::vector<uint64_t> sources;
   // The claim's NPIs of which the NPPES registry (registry_updated events)

@@ -586,7 +586,8 @@ TEST_F(QueryTest, RegistryDeactivationAndNpiTypes) {
 }
 
 // A claim check lists the events of exactly the timelines it read: the
-// chain, the registry records and both NPIs' contracts, not a revalidation.
+// chain, the registry records and the group's contracts (the provider's
+// own only when those do not cover them), not a revalidation.
 TEST_F(QueryTest, AClaimCheckRestsOnTheTimelinesItRead) {
   Onboard(kDrA);                                                  // 1-5
   Add({Reassigned("r1", "2023-01-01", kDrA, kGroupX)});            // 6
@@ -600,7 +601,12 @@ TEST_F(QueryTest, AClaimCheckRestsOnTheTimelinesItRead) {
   Add({revalidated, Voided("v", "2023-01-01", 7)});               // 10, 11
   ClaimCheckResult r = Check(kDrA, kGroupX, "2024-03-10");
   EXPECT_TRUE(r.payable);
-  EXPECT_EQ(r.sources, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 11}));
+  EXPECT_EQ(r.sources, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 11}));
+  // Not covered by the group's contract on a day after it ended: the
+  // provider's own contract is read too.
+  Add({ContractEnded("ce", "2024-01-01", kGroupX, "medicare", "G-" + std::string(kDrA))});  // 12
+  EXPECT_EQ(Check(kDrA, kGroupX, "2024-03-10").sources,
+            (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12}));
   EXPECT_EQ(Check(kDrA, kGroupX, "2024-03-10", 8).sources,
             (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7, 8}));
   // Self-billing reads the provider's own timelines only.

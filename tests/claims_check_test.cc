@@ -59,7 +59,8 @@ class ClaimsCheckTest : public ::testing::Test {
     if (known_seq != 0) request.mutable_known()->set_known_seq(known_seq);
     (*request.mutable_payer_map())["00431"] = "medicare";
     (*request.mutable_payer_map())["62308"] = "cigna";
-    std::ifstream in(kData + "/" + file, std::ios::binary);
+    std::ifstream in(file[0] == '/' ? file : kData + "/" + file,
+                     std::ios::binary);
     std::vector<std::string> out;
     service::QueryService q(ledger_->View());
     auto s = q.CheckClaimsFile(request, in, [&](const v1::ClaimLineResult& l) {
@@ -268,6 +269,26 @@ TEST_F(ClaimsCheckTest, AsKnownAtAnEarlierSeq) {
     EXPECT_EQ(summary.known_seq(), 18u);
     EXPECT_EQ(summary.lines_not_in_registry(), 13u);
   }
+}
+
+// A transaction set that is not an 837P is a line of the answer (its
+// segments skipped), not a claim.
+TEST_F(ClaimsCheckTest, ANoteAboutNoClaimIsNoClaim) {
+  std::string text = ReadFile(kData + "/claims_2024-03.837");
+  const size_t second = text.find("ST*837*0002");
+  ASSERT_NE(second, std::string::npos);
+  text.insert(second, "ST*835*0009~\nBPR*I*1~\nSE*3*0009~\n");
+  const std::string path = dir_.Sub("with-835.837");
+  WriteFile(path, text);
+  v1::ClaimsFileSummary summary;
+  std::vector<std::string> lines = Check(path, "x12-837p", &summary);
+  ASSERT_EQ(lines.size(), 15u);
+  EXPECT_EQ(lines[5],
+            "/0 error segment 70 (ST*835): transaction set 835 is not an 837P "
+            "professional claim (005010X222A1); its segments were skipped");
+  EXPECT_EQ(summary.lines(), 15u);
+  EXPECT_EQ(summary.claims(), 12u);
+  EXPECT_EQ(summary.errors(), 2u);
 }
 
 TEST_F(ClaimsCheckTest, CommandExitCodesAndSummary) {

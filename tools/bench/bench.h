@@ -70,8 +70,10 @@ void ClaimsFileBench(const Ledger& ledger, const Generator& gen, int32_t day,
                      uint64_t seed, Result* res);
 
 // A generated NPPES data file of `rows` rows (330 quoted columns) loaded
-// into a fresh ledger in `work_dir`, then loaded again (adds nothing).
-void NppesBench(const std::string& work_dir, uint64_t rows, Result* res);
+// into a fresh ledger in `work_dir` by the `provledger` binary at
+// `provledger`, in its own process, then loaded again (adds nothing).
+void NppesBench(const std::string& provledger, const std::string& work_dir,
+                uint64_t rows, Result* res);
 
 }  // namespace provledger
 

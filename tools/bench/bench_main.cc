@@ -571,8 +571,12 @@ int Run(const Flags& f) {
                static_cast<unsigned long long>(g.providers), g.payers, g.years,
                static_cast<unsigned long long>(g.seed), dir.c_str());
   Result res;
+  const std::string provledger =
+      (std::filesystem::read_symlink("/proc/self/exe").parent_path() / ".." /
+       "provledger")
+          .string();
   if (f.nppes_only) {
-    NppesBench(dir, f.quick ? 20000 : f.nppes_rows, &res);
+    NppesBench(provledger, dir, f.quick ? 20000 : f.nppes_rows, &res);
     res.Add("peak_rss_mb", PeakRssMb());
     if (!f.keep && f.dir.empty()) std::filesystem::remove_all(dir);
     return Report(res, f.json);
@@ -735,9 +739,7 @@ int Run(const Flags& f) {
                     f.quick ? 20000 : f.claim_lines, f.seed * 31 + 9, &res);
     res.Add("rss_after_claims_file_mb", RssMb());
     if (f.nppes_rows > 0) {
-      const double rss_before = RssMb();
-      NppesBench(dir, f.quick ? 20000 : f.nppes_rows, &res);
-      res.Add("nppes_rss_growth_mb", RssMb() - rss_before);
+      NppesBench(provledger, dir, f.quick ? 20000 : f.nppes_rows, &res);
     }
 
     // Rebuild vs raw scan + put.

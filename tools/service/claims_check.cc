@@ -85,7 +85,9 @@ absl::StatusOr<v1::ClaimsFileSummary> QueryService::CheckClaimsFile(
           "payer map");
     }
     out.set_payer(CanonicalPayer(payer));
-    if (line.claim_id != last_claim || !any_claim) {
+    // A claim's lines come together; a note about no claim (a skipped
+    // transaction set, a line outside any claim) is no claim.
+    if (!line.claim_id.empty() && (line.claim_id != last_claim || !any_claim)) {
       summary.set_claims(summary.claims() + 1);
       last_claim = line.claim_id;
       any_claim = true;
