@@ -12,17 +12,20 @@
 #include <functional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "ledger/internal/raw_access.h"
 #include "ledger/ledger.h"
 #include "ledger/testing.h"
 #include "projections/query.h"
 #include "projections/testing_fold.h"
+#include "tools/service/service.h"
 
 namespace provledger {
 namespace {
@@ -494,6 +497,104 @@ TEST(ViewTest, WaitForHeadWakesOnAppendAndTimesOut) {
   follower.join();
   EXPECT_EQ(seen.seq, 1u);
   EXPECT_EQ(seen.hash, ledger->head().hash);
+}
+
+}  // namespace
+}  // namespace provledger
+
+namespace provledger {
+namespace {
+
+// A claims file is checked by two threads while another appends: every
+// line's result, in the file's order, is the claim check a single thread
+// gives on the same view (pinned when the check began).
+TEST(ClaimsFileTest, CheckedByTwoThreadsAsOneWouldCheckIt) {
+  TempDir dir;
+  LedgerOptions options;
+  options.create_if_missing = true;
+  auto ledger = std::move(*Ledger::Open(options, dir.Sub("db")));
+  const std::vector<std::string> providers = {kDrA, kDrB, "1111111112",
+                                              "1222222220"};
+  std::vector<Event> setup = {EnrolledOrg("enr-x", "2015-01-01", kGroupX)};
+  for (const std::string& p : providers) {
+    setup.push_back(EnrolledIndividual("enr-" + p, "2019-01-01", p));
+    setup.push_back(Credentialed("cred-" + p, "2019-01-01", p, "medicare",
+                                 "2029-01-01"));
+    setup.push_back(Associated("asc-" + p, "2023-01-01", p, kGroupX));
+    setup.push_back(Reassigned("r-" + p, "2023-01-01", p, kGroupX));
+  }
+  setup.push_back(GroupContract("ctr", "2015-01-01", kGroupX,
+                                {kDrA, kDrB, "1111111112", "1222222220"}));
+  setup.push_back(Revoked("end-" + providers[1], "2024-02-10", providers[1], kGroupX));
+  AppendOptions fast;
+  fast.sync = false;
+  ASSERT_TRUE(ledger->Append(setup, fast).ok());
+  // 3000 lines (12 batches for the checkers), one to three days each.
+  std::string csv = "claim_id,line,rendering_npi,billing_npi,payer,dos_from,dos_to\n";
+  std::mt19937 rng(7);
+  for (int i = 0; i < 3000; ++i) {
+    const std::string& p = providers[rng() % providers.size()];
+    const DayNumber from = *ParseDate("2024-02-01") + static_cast<int>(rng() % 20);
+    absl::StrAppend(&csv, "C-", i / 2, ",", i % 2 + 1, ",", p, ",", kGroupX,
+                    ",medicare,", FormatDate(from), ",",
+                    FormatDate(from + static_cast<int>(rng() % 3)), "\n");
+  }
+  std::shared_ptr<const LedgerView> view = ledger->View();
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int i = 0; i < 200 && !done; ++i) {
+      // Ends a reassignment the view still has in effect, and starts it
+      // again: the view's answers must not move.
+      const std::string& p = providers[i % providers.size()];
+      ledger->Append({Revoked(absl::StrCat("end", i), "2024-02-05", p, kGroupX),
+                      Reassigned(absl::StrCat("again", i), "2024-02-15", p,
+                                 kGroupX)},
+                     fast)
+          .IgnoreError();
+    }
+  });
+  service::QueryService service(view);
+  v1::ClaimsFileRequest request;
+  request.set_claims_format("csv");
+  std::istringstream in(csv);
+  std::vector<v1::ClaimLineResult> results;
+  auto summary = service.CheckClaimsFile(
+      request, in, [&](const v1::ClaimLineResult& r) { results.push_back(r); });
+  done = true;
+  writer.join();
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  ASSERT_EQ(results.size(), 3000u);
+  EXPECT_EQ(summary->lines(), 3000u);
+  EXPECT_EQ(summary->claims(), 1500u);
+  // The brute force: each line, each day, one claim check on the view.
+  Queries q(view);
+  std::istringstream again(csv);
+  std::string header, row;
+  std::getline(again, header);
+  uint32_t denied = 0;
+  for (size_t i = 0; std::getline(again, row); ++i) {
+    std::vector<std::string> f = absl::StrSplit(row, ',');
+    ASSERT_EQ(results[i].claim_id(), f[0]);
+    ASSERT_EQ(absl::StrCat(results[i].line()), f[1]);
+    std::vector<std::string> codes;
+    for (DayNumber d = *ParseDate(f[5]); d <= *ParseDate(f[6]); ++d) {
+      auto r = q.ClaimCheck(f[2], f[3], "medicare", d, kHeadSeq, PayerRules());
+      ASSERT_TRUE(r.ok());
+      for (const Finding& x : r->findings) {
+        if (std::find(codes.begin(), codes.end(), x.code) == codes.end()) {
+          codes.push_back(x.code);
+        }
+      }
+    }
+    std::vector<std::string> got;
+    for (const auto& x : results[i].findings()) got.push_back(x.code());
+    EXPECT_EQ(got, codes) << row;
+    EXPECT_EQ(results[i].result(), codes.empty() ? "payable" : "denied");
+    if (!codes.empty()) ++denied;
+  }
+  EXPECT_EQ(summary->denied(), denied);
+  EXPECT_GT(denied, 0u);
+  EXPECT_LT(denied, 3000u);
 }
 
 }  // namespace

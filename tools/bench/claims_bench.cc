@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -311,12 +312,20 @@ ChildRun RunChild(const std::vector<std::string>& argv) {
   const auto start = Clock::now();
   pid_t pid = 0;
   if (posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ) == 0) {
+    // The child's peak from its own VmHWM, sampled until it exits: its
+    // rusage would count the pages it shared with this process before exec.
+    const std::string status_path = absl::StrCat("/proc/", pid, "/status");
     int status = 0;
-    rusage usage{};
-    if (wait4(pid, &status, 0, &usage) == pid && WIFEXITED(status)) {
-      run.exit_code = WEXITSTATUS(status);
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+      std::ifstream proc(status_path);
+      for (std::string line; std::getline(proc, line);) {
+        if (line.rfind("VmHWM:", 0) == 0) {
+          run.peak_mb = std::max(run.peak_mb, std::stod(line.substr(6)) / 1024.0);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    run.peak_mb = usage.ru_maxrss / 1024.0;
+    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   }
   run.seconds = Seconds(Clock::now() - start);
   posix_spawn_file_actions_destroy(&actions);

@@ -1,6 +1,13 @@
 // QueryService::CheckClaimsFile: a claims file checked line by line, each
 // line on each of its days, against one view.
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -49,27 +56,17 @@ absl::StatusOr<v1::ClaimsFileSummary> QueryService::CheckClaimsFile(
   ASSIGN_OR_RETURN(std::unique_ptr<ClaimsReader> reader,
                    NewClaimsReader(format, file));
   const Queries q(view_);
-  v1::ClaimsFileSummary summary;
-  summary.set_known_seq(known_seq);
-  std::map<std::string, uint32_t> by_code;
-  std::set<std::string> registry_samples;
-  std::string last_claim;
-  bool any_claim = false;
-  ClaimLine line;
-  v1::ClaimLineResult out;
-  uint64_t last_progress = 0;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, reader->Next(&line));
-    if (!more) break;
-    out.Clear();
-    out.set_claim_id(line.claim_id);
-    out.set_line(line.line);
-    out.set_position(line.position);
-    out.set_rendering_npi(line.rendering_npi);
-    out.set_billing_npi(line.billing_npi);
+
+  // One line's result: its claim checks, one per day of service.
+  auto check = [&](ClaimLine& line, v1::ClaimLineResult* out) -> absl::Status {
+    out->set_claim_id(line.claim_id);
+    out->set_line(line.line);
+    out->set_position(line.position);
+    out->set_rendering_npi(line.rendering_npi);
+    out->set_billing_npi(line.billing_npi);
     if (line.error.empty()) {
-      out.set_dos_from(FormatDate(line.from));
-      out.set_dos_to(FormatDate(line.to));
+      out->set_dos_from(FormatDate(line.from));
+      out->set_dos_to(FormatDate(line.to));
     }
     // The ledger's payer: mapped by id, else as written.
     std::string payer = line.payer;
@@ -84,56 +81,155 @@ absl::StatusOr<v1::ClaimsFileSummary> QueryService::CheckClaimsFile(
           " is not a ledger payer name: map its payer id to one in the "
           "payer map");
     }
-    out.set_payer(CanonicalPayer(payer));
+    out->set_payer(CanonicalPayer(payer));
+    if (!line.error.empty()) {
+      out->set_result("error");
+      out->set_error(line.error);
+      return absl::OkStatus();
+    }
+    for (DayNumber day = line.from; day <= line.to; ++day) {
+      ASSIGN_OR_RETURN(ClaimCheckResult r,
+                       q.ClaimCheck(line.rendering_npi, line.billing_npi,
+                                    payer, day, known_seq, rules_));
+      for (const Finding& f : r.findings) Note(f, day, out->mutable_findings());
+      for (const Finding& w : r.warnings) Note(w, day, out->mutable_warnings());
+      if (day == line.from) {
+        for (const std::string& npi : r.not_in_registry) {
+          out->add_not_in_registry(npi);
+        }
+      }
+    }
+    out->set_result(out->findings().empty() ? "payable" : "denied");
+    return absl::OkStatus();
+  };
+
+  // This thread reads the file a batch of lines at a time, up to
+  // kBatchesAhead batches ahead; two threads check them (the two cores);
+  // the results go to `sink` in the file's order, as each batch is done.
+  struct Batch {
+    std::vector<ClaimLine> lines;
+    std::vector<v1::ClaimLineResult> results;
+    uint64_t bytes = 0;  // read by its end
+    absl::Status status;
+    bool done = false;
+  };
+  constexpr size_t kBatchLines = 256;
+  constexpr size_t kBatchesAhead = 8;
+  std::mutex mu;
+  std::condition_variable changed;
+  std::deque<Batch*> todo;
+  bool stop = false;
+  auto work = [&] {
+    while (true) {
+      Batch* batch;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        changed.wait(lock, [&] { return stop || !todo.empty(); });
+        if (todo.empty()) return;
+        batch = todo.front();
+        todo.pop_front();
+      }
+      batch->results.resize(batch->lines.size());
+      for (size_t i = 0; i < batch->lines.size() && batch->status.ok(); ++i) {
+        batch->status = check(batch->lines[i], &batch->results[i]);
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        batch->done = true;
+      }
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> checkers;
+  for (int i = 0; i < 2; ++i) checkers.emplace_back(work);
+
+  v1::ClaimsFileSummary summary;
+  summary.set_known_seq(known_seq);
+  std::map<std::string, uint32_t> by_code;
+  std::set<std::string> registry_samples;
+  std::string last_claim;
+  bool any_claim = false;
+  auto count = [&](const v1::ClaimLineResult& out) {
     // A claim's lines come together; a note about no claim (a skipped
     // transaction set, a line outside any claim) is no claim.
-    if (!line.claim_id.empty() && (line.claim_id != last_claim || !any_claim)) {
+    if (!out.claim_id().empty() &&
+        (out.claim_id() != last_claim || !any_claim)) {
       summary.set_claims(summary.claims() + 1);
-      last_claim = line.claim_id;
+      last_claim = out.claim_id();
       any_claim = true;
     }
     summary.set_lines(summary.lines() + 1);
-    if (!line.error.empty()) {
-      out.set_result("error");
-      out.set_error(line.error);
+    if (out.result() == "error") {
       summary.set_errors(summary.errors() + 1);
+      return;
+    }
+    if (out.result() == "payable") {
+      summary.set_payable(summary.payable() + 1);
     } else {
-      for (DayNumber day = line.from; day <= line.to; ++day) {
-        ASSIGN_OR_RETURN(ClaimCheckResult r,
-                         q.ClaimCheck(line.rendering_npi, line.billing_npi,
-                                      payer, day, known_seq, rules_));
-        for (const Finding& f : r.findings) Note(f, day, out.mutable_findings());
-        for (const Finding& w : r.warnings) Note(w, day, out.mutable_warnings());
-        if (day == line.from) {
-          for (const std::string& npi : r.not_in_registry) {
-            out.add_not_in_registry(npi);
-          }
-        }
-      }
-      const bool payable = out.findings().empty();
-      out.set_result(payable ? "payable" : "denied");
-      if (payable) {
-        summary.set_payable(summary.payable() + 1);
-      } else {
-        summary.set_denied(summary.denied() + 1);
-      }
-      for (const v1::LineFinding& f : out.findings()) ++by_code[f.code()];
-      if (!out.not_in_registry().empty()) {
-        summary.set_lines_not_in_registry(summary.lines_not_in_registry() + 1);
-        for (const std::string& npi : out.not_in_registry()) {
-          if (registry_samples.size() < kRegistrySamples) {
-            registry_samples.insert(npi);
-          }
+      summary.set_denied(summary.denied() + 1);
+    }
+    for (const v1::LineFinding& f : out.findings()) ++by_code[f.code()];
+    if (!out.not_in_registry().empty()) {
+      summary.set_lines_not_in_registry(summary.lines_not_in_registry() + 1);
+      for (const std::string& npi : out.not_in_registry()) {
+        if (registry_samples.size() < kRegistrySamples) {
+          registry_samples.insert(npi);
         }
       }
     }
-    sink(out);
-    if (progress && reader->bytes() - last_progress >= (1 << 16)) {
-      last_progress = reader->bytes();
-      progress(last_progress);
+  };
+
+  std::deque<std::unique_ptr<Batch>> ahead;  // in the file's order
+  absl::Status status;
+  bool eof = false;
+  while (status.ok()) {
+    if (!eof && ahead.size() < kBatchesAhead) {
+      auto batch = std::make_unique<Batch>();
+      while (batch->lines.size() < kBatchLines) {
+        ClaimLine line;
+        absl::StatusOr<bool> more = reader->Next(&line);
+        if (!more.ok()) status = more.status();
+        if (!more.ok() || !*more) {
+          eof = true;
+          break;
+        }
+        batch->lines.push_back(std::move(line));
+      }
+      batch->bytes = reader->bytes();
+      if (batch->lines.empty()) continue;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        todo.push_back(batch.get());
+      }
+      changed.notify_all();
+      ahead.push_back(std::move(batch));
+      continue;
     }
+    if (ahead.empty()) break;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      changed.wait(lock, [&] { return ahead.front()->done; });
+    }
+    Batch& batch = *ahead.front();
+    if (!batch.status.ok()) {
+      status = batch.status;
+      break;
+    }
+    for (const v1::ClaimLineResult& out : batch.results) {
+      count(out);
+      sink(out);
+    }
+    if (progress) progress(batch.bytes);
+    ahead.pop_front();
   }
-  if (progress) progress(reader->bytes());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+    todo.clear();
+  }
+  changed.notify_all();
+  for (std::thread& t : checkers) t.join();
+  RETURN_IF_ERROR(status);
   for (const auto& [code, n] : by_code) {
     v1::Count* c = summary.add_by_code();
     c->set_name(code);
