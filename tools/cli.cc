@@ -1,5 +1,6 @@
 #include "tools/cli.h"
 
+#include <filesystem>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -176,6 +177,42 @@ LedgerOptions ReadOnly() {
   LedgerOptions options;
   options.read_only = true;
   return options;
+}
+
+absl::StatusOr<PayerRules> LoadPayerRules(const Context& ctx,
+                                          const std::string& flag) {
+  if (!ctx.server.empty()) {
+    if (!flag.empty()) {
+      return absl::InvalidArgumentError(
+          "--payer-rules: with --server the server's rules apply "
+          "(provledgerd --payer-rules)");
+    }
+    return PayerRules();
+  }
+  std::string path = flag;
+  if (path.empty() && !ctx.db.empty() &&
+      std::filesystem::exists(ctx.db + "/payer_rules.csv")) {
+    path = ctx.db + "/payer_rules.csv";
+  }
+  if (path.empty()) return PayerRules();
+  return PayerRules::Load(path);
+}
+
+bool OpenFileAnswers(const Context& ctx, const std::string& rules_flag,
+                     FileAnswers* out, int* exit_code) {
+  auto rules = LoadPayerRules(ctx, rules_flag);
+  if (!rules.ok()) {
+    *exit_code = ReportError(rules.status());
+    return false;
+  }
+  if (!ctx.server.empty()) {
+    out->server = ConnectServer(ctx, exit_code);
+    return out->server != nullptr;
+  }
+  out->ledger = OpenLedger(ctx, exit_code, ReadOnly());
+  if (!out->ledger) return false;
+  out->local.emplace(out->ledger->View(), std::move(*rules));
+  return true;
 }
 
 absl::StatusOr<absl::TimeZone> ResolveZone(const std::string& flag) {

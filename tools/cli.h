@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "ledger/ledger.h"
 #include "provledger/v1/api.pb.h"
 #include "tools/server/client.h"
+#include "tools/service/service.h"
 
 namespace provledger {
 
@@ -70,6 +72,25 @@ std::unique_ptr<server::RemoteAnswers> ConnectServer(const Context& ctx,
 
 // LedgerOptions for a command that only reads.
 LedgerOptions ReadOnly();
+
+// The payer rules of --payer-rules `flag`; when it is empty, of
+// DIR/payer_rules.csv if there is one (none through a server, whose own
+// rules apply: --payer-rules with --server is refused).
+absl::StatusOr<PayerRules> LoadPayerRules(const Context& ctx,
+                                          const std::string& flag);
+
+// Where a command that checks a file row by row (reconcile, claims-check)
+// gets its answers: the server of ctx.server, or one view of the local
+// ledger, so that every row is judged against one state.
+struct FileAnswers {
+  std::unique_ptr<server::RemoteAnswers> server;
+  std::unique_ptr<Ledger> ledger;
+  std::optional<service::QueryService> local;
+};
+// Fills *out (with the rules of `rules_flag`, LoadPayerRules); on error
+// prints it, sets *exit_code and returns false.
+bool OpenFileAnswers(const Context& ctx, const std::string& rules_flag,
+                     FileAnswers* out, int* exit_code);
 
 // The time zone of --tz `flag`; when it is empty, of $PROVLEDGER_TZ; else
 // UTC. Error messages name --tz.

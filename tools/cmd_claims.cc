@@ -97,27 +97,10 @@ int RunClaimsCheck(const Context& ctx, const ClaimsFlags& f) {
         absl::StrCat("cannot read the claims file '", f.file, "'")));
   }
   int rc = kExitOk;
-  std::unique_ptr<server::RemoteAnswers> server;
-  std::unique_ptr<Ledger> ledger;
-  std::optional<service::QueryService> local;
-  if (!ctx.server.empty()) {
-    server = ConnectServer(ctx, &rc);
-    if (!server) return rc;
-  } else {
-    ledger = OpenLedger(ctx, &rc, ReadOnly());
-    if (!ledger) return rc;
-    PayerRules rules;
-    std::string rules_path = f.payer_rules;
-    if (rules_path.empty() && std::filesystem::exists(ctx.db + "/payer_rules.csv")) {
-      rules_path = ctx.db + "/payer_rules.csv";
-    }
-    if (!rules_path.empty()) {
-      auto loaded = PayerRules::Load(rules_path);
-      if (!loaded.ok()) return ReportError(loaded.status());
-      rules = std::move(*loaded);
-    }
-    local.emplace(ledger->View(), std::move(rules));
-  }
+  FileAnswers answers;
+  if (!OpenFileAnswers(ctx, f.payer_rules, &answers, &rc)) return rc;
+  const auto& server = answers.server;
+  auto& local = answers.local;
 
   std::error_code ec;
   Progress progress("claims-check", std::filesystem::file_size(f.file, ec));

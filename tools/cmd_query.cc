@@ -91,29 +91,12 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
   }
   s.known = *known;
   s.zone = *service::ZoneOf(s.known);
-  PayerRules rules;
-  std::string rules_path = f.payer_rules;
-  if (rules_path.empty() && ctx.server.empty()) {
-    std::string fallback = ctx.db + "/payer_rules.csv";
-    if (!ctx.db.empty() && std::filesystem::exists(fallback)) {
-      rules_path = fallback;
-    }
-  }
-  if (!rules_path.empty()) {
-    auto loaded = PayerRules::Load(rules_path);
-    if (!loaded.ok()) {
-      *rc = ReportError(loaded.status());
-      return std::nullopt;
-    }
-    rules = *loaded;
+  auto rules = LoadPayerRules(ctx, f.payer_rules);
+  if (!rules.ok()) {
+    *rc = ReportError(rules.status());
+    return std::nullopt;
   }
   if (!ctx.server.empty()) {
-    if (!f.payer_rules.empty()) {
-      *rc = ReportError(absl::InvalidArgumentError(
-          "--payer-rules: with --server the server's rules apply "
-          "(provledgerd --payer-rules)"));
-      return std::nullopt;
-    }
     s.service = ConnectServer(ctx, rc);
     if (!s.service) return std::nullopt;
     return s;
@@ -121,7 +104,7 @@ std::optional<Session> Start(const Context& ctx, const QueryFlags& f, int* rc) {
   s.ledger = OpenLedger(ctx, rc, ReadOnly());
   if (!s.ledger) return std::nullopt;
   s.service = std::make_unique<service::QueryService>(s.ledger->View(),
-                                                      std::move(rules));
+                                                      std::move(*rules));
   return s;
 }
 

@@ -50,17 +50,10 @@ int RunReconcile(const Context& ctx, const ReconcileFlags& f) {
   // Locally or through a server, one view for the whole run: every row is
   // judged against one state.
   int rc = kExitOk;
-  std::unique_ptr<server::RemoteAnswers> server;
-  std::unique_ptr<Ledger> ledger;
-  std::optional<service::QueryService> local;
-  if (!ctx.server.empty()) {
-    server = ConnectServer(ctx, &rc);
-    if (!server) return rc;
-  } else {
-    ledger = OpenLedger(ctx, &rc, ReadOnly());
-    if (!ledger) return rc;
-    local.emplace(ledger->View());
-  }
+  FileAnswers answers;
+  if (!OpenFileAnswers(ctx, "", &answers, &rc)) return rc;
+  const auto& server = answers.server;
+  auto& local = answers.local;
 
   std::error_code ec;
   Progress progress("reconcile", std::filesystem::file_size(f.roster, ec));
