@@ -425,7 +425,6 @@ class X12ClaimsReader : public ClaimsReader {
     if (id == "ST") {
       FlushClaim();
       EndTransaction();
-      in_transaction_ = true;
       if (s[1] != "837" || (!s[3].empty() && !absl::StrContains(s[3], "X222"))) {
         skipping_ = true;
         ClaimLine note;
@@ -539,7 +538,6 @@ class X12ClaimsReader : public ClaimsReader {
   }
 
   void EndTransaction() {
-    in_transaction_ = false;
     skipping_ = false;
     in_billing_ = false;
     billing_npi_.clear();
@@ -618,7 +616,6 @@ class X12ClaimsReader : public ClaimsReader {
   bool done_ = false;
   std::deque<ClaimLine> ready_;
 
-  bool in_transaction_ = false;
   bool skipping_ = false;  // inside a transaction that is not an 837P
   bool in_billing_ = false;
   std::string billing_npi_, billing_error_;

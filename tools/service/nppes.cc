@@ -282,8 +282,8 @@ class Loader {
     row_events_.emplace_back(std::move(e), counter);
   }
 
-  // What the ledger (and the rows before, in this chunk) already says of
-  // each NPI; appends what the rows add, as one batch.
+  // What the ledger already says of each NPI of the chunk (an NPI is
+  // listed once); appends what the rows add, as one batch.
   absl::Status Judge(const std::vector<Row>& chunk) {
     if (chunk.empty()) return absl::OkStatus();
     std::vector<std::string> keys;
@@ -291,22 +291,22 @@ class Loader {
     for (const Row& row : chunk) keys.push_back(RegistryKey(row.npi));
     ASSIGN_OR_RETURN(const std::vector<std::optional<storage::Timeline>> stored,
                      ledger_.View()->GetTimelines(keys));
-    // Per NPI: the line it was read on, and its records.
-    absl::flat_hash_map<std::string, std::pair<size_t, std::vector<Known>>>
-        state;
+    // The line each NPI of the chunk was read on.
+    absl::flat_hash_map<std::string, size_t> first_line;
     for (size_t i = 0; i < chunk.size(); ++i) {
       const Row& row = chunk[i];
-      auto [it, fresh] = state.try_emplace(row.npi);
+      auto [it, fresh] = first_line.try_emplace(row.npi, row.line);
       if (!fresh) {
         // An NPPES file lists each NPI once.
         Skip(absl::StrCat("line ", row.line, ": NPI ", row.npi,
-                          " is listed again (first on line ",
-                          it->second.first, "); only that row is loaded"));
+                          " is listed again (first on line ", it->second,
+                          "); only that row is loaded"));
         continue;
       }
       ++result_.rows;
-      it->second.first = row.line;
-      std::vector<Known>& known = it->second.second;
+      // What the ledger's registry says of the NPI, and then what this
+      // row adds.
+      std::vector<Known> known;
       if (stored[i].has_value()) {
         for (const storage::TimelineEntry& e : stored[i]->entries()) {
           if (!Visible(e, kHeadSeq)) continue;
@@ -314,7 +314,6 @@ class Loader {
           if (k.record.ParseFromString(e.payload())) known.push_back(std::move(k));
         }
       }
-      const size_t known_before = known.size();
       row_events_.clear();
       auto has = [&](DayNumber day, RegistryUpdated::Status status) {
         return std::any_of(known.begin(), known.end(), [&](const Known& k) {
@@ -361,7 +360,6 @@ class Loader {
         if (!valid.ok()) break;
       }
       if (!valid.ok()) {
-        known.resize(known_before);
         --result_.rows;
         Skip(absl::StrCat("line ", row.line, ": ", valid.message()));
         continue;
