@@ -150,18 +150,17 @@ void RegistryFindings(const std::string& rendering, const std::string& billing,
 }
 
 // IdentityOn's first half: the enrollment in effect on `day`, if any.
-Queries::Identity EnrollmentIdentity(const std::optional<Timeline>& enrollment,
+Queries::Identity EnrollmentIdentity(const Timeline& enrollment,
                                      DayNumber day, uint64_t known_seq) {
   Queries::Identity id;
-  if (!enrollment.has_value()) return id;
   std::optional<Interval> in_effect;
-  for (const Interval& i : FoldIntervals(*enrollment, known_seq)) {
+  for (const Interval& i : FoldIntervals(enrollment, known_seq)) {
     id.ever_enrolled = true;
     if (i.Contains(day)) in_effect = i;
   }
   if (!in_effect.has_value()) return id;
   v1::Enrolled b;
-  b.ParseFromString(PayloadOf(*enrollment, in_effect->start_seq));
+  b.ParseFromString(PayloadOf(enrollment, in_effect->start_seq));
   id.enrolled = true;
   id.tin = b.tin();
   id.legal_name = b.legal_name();
@@ -173,13 +172,16 @@ Queries::Identity EnrollmentIdentity(const std::optional<Timeline>& enrollment,
   id.entity = b.entity();
   return id;
 }
+Queries::Identity EnrollmentIdentity(const std::optional<Timeline>& enrollment,
+                                     DayNumber day, uint64_t known_seq) {
+  return enrollment.has_value() ? EnrollmentIdentity(*enrollment, day, known_seq)
+                                : Queries::Identity();
+}
 
 // Its second half: demographics changes effective by `day` applied.
-void ApplyDemographics(const std::optional<Timeline>& demographics,
-                       DayNumber day, uint64_t known_seq,
-                       Queries::Identity* id) {
-  if (!demographics.has_value()) return;
-  for (const TimelineEntry& entry : demographics->entries()) {
+void ApplyDemographics(const Timeline& demographics, DayNumber day,
+                       uint64_t known_seq, Queries::Identity* id) {
+  for (const TimelineEntry& entry : demographics.entries()) {
     if (entry.day() > day) break;
     if (!Visible(entry, known_seq)) continue;
     v1::DemographicsChanged c;
@@ -188,6 +190,11 @@ void ApplyDemographics(const std::optional<Timeline>& demographics,
     if (!c.legal_name().empty()) id->legal_name = c.legal_name();
     if (!c.state().empty()) id->state = c.state();
   }
+}
+void ApplyDemographics(const std::optional<Timeline>& demographics,
+                       DayNumber day, uint64_t known_seq,
+                       Queries::Identity* id) {
+  if (demographics.has_value()) ApplyDemographics(*demographics, day, known_seq, id);
 }
 
 }  // namespace
@@ -441,6 +448,44 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
     ApplyDemographics(demographics, day, known_seq, &id);
   }
   return id;
+}
+
+absl::Status Queries::ForEachIdentityOn(
+    absl::string_view npi_prefix, const std::string& payer, DayNumber day,
+    uint64_t known_seq,
+    const std::function<void(absl::string_view, const Identity&)>& fn) const {
+  if (view_ == nullptr) {
+    return Pinned().ForEachIdentityOn(npi_prefix, payer, day, known_seq, fn);
+  }
+  const std::string canonical = CanonicalPayer(payer);
+  constexpr size_t kNpi = 10;
+  // An NPI's demographics key ('D') sorts before its enrollments ('E').
+  Timeline demographics;
+  std::string demographics_npi;
+  return view_->ScanTimelines(
+      npi_prefix,
+      [&](absl::string_view key) {
+        if (key.size() <= kNpi || RelationOfKey(key) == Relation::kReassignment) {
+          return false;
+        }
+        const Relation r = static_cast<Relation>(key[kNpi]);
+        return (r == Relation::kDemographics && key.size() == kNpi + 1) ||
+               (r == Relation::kEnrollment && key.substr(kNpi + 1) == canonical);
+      },
+      [&](absl::string_view key, const Timeline& t) {
+        const absl::string_view npi = key.substr(0, kNpi);
+        if (static_cast<Relation>(key[kNpi]) == Relation::kDemographics) {
+          demographics = t;
+          demographics_npi.assign(npi.data(), npi.size());
+          return true;
+        }
+        Identity id = EnrollmentIdentity(t, day, known_seq);
+        if (id.enrolled && demographics_npi == npi) {
+          ApplyDemographics(demographics, day, known_seq, &id);
+        }
+        fn(npi, id);
+        return true;
+      });
 }
 
 namespace {

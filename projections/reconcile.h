@@ -41,6 +41,13 @@ struct ReconcileOptions {
   std::optional<int> due_within_days;
   // Knowledge point of the ledger side. Default: head.
   uint64_t known_seq = UINT64_MAX;
+  // Once the roster passes this many rows (a national roster), the ledger
+  // side of each payer is read in one scan of its reassignments and its
+  // enrollments, on two threads, into tables the rest of the rows are
+  // compared with (about 100 bytes per reassignment in effect and per
+  // enrolled NPI) instead of a few point reads per row. The answer is the
+  // same either way. Without an `org` filter only.
+  uint64_t scan_after_rows = 50000;
 };
 
 // One discrepancy. Codes (stable): MISSING_AT_PAYER, STALE_AT_PAYER,
