@@ -453,7 +453,8 @@ absl::StatusOr<Queries::Identity> Queries::IdentityOn(
 absl::Status Queries::ForEachIdentityOn(
     absl::string_view npi_prefix, const std::string& payer, DayNumber day,
     uint64_t known_seq,
-    const std::function<void(absl::string_view, const Identity&)>& fn) const {
+    const std::function<void(absl::string_view, const Identity&,
+                             const Timeline&)>& fn) const {
   if (view_ == nullptr) {
     return Pinned().ForEachIdentityOn(npi_prefix, payer, day, known_seq, fn);
   }
@@ -483,7 +484,7 @@ absl::Status Queries::ForEachIdentityOn(
         if (id.enrolled && demographics_npi == npi) {
           ApplyDemographics(demographics, day, known_seq, &id);
         }
-        fn(npi, id);
+        fn(npi, id, t);
         return true;
       });
 }
@@ -670,17 +671,25 @@ absl::StatusOr<std::vector<std::string>> Queries::NpisForId(
         std::optional<Timeline> t,
         view_->GetTimeline(NpiPayerKey(Relation::kEnrollment, npi, p)));
     if (!t.has_value()) continue;
-    for (const TimelineEntry& e : t->entries()) {
-      if (!Visible(e, known_seq) || e.payload().empty()) continue;
-      v1::Enrolled b;
-      b.ParseFromString(e.payload());
-      if ((kind == 'e' ? b.enrollment_id() : b.pac_id()) == id) {
-        npis.push_back(npi);
-        break;
-      }
-    }
+    bool carries = false;
+    ForEachIdIn(*t, known_seq, [&](char k, const std::string& value) {
+      carries = carries || (k == kind && value == id);
+    });
+    if (carries) npis.push_back(npi);
   }
   return npis;
+}
+
+void Queries::ForEachIdIn(
+    const Timeline& enrollment, uint64_t known_seq,
+    const std::function<void(char, const std::string&)>& fn) {
+  v1::Enrolled b;
+  for (const TimelineEntry& e : enrollment.entries()) {
+    if (!Visible(e, known_seq) || e.payload().empty()) continue;
+    if (!b.ParseFromString(e.payload())) continue;
+    if (!b.enrollment_id().empty()) fn('e', b.enrollment_id());
+    if (!b.pac_id().empty()) fn('c', b.pac_id());
+  }
 }
 
 absl::StatusOr<std::optional<DayNumber>> Queries::RevalidationDue(

@@ -208,11 +208,20 @@ class Queries {
   // an enrollment timeline at `payer`, in NPI order, read in one scan of
   // their timelines instead of two point reads each (a reconcile of a
   // national roster asks it of a million NPIs). An NPI without one gets
-  // no call: IdentityOn would say it was never enrolled.
+  // no call: IdentityOn would say it was never enrolled. `fn` also gets
+  // the enrollment timeline the identity was read from.
   absl::Status ForEachIdentityOn(
       absl::string_view npi_prefix, const std::string& payer, DayNumber day,
       uint64_t known_seq,
-      const std::function<void(absl::string_view, const Identity&)>& fn) const;
+      const std::function<void(absl::string_view, const Identity&,
+                               const storage::Timeline&)>& fn) const;
+
+  // The enrollment ids ('e') and PAC ids ('c') that the `enrolled` entries
+  // of an enrollment timeline visible at known_seq carry, in entry order
+  // (what NpisForId matches).
+  static void ForEachIdIn(
+      const storage::Timeline& enrollment, uint64_t known_seq,
+      const std::function<void(char, const std::string&)>& fn);
 
   // The NPIs whose `enrolled` events (visible at known_seq, at `payer`)
   // carry this enrollment id ('e') or PAC id ('c').

@@ -1,13 +1,17 @@
 #include "projections/reconcile.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -147,7 +151,27 @@ class PayerTables {
     work();
     helper.join();
     if (!failed.ok()) return failed;
+    size_t ids = 0;
+    for (const IdentityShard& shard : t->identities_) ids += shard.ids.size();
+    t->ids_.reserve(ids);
+    for (IdentityShard& shard : t->identities_) {
+      t->ids_.insert(t->ids_.end(), shard.ids.begin(), shard.ids.end());
+      shard.ids = {};
+    }
+    std::sort(t->ids_.begin(), t->ids_.end());
     return t;
+  }
+
+  // What NpisForId('e' or 'c', id).front() says at the payer (the lowest
+  // NPI), or "".
+  std::string NpiForId(char kind, absl::string_view id) const {
+    const std::optional<uint64_t> code = IdCode(kind, id);
+    if (!code.has_value()) return "";
+    auto it = std::lower_bound(ids_.begin(), ids_.end(),
+                               std::pair<uint64_t, uint64_t>{*code, 0});
+    return it == ids_.end() || it->first != *code
+               ? ""
+               : absl::StrFormat("%010d", it->second);
   }
 
   // What Queries::IdentityOn says of `npi` (a valid NPI): who it is and
@@ -199,6 +223,7 @@ class PayerTables {
   struct IdentityShard {
     absl::flat_hash_map<uint64_t, IdentityRow> rows;
     std::string arena;
+    std::vector<std::pair<uint64_t, uint64_t>> ids;  // IdCode, NPI
   };
   struct PairShard {
     std::vector<Pair> rows;
@@ -217,12 +242,53 @@ class PayerTables {
     return n;
   }
 
+  // An enrollment id ('I' or 'O' and 14 digits) or a PAC id (10 digits) in
+  // 64 bits, kinds apart; nullopt for any other text (which no recorded
+  // enrollment carries: validation refuses it).
+  static std::optional<uint64_t> IdCode(char kind, absl::string_view id) {
+    uint64_t digits = 0;
+    if (kind == 'e') {
+      if (id.size() != 15 || (id[0] != 'I' && id[0] != 'O')) return std::nullopt;
+      if (!AllDigits(id.substr(1), &digits)) return std::nullopt;
+      return (uint64_t{id[0] == 'O' ? 2u : 1u} << 60) | digits;
+    }
+    if (id.size() != 10 || !AllDigits(id, &digits)) return std::nullopt;
+    return (uint64_t{3} << 60) | digits;
+  }
+  static bool AllDigits(absl::string_view s, uint64_t* value) {
+    *value = 0;
+    for (char c : s) {
+      if (c < '0' || c > '9') return false;
+      *value = *value * 10 + static_cast<uint64_t>(c - '0');
+    }
+    return true;
+  }
+
   static absl::Status ReadIdentities(const Queries& q, const std::string& digits,
                                      const std::string& payer, DayNumber day,
                                      uint64_t known_seq, IdentityShard* shard) {
     return q.ForEachIdentityOn(
         digits, payer, day, known_seq,
-        [&](absl::string_view npi, const Queries::Identity& id) {
+        [&](absl::string_view npi, const Queries::Identity& id,
+            const storage::Timeline& enrollment) {
+          // The ids NpisForId would match. Nearly always the timeline
+          // holds one `enrolled` entry (the only entries with a payload),
+          // the one in effect, whose ids `id` has already.
+          auto add = [&](char kind, const std::string& value) {
+            if (auto code = IdCode(kind, value)) {
+              shard->ids.emplace_back(*code, Digits(npi));
+            }
+          };
+          int carriers = 0;
+          for (const storage::TimelineEntry& e : enrollment.entries()) {
+            if (Visible(e, known_seq) && !e.payload().empty()) ++carriers;
+          }
+          if (id.enrolled && carriers == 1) {
+            if (!id.enrollment_id.empty()) add('e', id.enrollment_id);
+            if (!id.pac_id.empty()) add('c', id.pac_id);
+          } else if (carriers > 0) {
+            Queries::ForEachIdIn(enrollment, known_seq, add);
+          }
           IdentityRow r;
           r.offset = static_cast<uint32_t>(shard->arena.size());
           r.ever_enrolled = id.ever_enrolled;
@@ -264,6 +330,7 @@ class PayerTables {
 
   std::vector<IdentityShard> identities_;
   std::vector<PairShard> pairs_;
+  std::vector<std::pair<uint64_t, uint64_t>> ids_;  // IdCode, NPI; sorted
 };
 
 class Reconciler {
@@ -285,37 +352,124 @@ class Reconciler {
       return absl::InvalidArgumentError("the roster is empty (no header row)");
     }
     ASSIGN_OR_RETURN(columns_, MapHeader(fields, options_.format));
-    const size_t width = fields.size();
+    roster_bytes_ = SizeOf(in);
+    // A second thread reads and parses the rows, a few batches ahead; they
+    // are compared here, in the file's order.
+    RowPipe pipe;
+    std::thread parser([&] { ParseRows(reader, fields.size(), &pipe); });
+    absl::Cleanup stop = [&] {
+      pipe.Close();
+      parser.join();
+    };
+    std::vector<ParsedRow> batch;
+    uint64_t bytes = 0;
+    while (pipe.Pop(&batch, &bytes)) {
+      for (ParsedRow& p : batch) {
+        ++summary_.rows;
+        bytes_read_ = p.bytes;
+        if (summary_.rows % 4096 == 0 && progress) progress(p.bytes);
+        if (p.why == kNotCompared) {
+          ++summary_.not_compared;
+        } else if (!p.why.empty()) {
+          Unparseable(p.line, p.why);
+        } else {
+          if (options_.format == RosterFormat::kGeneric) payers_.insert(p.row.payer);
+          RETURN_IF_ERROR(Compare(p.line, &p.row));
+        }
+      }
+    }
+    if (progress) progress(bytes);
+    return ReportMissing();
+  }
+
+  // A roster row as the parser thread left it: `why` empty (compare it),
+  // kNotCompared, or why it cannot be parsed.
+  struct ParsedRow {
+    size_t line = 0;
+    uint64_t bytes = 0;  // read by its end
+    std::string why;
+    Row row;
+  };
+  static constexpr char kNotCompared[] = "not compared";
+
+  // Batches of parsed rows from the parser thread to the comparing one,
+  // at most kAhead waiting.
+  class RowPipe {
+   public:
+    static constexpr size_t kAhead = 4;
+    // False once the reader has stopped taking batches.
+    bool Push(std::vector<ParsedRow> batch, uint64_t bytes) {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [&] { return closed_ || batches_.size() < kAhead; });
+      if (closed_) return false;
+      batches_.push_back(std::move(batch));
+      bytes_ = bytes;
+      changed_.notify_all();
+      return true;
+    }
+    void Finish(uint64_t bytes) {
+      std::lock_guard<std::mutex> lock(mu_);
+      finished_ = true;
+      bytes_ = bytes;
+      changed_.notify_all();
+    }
+    // False at the end of the rows.
+    bool Pop(std::vector<ParsedRow>* batch, uint64_t* bytes) {
+      std::unique_lock<std::mutex> lock(mu_);
+      changed_.wait(lock, [&] { return finished_ || !batches_.empty(); });
+      if (batches_.empty()) {
+        *bytes = bytes_;
+        return false;
+      }
+      *batch = std::move(batches_.front());
+      batches_.pop_front();
+      changed_.notify_all();
+      return true;
+    }
+    void Close() {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+      changed_.notify_all();
+    }
+
+   private:
+    std::mutex mu_;
+    std::condition_variable changed_;
+    std::deque<std::vector<ParsedRow>> batches_;
+    uint64_t bytes_ = 0;
+    bool finished_ = false, closed_ = false;
+  };
+
+  // The parser thread: every row after the header, in batches.
+  void ParseRows(CsvReader& reader, size_t width, RowPipe* pipe) const {
+    constexpr size_t kBatchRows = 1024;
+    std::vector<std::string> fields;
+    std::string error;
+    std::vector<ParsedRow> batch;
+    batch.reserve(kBatchRows);
     while (reader.Next(&fields, &error)) {
       if (fields.size() == 1 && fields[0].empty() && error.empty()) continue;
-      ++summary_.rows;
-      if (summary_.rows % 4096 == 0 && progress) progress(reader.bytes());
-      const size_t line = reader.line();
+      ParsedRow& p = batch.emplace_back();
+      p.line = reader.line();
+      p.bytes = reader.bytes();
       if (!error.empty()) {
-        Unparseable(line, error);
-        continue;
+        p.why = error;
+      } else if (fields.size() != width) {
+        p.why = absl::StrCat("has ", fields.size(), " fields; the header has ",
+                             width);
+      } else {
+        p.why = options_.format == RosterFormat::kCmsReassignment
+                    ? ParseCms(fields, &p.row)
+                    : ParseGeneric(fields, &p.row);
       }
-      if (fields.size() != width) {
-        Unparseable(line, absl::StrCat("has ", fields.size(),
-                                       " fields; the header has ", width));
-        continue;
+      if (batch.size() == kBatchRows) {
+        if (!pipe->Push(std::move(batch), reader.bytes())) return;
+        batch.clear();
+        batch.reserve(kBatchRows);
       }
-      Row row;
-      std::string why = options_.format == RosterFormat::kCmsReassignment
-                            ? ParseCms(fields, &row)
-                            : ParseGeneric(fields, &row);
-      if (why == "not compared") {
-        ++summary_.not_compared;
-        continue;
-      }
-      if (!why.empty()) {
-        Unparseable(line, why);
-        continue;
-      }
-      RETURN_IF_ERROR(Compare(line, &row));
     }
-    if (progress) progress(reader.bytes());
-    return ReportMissing();
+    if (!batch.empty() && !pipe->Push(std::move(batch), reader.bytes())) return;
+    pipe->Finish(reader.bytes());
   }
 
   const ReconcileSummary& summary() const { return summary_; }
@@ -359,8 +513,8 @@ class Reconciler {
     return absl::OkStatus();
   }
 
-  std::string ParseDue(const std::string& text, const char* column,
-                       std::optional<DayNumber>* out) {
+  static std::string ParseDue(const std::string& text, const char* column,
+                              std::optional<DayNumber>* out) {
     if (text.empty() || absl::AsciiStrToUpper(text) == "TBD") return "";
     auto day = ParseUsDate(text);
     if (!day.ok()) return absl::StrCat(column, ": ", day.status().message());
@@ -368,9 +522,9 @@ class Reconciler {
     return "";
   }
 
-  std::string ParseCms(const std::vector<std::string>& f, Row* row) {
+  std::string ParseCms(const std::vector<std::string>& f, Row* row) const {
     const std::string type = absl::AsciiStrToLower(Field(f, columns_.record_type));
-    if (type == "physician assistant") return "not compared";
+    if (type == "physician assistant") return kNotCompared;
     if (!type.empty() && type != "reassignment") {
       return absl::StrCat("Record Type '", Field(f, columns_.record_type),
                           "' is neither Reassignment nor Physician Assistant");
@@ -404,7 +558,7 @@ class Reconciler {
     return why;
   }
 
-  std::string ParseGeneric(const std::vector<std::string>& f, Row* row) {
+  std::string ParseGeneric(const std::vector<std::string>& f, Row* row) const {
     row->provider = Field(f, columns_.provider_npi);
     row->org_npi = Field(f, columns_.org_npi);
     row->payer = Field(f, columns_.payer);
@@ -433,7 +587,6 @@ class Reconciler {
                   (!end.has_value() || options_.as_of < *end);
     row->payer_start = *effective;
     if (end.has_value() && *end <= options_.as_of) row->payer_end = end;
-    payers_.insert(row->payer);
     return "";
   }
 
@@ -443,6 +596,15 @@ class Reconciler {
     if (!row.org_npi.empty()) {
       ASSIGN_OR_RETURN(Queries::Identity id, IdentityOf(row.org_npi, row.payer));
       return id.ever_enrolled ? row.org_npi : "";
+    }
+    ASSIGN_OR_RETURN(const PayerTables* tables, TablesFor(row.payer));
+    if (tables != nullptr) {
+      std::string npi;
+      if (!row.org_enrollment.empty()) npi = tables->NpiForId('e', row.org_enrollment);
+      if (npi.empty() && !row.org_pac.empty()) {
+        npi = tables->NpiForId('c', row.org_pac);
+      }
+      return npi;
     }
     const std::string key = row.org_enrollment + "/" + row.org_pac;
     if (auto it = org_cache_.find(key); it != org_cache_.end()) return it->second;
@@ -708,13 +870,43 @@ class Reconciler {
   // nullptr before (or with an org filter): read point by point.
   absl::StatusOr<const PayerTables*> TablesFor(const std::string& payer) {
     if (auto it = tables_.find(payer); it != tables_.end()) return it->second.get();
-    if (!options_.org.empty() || summary_.rows <= options_.scan_after_rows) {
-      return nullptr;
-    }
+    if (!options_.org.empty() || !PastScanRows()) return nullptr;
     ASSIGN_OR_RETURN(std::unique_ptr<PayerTables> t,
                      PayerTables::Build(ledger_, payer, options_.as_of,
                                         options_.known_seq));
     return (tables_[payer] = std::move(t)).get();
+  }
+
+  // Whether the roster has passed options_.scan_after_rows rows, or will
+  // by its size (when the stream has one) and its first rows' length.
+  bool PastScanRows() const {
+    constexpr uint64_t kSampleRows = 1000;
+    if (summary_.rows > options_.scan_after_rows) return true;
+    if (!roster_bytes_.has_value() || summary_.rows < kSampleRows ||
+        bytes_read_ < summary_.rows) {
+      return false;
+    }
+    return *roster_bytes_ / (bytes_read_ / summary_.rows) >
+           options_.scan_after_rows;
+  }
+
+  // The stream's length in bytes, if it can tell (a file can; a network
+  // upload cannot); the position is left where it was.
+  static std::optional<uint64_t> SizeOf(std::istream& in) {
+    const std::istream::pos_type here = in.tellg();
+    if (here == std::istream::pos_type(-1)) {
+      in.clear();
+      return std::nullopt;
+    }
+    in.seekg(0, std::ios::end);
+    const std::istream::pos_type end = in.tellg();
+    in.clear();
+    in.seekg(here);
+    if (end == std::istream::pos_type(-1) || !in) {
+      in.clear();
+      return std::nullopt;
+    }
+    return static_cast<uint64_t>(end);
   }
 
   // What Queries::IdentityOn says of `npi` at `payer` on as_of (its ids and
@@ -758,6 +950,8 @@ class Reconciler {
   absl::flat_hash_set<size_t> seen_;
   absl::flat_hash_map<std::string, std::string> org_cache_;
   std::map<std::string, std::unique_ptr<PayerTables>> tables_;
+  std::optional<uint64_t> roster_bytes_;  // the whole roster's, if known
+  uint64_t bytes_read_ = 0;               // by the end of the last row
   std::set<std::string> payers_;
   // Entities (HashOf(kind, npi)) with a NAME_ or STATE_MISMATCH.
   absl::flat_hash_set<uint64_t> mismatched_;

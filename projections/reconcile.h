@@ -41,7 +41,8 @@ struct ReconcileOptions {
   std::optional<int> due_within_days;
   // Knowledge point of the ledger side. Default: head.
   uint64_t known_seq = UINT64_MAX;
-  // Once the roster passes this many rows (a national roster), the ledger
+  // Once the roster passes this many rows (a national roster), or its
+  // first 1,000 rows' length says a roster of its size will, the ledger
   // side of each payer is read in one scan of its reassignments and its
   // enrollments, on two threads, into tables the rest of the rows are
   // compared with (about 100 bytes per reassignment in effect and per

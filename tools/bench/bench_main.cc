@@ -59,6 +59,7 @@ struct Flags {
   bool reuse = false;
   bool skip_rebuild = false;
   bool concurrent_only = false;
+  bool reconcile_only = false;
   bool compact = true;
   size_t block_cache_mb = LedgerOptions().block_cache_mb;
   // At 1M providers the timelines' compressed blocks (350 MB, 1.0 GB of
@@ -290,6 +291,38 @@ uint64_t WriteRoster(const std::string& path, const Ledger& ledger,
     std::exit(1);
   }
   return written;
+}
+
+// A streamed reconcile of a national-size roster written from the ledger.
+void ReconcileBench(const Ledger& ledger, const Generator& gen,
+                    DayNumber snapshot_day, const std::string& dir,
+                    uint64_t roster_rows, Result* res) {
+  const std::string roster_path = dir + "/roster.csv";
+  const uint64_t rows =
+      WriteRoster(roster_path, ledger, gen, snapshot_day, roster_rows);
+  {
+    std::ifstream in(roster_path, std::ios::binary);
+    ReconcileOptions ro;
+    ro.as_of = snapshot_day;
+    ro.due_within_days = kRosterDueWithinDays;
+    uint64_t found = 0;
+    auto start = Clock::now();
+    auto s = Reconcile(*ledger.View(), in, ro, [&](const Discrepancy&) { ++found; });
+    double secs = Seconds(Clock::now() - start);
+    res->Add("reconcile_rows", rows);
+    res->Add("reconcile_s", secs);
+    res->Add("reconcile_rows_per_s", rows / secs);
+    res->Add("reconcile_discrepancies", found);
+    if (s.ok()) {
+      res->Add("reconcile_matched", s->matched);
+      for (const auto& [code, n] : s->by_code) {
+        res->Add("reconcile_" + code, n);
+      }
+    } else {
+      std::cerr << "bench: reconcile failed: " << s.status() << "\n";
+    }
+  }
+  std::filesystem::remove(roster_path);
 }
 
 // Reads the timelines into the timeline cache, as a query service does when
@@ -674,6 +707,10 @@ int Run(const Flags& f) {
     if (!f.keep && f.dir.empty()) std::filesystem::remove_all(dir);
     return Report(res, f.json);
   }
+  if (f.reconcile_only) {
+    ReconcileBench(*ledger, gen, gen.last_day() - 200, dir, roster_rows, &res);
+    return Report(res, f.json);
+  }
   if (f.concurrent_only) {
     // As a query service starts: the timelines read into their cache.
     Warm(*ledger, "", &res);
@@ -706,33 +743,7 @@ int Run(const Flags& f) {
     res.Add("snapshot_all_rows", snapshot_rows);
     res.Add("rss_after_snapshot_mb", RssMb());
 
-    // A streamed reconcile of a national-size roster.
-    const std::string roster_path = dir + "/roster.csv";
-    const uint64_t rows =
-        WriteRoster(roster_path, *ledger, gen, snapshot_day, roster_rows);
-    {
-      std::ifstream in(roster_path, std::ios::binary);
-      ReconcileOptions ro;
-      ro.as_of = snapshot_day;
-      ro.due_within_days = kRosterDueWithinDays;
-      uint64_t found = 0;
-      start = Clock::now();
-      auto s = Reconcile(*ledger->View(), in, ro, [&](const Discrepancy&) { ++found; });
-      double secs = Seconds(Clock::now() - start);
-      res.Add("reconcile_rows", rows);
-      res.Add("reconcile_s", secs);
-      res.Add("reconcile_rows_per_s", rows / secs);
-      res.Add("reconcile_discrepancies", found);
-      if (s.ok()) {
-        res.Add("reconcile_matched", s->matched);
-        for (const auto& [code, n] : s->by_code) {
-          res.Add("reconcile_" + code, n);
-        }
-      } else {
-        std::cerr << "bench: reconcile failed: " << s.status() << "\n";
-      }
-    }
-    std::filesystem::remove(roster_path);
+    ReconcileBench(*ledger, gen, snapshot_day, dir, roster_rows, &res);
 
     // A day's claims file checked line by line, and the NPPES registry.
     ClaimsFileBench(*ledger, gen, snapshot_day, dir,
@@ -805,6 +816,9 @@ int main(int argc, char** argv) {
                "end the bulk load with `provledger compact`, as `provledger "
                "import` does after a million events (its time counted in the "
                "load; reports compact_s); default on");
+  app.add_flag("--reconcile-only", f.reconcile_only,
+               "measure only the reconcile of the roster (with --reuse: to "
+               "profile it)");
   app.add_flag("--concurrent-only", f.concurrent_only,
                "measure only the concurrent appends (with --reuse: to profile "
                "group commit)");
