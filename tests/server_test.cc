@@ -592,6 +592,84 @@ TEST_F(ServerTest, AppendErrorsCarryGrpcCodesAndTheFailingEvent) {
   EXPECT_EQ(digest.seq(), 27u);
 }
 
+TEST_F(ServerTest, AnAppendStreamAnswersEachBatchInOrderAndGoesOnAfterAnError) {
+  Server server({"--db", db_, "--tokens", WriteTokens()}, dir_.Sub("server.err"));
+  ASSERT_NE(server.address(), "");
+  auto stub = server.Stub();
+  {
+    auto context = Context(kWriter);
+    auto call = stub->AppendStream(context.get());
+    std::vector<v1::AppendRequest> batches(4);
+    *batches[0].add_events() = Sent(Credentialed("st-1", "2024-05-01", kDrA));
+    *batches[1].add_events() = Sent(Credentialed("st-2", "2024-05-01", kDrA));
+    *batches[1].add_events() =
+        Sent(Credentialed("st-bad", "2024-05-01", "1234567890"));
+    *batches[2].add_events() = Sent(Credentialed("st-3", "2024-05-02", kDrA));
+    batches[3] = batches[0];  // a retry: its original seq
+    std::vector<v1::AppendStreamReply> replies;
+    for (const v1::AppendRequest& batch : batches) {
+      ASSERT_TRUE(call->Write(batch));
+      v1::AppendStreamReply reply;
+      ASSERT_TRUE(call->Read(&reply));
+      replies.push_back(reply);
+    }
+    call->WritesDone();
+    grpc::Status end = call->Finish();
+    EXPECT_TRUE(end.ok()) << end.error_message();
+    ASSERT_EQ(replies.size(), 4u);
+    for (uint64_t i = 0; i < 4; ++i) EXPECT_EQ(replies[i].index(), i);
+    ASSERT_TRUE(replies[0].has_appended());
+    EXPECT_EQ(replies[0].appended().appended(), 1u);
+    EXPECT_EQ(replies[0].appended().seqs(0), 27u);
+    ASSERT_TRUE(replies[1].has_error());
+    EXPECT_EQ(replies[1].error().code(),
+              static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+    ASSERT_EQ(replies[1].error().details_size(), 1);
+    v1::EventError error;
+    ASSERT_TRUE(replies[1].error().details(0).UnpackTo(&error));
+    EXPECT_EQ(error.index(), 1u);
+    EXPECT_EQ(error.field(), "credentialed.npi");
+    EXPECT_EQ(error.code(), "INVALID_FIELD");
+    ASSERT_TRUE(replies[2].has_appended());
+    EXPECT_EQ(replies[2].appended().seqs(0), 28u);  // the bad batch wrote nothing
+    EXPECT_EQ(replies[2].appended().head().substr(0, 3), "28:");
+    ASSERT_TRUE(replies[3].has_appended());
+    EXPECT_EQ(replies[3].appended().appended(), 0u);
+    EXPECT_EQ(replies[3].appended().duplicates(), 1u);
+    EXPECT_EQ(replies[3].appended().seqs(0), 27u);
+  }
+  // Recorded under the token's identity, like Append's.
+  v1::HistoryRequest history;
+  history.set_npi(kDrA);
+  v1::HistoryResponse events;
+  ASSERT_TRUE(stub->History(Context(kAuditor).get(), history, &events).ok());
+  ASSERT_GE(events.entries_size(), 2);
+  const v1::HistoryEntry& last = events.entries(events.entries_size() - 1);
+  EXPECT_EQ(last.seq(), 28u);
+  EXPECT_EQ(last.actor(), "clerk");
+  // An auditor's stream ends at once; no token, likewise.
+  for (const std::string& token : {std::string(kAuditor), std::string()}) {
+    auto context = Context(token);
+    auto call = stub->AppendStream(context.get());
+    v1::AppendRequest batch;
+    *batch.add_events() = Sent(Credentialed("st-4", "2024-05-03", kDrA));
+    call->Write(batch);
+    v1::AppendStreamReply reply;
+    EXPECT_FALSE(call->Read(&reply));
+    grpc::Status end = call->Finish();
+    if (token.empty()) {
+      EXPECT_EQ(end.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+    } else {
+      EXPECT_EQ(end.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+      EXPECT_EQ(end.error_message(),
+                "AppendStream needs the writer role; auditor1 is an auditor");
+    }
+  }
+  v1::DigestResponse digest;
+  ASSERT_TRUE(stub->Digest(Context(kAuditor).get(), {}, &digest).ok());
+  EXPECT_EQ(digest.seq(), 28u);
+}
+
 TEST_F(ServerTest, ManyClaimsInOneCallAreJudgedAgainstOneView) {
   Server server({"--db", db_, "--tokens", WriteTokens()},
                 dir_.Sub("server.err"));

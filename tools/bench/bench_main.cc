@@ -91,10 +91,19 @@ uint64_t DirBytes(const std::string& dir) {
   return total;
 }
 
+// Commit groups of every ledger the bench opens (for the concurrent
+// appends' group sizes).
+std::atomic<uint64_t> commit_groups{0}, commit_batches{0}, commit_us{0};
+
 LedgerOptions OptionsFrom(const Flags& f) {
   LedgerOptions options;
   options.block_cache_mb = f.block_cache_mb;
   options.timeline_cache_mb = f.timeline_cache_mb;
+  options.on_commit = [](const CommitStats& stats) {
+    ++commit_groups;
+    commit_batches += stats.batches;
+    commit_us += absl::ToInt64Microseconds(stats.duration);
+  };
   return options;
 }
 
@@ -475,6 +484,8 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
 
   std::vector<double> ack_us, raw_us, query_us;
   std::mutex mu;  // guards the three above
+  const uint64_t groups_before = commit_groups, batches_before = commit_batches,
+                 us_before = commit_us;
   double secs = 0, raw_secs = 0;
   uint64_t bytes = 0, events = 0;
   for (int round = 0; round < kRounds; ++round) {
@@ -555,6 +566,11 @@ void ConcurrentAppend(Ledger& ledger, const Generator& gen, int threads,
   res->Add(prefix + "baseline_writes_per_s", raw_us.size() / raw_secs);
   res->Add(prefix + "baseline_ack_p99_us", Percentile(raw_us, 0.99));
   res->Add(prefix + "ratio", (events / secs) / (raw_us.size() / raw_secs));
+  const double groups = static_cast<double>(commit_groups - groups_before);
+  if (groups > 0) {
+    res->Add(prefix + "batches_per_group", (commit_batches - batches_before) / groups);
+    res->Add(prefix + "group_commit_us", (commit_us - us_before) / groups);
+  }
   if (!query_us.empty()) {
     res->Add(prefix + "asof_beside_p99_us", Percentile(query_us, 0.99));
   }

@@ -105,11 +105,14 @@ double TimedCalls(int threads, uint64_t calls, uint64_t seed,
 // One-event credentialing batches (always accepted) from `clients`
 // clients of the server, alternating in rounds with the raw baseline of as
 // many threads.
+// With `over_stream`, each client sends its batches over one AppendStream
+// (one in flight) instead of an Append call each.
 void Appends(const std::string& address, const Generator& gen, int clients,
-             uint64_t per_client, uint64_t run_id,
+             uint64_t per_client, uint64_t run_id, bool over_stream,
              const std::string& raw_dir, Result* res) {
   const int kRounds = per_client >= 16 ? 4 : 1;
-  const std::string prefix = absl::StrCat("server_append_", clients, "c_");
+  const std::string prefix = absl::StrCat(
+      over_stream ? "server_append_stream_" : "server_append_", clients, "c_");
   std::filesystem::remove_all(raw_dir);
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -126,20 +129,45 @@ void Appends(const std::string& address, const Generator& gen, int clients,
     const uint64_t first = round * per_client / kRounds;
     const uint64_t last = (round + 1) * per_client / kRounds;
     secs += RunThreads(clients, [&](int c) {
-      std::mt19937_64 rng(2000 + c + round * clients);
+      std::mt19937_64 rng(2000 + c + round * clients + (over_stream ? 7919 : 0));
       std::vector<double> mine;
       uint64_t my_bytes = 0;
+      std::unique_ptr<grpc::ClientContext> context;
+      std::unique_ptr<grpc::ClientReaderWriter<v1::AppendRequest,
+                                               v1::AppendStreamReply>>
+          stream;
+      if (over_stream) {
+        context = CallContext();
+        stream = stubs[c]->AppendStream(context.get());
+      }
       for (uint64_t i = first; i < last; ++i) {
         v1::AppendRequest request;
         *request.add_events() = Credentialing(
             gen, rng,
-            absl::StrCat("bench-server-", run_id, "-", clients, "-", c, "-", i));
+            absl::StrCat("bench-server-", run_id, over_stream ? "-s" : "-",
+                         clients, "-", c, "-", i));
         my_bytes += request.events(0).ByteSizeLong();
-        v1::AppendResponse reply;
         auto start = Clock::now();
+        if (over_stream) {
+          v1::AppendStreamReply reply;
+          if (!stream->Write(request) || !stream->Read(&reply)) {
+            Die("server append stream: the stream ended");
+          }
+          mine.push_back(Seconds(Clock::now() - start) * 1e6);
+          if (reply.has_error()) {
+            Die(absl::StrCat("server append stream: ", reply.error().message()));
+          }
+          continue;
+        }
+        v1::AppendResponse reply;
         grpc::Status s = stubs[c]->Append(CallContext().get(), request, &reply);
         mine.push_back(Seconds(Clock::now() - start) * 1e6);
         if (!s.ok()) Die(absl::StrCat("server append: ", s.error_message()));
+      }
+      if (over_stream) {
+        stream->WritesDone();
+        grpc::Status s = stream->Finish();
+        if (!s.ok()) Die(absl::StrCat("server append stream: ", s.error_message()));
       }
       std::lock_guard<std::mutex> lock(mu);
       ack_us.insert(ack_us.end(), mine.begin(), mine.end());
@@ -252,6 +280,37 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
       if (!call->Finish().ok()) Die("server claim checks");
     });
     res->Add("server_claim_checks_stream_16c_per_s", answered / stream_secs);
+    // Over the same 16 streams, one claim in flight each: a claim's
+    // latency when the connection's stream is already open, as a billing
+    // system that keeps one open sees it.
+    std::vector<double> stream_us;
+    std::mutex mu;
+    const double one_secs = RunThreads(kClaimClients, [&](int t) {
+      std::mt19937_64 rng(4000 + t);
+      auto context = CallContext();
+      auto call = stubs[t]->ClaimChecks(context.get());
+      std::vector<double> mine;
+      v1::ClaimCheckResult result;
+      for (uint64_t i = 0; i < claims_each; ++i) {
+        const v1::ClaimCheckRequest claim = RandomClaim(gen, rng);
+        auto start = Clock::now();
+        if (!call->Write(claim) || !call->Read(&result)) {
+          Die("server claim checks: the stream ended");
+        }
+        mine.push_back(Seconds(Clock::now() - start) * 1e6);
+        if (!result.has_answer()) Die("server claim checks: an error");
+      }
+      call->WritesDone();
+      if (!call->Finish().ok()) Die("server claim checks");
+      std::lock_guard<std::mutex> lock(mu);
+      stream_us.insert(stream_us.end(), mine.begin(), mine.end());
+    });
+    res->Add("server_claim_checks_stream_1each_16c_per_s",
+             stream_us.size() / one_secs);
+    res->Add("server_claim_checks_stream_1each_16c_p50_us",
+             Percentile(stream_us, 0.5));
+    res->Add("server_claim_checks_stream_1each_16c_p99_us",
+             Percentile(stream_us, 0.99));
   }
 
   // A subscription catching up on the whole log.
@@ -275,10 +334,12 @@ void ServerBench(const std::string& provledgerd, const std::string& db_dir,
 
   // Appends from 1, 16 and 64 clients.
   uint64_t run_id = head;
-  for (int clients : {1, 16, 64}) {
-    const uint64_t total = quick ? 512 : 4096;
-    Appends(address, gen, clients, std::max<uint64_t>(1, total / clients),
-            run_id, work_dir + "/raw-server", res);
+  for (bool over_stream : {false, true}) {
+    for (int clients : {1, 16, 64}) {
+      const uint64_t total = quick ? 512 : 4096;
+      Appends(address, gen, clients, std::max<uint64_t>(1, total / clients),
+              run_id, over_stream, work_dir + "/raw-server", res);
+    }
   }
 
   // Live delivery: a subscriber at the head while 16 clients append; the

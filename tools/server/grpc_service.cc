@@ -45,17 +45,22 @@ service::QueryService QueriesFor(const Ledger& ledger, const PayerRules& rules,
   return queries;
 }
 
+v1::ErrorStatus ErrorStatusOf(const absl::Status& status) {
+  v1::ErrorStatus details;
+  details.set_code(static_cast<int>(status.code()));
+  details.set_message(std::string(status.message()));
+  if (std::optional<v1::EventError> error = EventErrorOf(status)) {
+    details.add_details()->PackFrom(*error);
+  }
+  return details;
+}
+
 grpc::Status ToGrpc(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   const auto code = static_cast<grpc::StatusCode>(status.code());
   const std::string message(status.message());
-  std::optional<v1::EventError> error = EventErrorOf(status);
-  if (!error.has_value()) return grpc::Status(code, message);
-  v1::ErrorStatus details;
-  details.set_code(static_cast<int>(code));
-  details.set_message(message);
-  details.add_details()->PackFrom(*error);
-  return grpc::Status(code, message, details.SerializeAsString());
+  if (!EventErrorOf(status).has_value()) return grpc::Status(code, message);
+  return grpc::Status(code, message, ErrorStatusOf(status).SerializeAsString());
 }
 
 LedgerService::LedgerService(Ledger* ledger, Options options)
@@ -81,10 +86,10 @@ void LedgerService::EndWrite() {
 
 namespace {
 
-grpc::Status ShuttingDown() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      "the server is shutting down: nothing was written; "
-                      "send it again once the server is back");
+absl::Status ShuttingDown() {
+  return absl::UnavailableError(
+      "the server is shutting down: nothing was written; send it again once "
+      "the server is back");
 }
 
 }  // namespace
@@ -103,31 +108,47 @@ absl::StatusOr<Identity> LedgerService::Authorize(
 grpc::Status LedgerService::Append(grpc::ServerContext* context,
                                    const v1::AppendRequest* request,
                                    v1::AppendResponse* response) {
-  grpc::Status status = AppendCounted(*context, *request, response);
-  if (options_.metrics != nullptr) {
-    options_.metrics->OnAppend(
-        static_cast<absl::StatusCode>(status.error_code()),
-        status.ok() ? response->appended() : 0);
-  }
-  return status;
+  auto caller = Authorize(*context, Role::kWriter, "Append");
+  if (!caller.ok()) return ToGrpc(caller.status());
+  return ToGrpc(AppendAs(*caller, *request, response));
 }
 
-grpc::Status LedgerService::AppendCounted(const grpc::ServerContext& context,
-                                          const v1::AppendRequest& request,
-                                          v1::AppendResponse* response) {
-  auto caller = Authorize(context, Role::kWriter, "Append");
+grpc::Status LedgerService::AppendStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::AppendStreamReply, v1::AppendRequest>* stream) {
+  auto caller = Authorize(*context, Role::kWriter, "AppendStream");
   if (!caller.ok()) return ToGrpc(caller.status());
-  // The actor recorded is who the token says the caller is; a client
-  // cannot record events in someone else's name.
-  if (absl::Status s = RefuseOtherActors(request, caller->name); !s.ok()) {
-    return ToGrpc(s);
+  v1::AppendRequest request;
+  v1::AppendStreamReply reply;
+  for (uint64_t index = 0; stream->Read(&request); ++index) {
+    reply.Clear();
+    reply.set_index(index);
+    absl::Status s = AppendAs(*caller, request, reply.mutable_appended());
+    if (!s.ok()) *reply.mutable_error() = ErrorStatusOf(s);
+    if (!stream->Write(reply)) return grpc::Status::OK;  // client gone
   }
-  if (!BeginWrite()) return ShuttingDown();
-  auto answer = service::Append(*ledger_, request, caller->name);
-  EndWrite();
-  if (!answer.ok()) return ToGrpc(answer.status());
-  *response = std::move(*answer);
   return grpc::Status::OK;
+}
+
+absl::Status LedgerService::AppendAs(const Identity& caller,
+                                     const v1::AppendRequest& request,
+                                     v1::AppendResponse* response) {
+  absl::Status status = [&]() -> absl::Status {
+    // The actor recorded is who the token says the caller is; a client
+    // cannot record events in someone else's name.
+    RETURN_IF_ERROR(RefuseOtherActors(request, caller.name));
+    if (!BeginWrite()) return ShuttingDown();
+    auto answer = service::Append(*ledger_, request, caller.name);
+    EndWrite();
+    if (!answer.ok()) return answer.status();
+    *response = std::move(*answer);
+    return absl::OkStatus();
+  }();
+  if (options_.metrics != nullptr) {
+    options_.metrics->OnAppend(status.code(),
+                               status.ok() ? response->appended() : 0);
+  }
+  return status;
 }
 
 absl::StatusOr<uint64_t> SendEvents(
@@ -262,7 +283,7 @@ grpc::Status LedgerService::AdminWrite(const grpc::ServerContext& context,
                                        const char* call, Work work) {
   auto caller = Authorize(context, Role::kAdmin, call);
   if (!caller.ok()) return ToGrpc(caller.status());
-  if (!BeginWrite()) return ShuttingDown();
+  if (!BeginWrite()) return ToGrpc(ShuttingDown());
   absl::Status done = work();
   EndWrite();
   return ToGrpc(done);

@@ -43,6 +43,8 @@ service::QueryService QueriesFor(const Ledger& ledger, const PayerRules& rules,
 // `status` as a gRPC status (the codes are the same); an append error's
 // EventError travels in the details as an ErrorStatus.
 grpc::Status ToGrpc(const absl::Status& status);
+// That ErrorStatus (code, message, and an append error's EventError).
+v1::ErrorStatus ErrorStatusOf(const absl::Status& status);
 
 // The point queries are answered on gRPC's own threads as the call arrives
 // (the callback API: no hand-over to a thread of the synchronous pool);
@@ -77,6 +79,10 @@ class LedgerService final : public CallbackQueries {
   grpc::Status Append(grpc::ServerContext* context,
                       const v1::AppendRequest* request,
                       v1::AppendResponse* response) override;
+  grpc::Status AppendStream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::AppendStreamReply, v1::AppendRequest>*
+          stream) override;
   grpc::Status Read(grpc::ServerContext* context,
                     const v1::ReadRequest* request,
                     grpc::ServerWriter<v1::Event>* writer) override;
@@ -140,10 +146,10 @@ class LedgerService final : public CallbackQueries {
   // valid token, PERMISSION_DENIED below the role.
   absl::StatusOr<Identity> Authorize(const grpc::ServerContextBase& context,
                                      Role needed, const char* call) const;
-  // Append, counted by Append for the metrics.
-  grpc::Status AppendCounted(const grpc::ServerContext& context,
-                             const v1::AppendRequest& request,
-                             v1::AppendResponse* response);
+  // One batch of Append or AppendStream from `caller` (a writer), counted
+  // for the metrics.
+  absl::Status AppendAs(const Identity& caller, const v1::AppendRequest& request,
+                        v1::AppendResponse* response);
   // Answers a query from one view, for a caller with at least the auditor
   // role, timed as `method`: call(queries, request) gives the answer (a
   // QueryService member, or a function of both).
