@@ -176,11 +176,19 @@ class PayerTables {
 
   // What Queries::IdentityOn says of `npi` (a valid NPI): who it is and
   // whether it is enrolled; its ids and TIN are not kept.
-  Queries::Identity IdentityOf(absl::string_view npi) const {
-    Queries::Identity id;
+  // Into *out, whose strings keep their capacity.
+  void IdentityOf(absl::string_view npi, Queries::Identity* out) const {
+    Queries::Identity& id = *out;
+    id.ever_enrolled = id.enrolled = false;
+    id.entity = v1::Enrolled::ENTITY_UNSPECIFIED;
+    for (std::string* field : {&id.tin, &id.legal_name, &id.first_name,
+                               &id.last_name, &id.state, &id.enrollment_id,
+                               &id.pac_id}) {
+      field->clear();
+    }
     const IdentityShard& shard = identities_[ShardOf(npi)];
     auto it = shard.rows.find(Digits(npi));
-    if (it == shard.rows.end()) return id;
+    if (it == shard.rows.end()) return;
     const IdentityRow& r = it->second;
     id.ever_enrolled = r.ever_enrolled;
     id.enrolled = r.enrolled;
@@ -192,7 +200,6 @@ class PayerTables {
       field->assign(shard.arena, at, length);
       at += length;
     }
-    return id;
   }
 
   // The reassignment of `provider` to `org` in effect, or nullptr.
@@ -594,8 +601,8 @@ class Reconciler {
   // it. Cached per enrollment/PAC id (bounded).
   absl::StatusOr<std::string> ResolveOrg(const Row& row) {
     if (!row.org_npi.empty()) {
-      ASSIGN_OR_RETURN(Queries::Identity id, IdentityOf(row.org_npi, row.payer));
-      return id.ever_enrolled ? row.org_npi : "";
+      RETURN_IF_ERROR(IdentityOf(row.org_npi, row.payer, &org_identity_));
+      return org_identity_.ever_enrolled ? row.org_npi : "";
     }
     ASSIGN_OR_RETURN(const PayerTables* tables, TablesFor(row.payer));
     if (tables != nullptr) {
@@ -633,12 +640,11 @@ class Reconciler {
                              const Queries::Identity* known = nullptr) {
     if (!FirstTime(is_org ? "org" : "ind", npi)) return absl::OkStatus();
     const uint64_t entity = EntityId(is_org ? "org" : "ind", npi);
-    Queries::Identity id;
-    if (known != nullptr) {
-      id = *known;
-    } else {
-      ASSIGN_OR_RETURN(id, IdentityOf(npi, payer));
+    if (known == nullptr) {
+      RETURN_IF_ERROR(IdentityOf(npi, payer, &org_identity_));
+      known = &org_identity_;
     }
+    const Queries::Identity& id = *known;
     const std::string provider = is_org ? "" : npi;
     const std::string org = is_org ? npi : org_for_report;
     const char* who = is_org ? "organization" : "provider";
@@ -704,8 +710,8 @@ class Reconciler {
       }
     }
     // One read answers both "known at all?" and the identity checks.
-    ASSIGN_OR_RETURN(Queries::Identity provider_id,
-                     IdentityOf(row->provider, row->payer));
+    RETURN_IF_ERROR(IdentityOf(row->provider, row->payer, &provider_identity_));
+    const Queries::Identity& provider_id = provider_identity_;
     const bool provider_known = provider_id.ever_enrolled;
     if (!provider_known && FirstTime("unknown-provider", row->provider)) {
       // A generic roster carries no names.
@@ -911,11 +917,17 @@ class Reconciler {
 
   // What Queries::IdentityOn says of `npi` at `payer` on as_of (its ids and
   // TIN left out once the tables are read).
-  absl::StatusOr<Queries::Identity> IdentityOf(const std::string& npi,
-                                              const std::string& payer) {
+  // Into *out (one of the two below).
+  absl::Status IdentityOf(const std::string& npi, const std::string& payer,
+                          Queries::Identity* out) {
     ASSIGN_OR_RETURN(const PayerTables* tables, TablesFor(payer));
-    if (tables != nullptr) return tables->IdentityOf(npi);
-    return q_.IdentityOn(npi, payer, options_.as_of, options_.known_seq);
+    if (tables != nullptr) {
+      tables->IdentityOf(npi, out);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(*out,
+                     q_.IdentityOn(npi, payer, options_.as_of, options_.known_seq));
+    return absl::OkStatus();
   }
 
   // A (provider, org, payer) in 16 bytes (a national roster matches
@@ -950,6 +962,9 @@ class Reconciler {
   absl::flat_hash_set<size_t> seen_;
   absl::flat_hash_map<std::string, std::string> org_cache_;
   std::map<std::string, std::unique_ptr<PayerTables>> tables_;
+  // The identities of the row being compared: its provider's, and the
+  // organization's being checked.
+  Queries::Identity provider_identity_, org_identity_;
   std::optional<uint64_t> roster_bytes_;  // the whole roster's, if known
   uint64_t bytes_read_ = 0;               // by the end of the last row
   std::set<std::string> payers_;
