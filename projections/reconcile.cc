@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -174,9 +175,9 @@ class PayerTables {
                : absl::StrFormat("%010d", it->second);
   }
 
-  // What Queries::IdentityOn says of `npi` (a valid NPI): who it is and
-  // whether it is enrolled; its ids and TIN are not kept.
-  // Into *out, whose strings keep their capacity.
+  // What Queries::IdentityOn says of `npi` (a valid NPI), into *out (its
+  // strings keep their capacity): who it is and whether it is enrolled;
+  // its ids and TIN are not kept (left empty).
   void IdentityOf(absl::string_view npi, Queries::Identity* out) const {
     Queries::Identity& id = *out;
     id.ever_enrolled = id.enrolled = false;
@@ -242,7 +243,7 @@ class PayerTables {
   static int ShardOf(absl::string_view npi) {
     return (npi[0] - '0') * 10 + (npi[1] - '0');
   }
-  // REQUIRES: ten digits.
+  // REQUIRES: digits only (at most 19).
   static uint64_t Digits(absl::string_view npi) {
     uint64_t n = 0;
     for (char c : npi) n = n * 10 + static_cast<uint64_t>(c - '0');
@@ -253,22 +254,18 @@ class PayerTables {
   // 64 bits, kinds apart; nullopt for any other text (which no recorded
   // enrollment carries: validation refuses it).
   static std::optional<uint64_t> IdCode(char kind, absl::string_view id) {
-    uint64_t digits = 0;
+    auto digits = [](absl::string_view s) {
+      return absl::c_all_of(s, absl::ascii_isdigit);
+    };
     if (kind == 'e') {
-      if (id.size() != 15 || (id[0] != 'I' && id[0] != 'O')) return std::nullopt;
-      if (!AllDigits(id.substr(1), &digits)) return std::nullopt;
-      return (uint64_t{id[0] == 'O' ? 2u : 1u} << 60) | digits;
+      if (id.size() != 15 || (id[0] != 'I' && id[0] != 'O') ||
+          !digits(id.substr(1))) {
+        return std::nullopt;
+      }
+      return (uint64_t{id[0] == 'O' ? 2u : 1u} << 60) | Digits(id.substr(1));
     }
-    if (id.size() != 10 || !AllDigits(id, &digits)) return std::nullopt;
-    return (uint64_t{3} << 60) | digits;
-  }
-  static bool AllDigits(absl::string_view s, uint64_t* value) {
-    *value = 0;
-    for (char c : s) {
-      if (c < '0' || c > '9') return false;
-      *value = *value * 10 + static_cast<uint64_t>(c - '0');
-    }
-    return true;
+    if (id.size() != 10 || !digits(id)) return std::nullopt;
+    return (uint64_t{3} << 60) | Digits(id);
   }
 
   static absl::Status ReadIdentities(const Queries& q, const std::string& digits,
@@ -389,6 +386,9 @@ class Reconciler {
     return ReportMissing();
   }
 
+  const ReconcileSummary& summary() const { return summary_; }
+
+ private:
   // A roster row as the parser thread left it: `why` empty (compare it),
   // kNotCompared, or why it cannot be parsed.
   struct ParsedRow {
@@ -479,9 +479,6 @@ class Reconciler {
     pipe->Finish(reader.bytes());
   }
 
-  const ReconcileSummary& summary() const { return summary_; }
-
- private:
   void Emit(std::string code, size_t line, std::string provider,
             std::string org, std::string detail) {
     ++summary_.by_code[code];
@@ -915,9 +912,9 @@ class Reconciler {
     return static_cast<uint64_t>(end);
   }
 
-  // What Queries::IdentityOn says of `npi` at `payer` on as_of (its ids and
-  // TIN left out once the tables are read).
-  // Into *out (one of the two below).
+  // What Queries::IdentityOn says of `npi` at `payer` on as_of, into *out
+  // (provider_identity_ or org_identity_); its ids and TIN left out once
+  // the tables are read.
   absl::Status IdentityOf(const std::string& npi, const std::string& payer,
                           Queries::Identity* out) {
     ASSIGN_OR_RETURN(const PayerTables* tables, TablesFor(payer));
