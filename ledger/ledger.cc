@@ -418,14 +418,29 @@ struct Ledger::StoredIds {
   std::vector<rocksdb::Status> statuses;
 };
 
-// An Append call waiting in the queue.
+// An Append call waiting in the queue, or an AppendAsync's batch (which
+// owns its batch and options, and has a callback instead of a thread).
 struct Ledger::Writer {
   Writer(const std::vector<Event>* b, const AppendOptions* o)
       : batch(b), options(o) {}
+  Writer(std::vector<Event> b, AppendOptions o, AppendCallback cb)
+      : owned_batch(std::move(b)),
+        owned_options(std::move(o)),
+        callback(std::move(cb)),
+        batch(&owned_batch),
+        options(&owned_options) {}
+  bool async() const { return callback != nullptr; }
+
+  std::vector<Event> owned_batch;
+  AppendOptions owned_options;
+  AppendCallback callback;
   const std::vector<Event>* batch;
   const AppendOptions* options;
   absl::StatusOr<AppendResult> result;
+  // Guarded by queue_mu_: an Append's result is set; an AppendAsync's
+  // group has a leader.
   bool done = false;
+  bool led = false;
   std::condition_variable cv;
 };
 
@@ -809,6 +824,13 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
 
 Ledger::~Ledger() {
   if (db_ == nullptr) return;
+  {
+    // The committing threads end once the queue is empty.
+    std::lock_guard<std::mutex> queue(queue_mu_);
+    stop_committers_ = true;
+    committer_cv_.notify_all();
+  }
+  for (std::thread& committer : committers_) committer.join();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     // The last reference, unless a view outlives its ledger.
@@ -1323,8 +1345,7 @@ size_t Ledger::timeline_cache_usage() const {
   return timeline_cache_ ? timeline_cache_->GetUsage() : 0;
 }
 
-absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
-                                            const AppendOptions& options) {
+absl::Status Ledger::CheckAppendable() const {
   RETURN_IF_ERROR(CheckWritable());
   if (!tail_problem_.empty()) {
     return absl::DataLossError(absl::StrCat(
@@ -1332,15 +1353,75 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
         "; nothing was appended (run verify, and restore the ledger from a "
         "backup)"));
   }
+  return absl::OkStatus();
+}
+
+void Ledger::Enqueue(Writer* w) {
+  writers_.push_back(w);
+  queued_cv_.notify_all();
+  if (writers_.size() == 1) NotifyFront();
+}
+
+void Ledger::NotifyFront() {
+  if (writers_.empty()) {
+    if (stop_committers_) committer_cv_.notify_all();
+    return;
+  }
+  Writer* front = writers_.front();
+  if (front->async()) {
+    committer_cv_.notify_one();
+  } else {
+    front->cv.notify_one();
+  }
+}
+
+absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
+                                            const AppendOptions& options) {
+  RETURN_IF_ERROR(CheckAppendable());
   // leveldb's writer queue: the writer at the front commits every writer
   // queued behind it (those that arrived while the previous group was
   // being written and synced) in one group.
   Writer w(&batch, &options);
   std::unique_lock<std::mutex> queue(queue_mu_);
-  writers_.push_back(&w);
-  queued_cv_.notify_all();
+  Enqueue(&w);
   w.cv.wait(queue, [&] { return w.done || writers_.front() == &w; });
   if (w.done) return std::move(w.result);
+  return LeadGroup(queue, &w);
+}
+
+void Ledger::AppendAsync(std::vector<Event> batch, AppendOptions options,
+                         AppendCallback done) {
+  if (absl::Status refused = CheckAppendable(); !refused.ok()) {
+    done(std::move(refused));
+    return;
+  }
+  auto* w = new Writer(std::move(batch), std::move(options), std::move(done));
+  std::lock_guard<std::mutex> queue(queue_mu_);
+  if (committers_.empty()) {
+    for (int i = 0; i < 2; ++i) {
+      committers_.emplace_back([this] { CommitterLoop(); });
+    }
+  }
+  Enqueue(w);
+}
+
+void Ledger::CommitterLoop() {
+  std::unique_lock<std::mutex> queue(queue_mu_);
+  while (true) {
+    committer_cv_.wait(queue, [&] {
+      return (!writers_.empty() && writers_.front()->async() &&
+              !writers_.front()->led) ||
+             (stop_committers_ && writers_.empty());
+    });
+    if (writers_.empty()) return;  // stopping, and nothing left to commit
+    Writer* front = writers_.front();
+    front->led = true;
+    LeadGroup(queue, front).IgnoreError();  // front's callback has it
+  }
+}
+
+absl::StatusOr<AppendResult> Ledger::LeadGroup(
+    std::unique_lock<std::mutex>& queue, Writer* front) {
   std::vector<Writer*> group;
   size_t events = 0;
   for (Writer* writer : writers_) {
@@ -1367,7 +1448,7 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   // with it, if it is written before this one's sync starts).
   queue.lock();
   for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
-  if (!writers_.empty()) writers_.front()->cv.notify_one();
+  NotifyFront();
   queue.unlock();
 
   const uint64_t group_head = written != nullptr ? written->head.seq : 0;
@@ -1397,14 +1478,29 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
     options_.on_commit(stats);
   }
 
-  queue.lock();
+  // The callbacks run without the queue's lock (one may queue its
+  // caller's next batch); the writers are off the queue, so no one else
+  // touches them.
+  std::vector<Writer*> waiting;
   for (Writer* writer : group) {
-    if (writer != &w) {
+    if (!writer->async()) {
+      waiting.push_back(writer);
+      continue;
+    }
+    writer->callback(std::move(writer->result));
+    delete writer;
+  }
+  absl::StatusOr<AppendResult> result;
+  queue.lock();
+  for (Writer* writer : waiting) {
+    if (writer == front) {
+      result = std::move(writer->result);
+    } else {
       writer->done = true;
       writer->cv.notify_one();
     }
   }
-  return std::move(w.result);
+  return result;
 }
 
 absl::Status Ledger::WaitDurable(uint64_t seq) {

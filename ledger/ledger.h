@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -328,6 +329,19 @@ class Ledger {
   absl::StatusOr<AppendResult> Append(const std::vector<v1::Event>& batch,
                                       const AppendOptions& options = {});
 
+  // Append without waiting: the batch joins the same queue and group
+  // commit, and `done` gets what Append would have returned, once, when
+  // its group is written (and synced): on the thread that committed the
+  // group (one of the ledger's two committing threads, or a caller of
+  // Append leading it), or at once on the calling thread if the ledger
+  // refuses appends. `done` must be quick and must not wait for an append
+  // (it may queue another AppendAsync). Batches are judged in the order
+  // they are queued; the callbacks of different groups may run at once on
+  // different threads.
+  using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+  void AppendAsync(std::vector<v1::Event> batch, AppendOptions options,
+                   AppendCallback done);
+
   // Makes every write so far durable (fsyncs the write-ahead log).
   absl::Status Sync();
 
@@ -438,6 +452,23 @@ class Ledger {
   absl::StatusOr<std::string> CheckTail(const Head& head) const;
   // FailedPrecondition if the ledger was opened read-only.
   absl::Status CheckWritable() const;
+  // Why an append is refused before it is queued (read-only, a bad log
+  // tail), or OK.
+  absl::Status CheckAppendable() const;
+  // Queues `w` (REQUIRES: queue_mu_ held by `queue`).
+  void Enqueue(Writer* w);
+  // Wakes whoever leads the writer now at the front of the queue, if any
+  // (REQUIRES: queue_mu_ held).
+  void NotifyFront();
+  // Commits the group of writers from `front` (at the front of the queue;
+  // `queue` holds queue_mu_, and holds it again on return) and completes
+  // them all: a waiting Append's result is set and its thread woken, an
+  // AppendAsync's callback called (with queue_mu_ released). Returns
+  // front's result (for an Append leading).
+  absl::StatusOr<AppendResult> LeadGroup(std::unique_lock<std::mutex>& queue,
+                                         Writer* front);
+  // A committing thread: leads each group whose front is an AppendAsync's.
+  void CommitterLoop();
   absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(
       uint64_t seq, const rocksdb::Snapshot* snapshot) const;
   // Judges `batch` against the stored state and `overlay` (the batches of
@@ -521,10 +552,17 @@ class Ledger {
   // The locks are std:: ones, which ThreadSanitizer understands (Debian's
   // Abseil is built without its annotations).
   //
-  // Appends waiting to be committed; the front one commits a group.
+  // Appends waiting to be committed; the front one commits a group (an
+  // AppendAsync's is committed by a committing thread).
   std::mutex queue_mu_;
   std::condition_variable queued_cv_;  // notified when an append queues
   std::deque<Writer*> writers_;        // guarded by queue_mu_
+  // The committing threads, started by the first AppendAsync: two, so that
+  // one judges and writes a group while the other waits for the sync of
+  // the one before (as two Append callers do). Guarded by queue_mu_.
+  std::condition_variable committer_cv_;  // an AppendAsync is at the front
+  std::vector<std::thread> committers_;
+  bool stop_committers_ = false;
   // Held by the leader while it judges and writes a group (not while it
   // syncs: the next group is judged meanwhile) and by Rebuild: one writer
   // of the database at a time.

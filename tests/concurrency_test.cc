@@ -9,7 +9,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <future>
+#include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -161,7 +165,18 @@ TEST(ConcurrencyTest, AppendsQueriesAndMaintenanceShareOneLedger) {
       }
       AppendOptions ao;
       ao.sync = r % 2 == 0;
-      a.result = ledger->Append(a.batch, ao);
+      if (t % 2 == 0) {
+        a.result = ledger->Append(a.batch, ao);
+      } else {
+        // Half the appenders hand their batches over without waiting in
+        // the ledger (as the server does) and wait for the callback.
+        std::promise<absl::StatusOr<AppendResult>> done;
+        ledger->AppendAsync(a.batch, ao,
+                            [&done](absl::StatusOr<AppendResult> result) {
+                              done.set_value(std::move(result));
+                            });
+        a.result = done.get_future().get();
+      }
       if (a.kind == Kind::kOwned) {
         ASSERT_TRUE(a.result.ok()) << a.result.status();
         for (const Event& e : a.batch) {
@@ -445,6 +460,144 @@ TEST(GroupCommitTest, ABatchIsJudgedOnTheStateTheGroupAheadLeft) {
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].interval.end_seq, 2u);
   EXPECT_TRUE(ledger->VerifyProjections().ok());
+}
+
+// What AppendAsync callbacks were given, and on which threads.
+class Callbacks {
+ public:
+  Ledger::AppendCallback For(size_t i) {
+    return [this, i](absl::StatusOr<AppendResult> result) {
+      std::lock_guard<std::mutex> lock(mu_);
+      results_[i].push_back(std::move(result));
+      threads_[i] = std::this_thread::get_id();
+      ++called_;
+      cv_.notify_all();
+    };
+  }
+  // Waits until `n` callbacks have been called.
+  void Await(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return called_ >= n; });
+  }
+  // REQUIRES: Await'ed.
+  std::map<size_t, std::vector<absl::StatusOr<AppendResult>>> results_;
+  std::map<size_t, std::thread::id> threads_;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t called_ = 0;
+};
+
+// Batches handed over without waiting share the queue and groups with
+// Append's: judged in queue order against the ones ahead (a revoke after
+// its start is accepted, one of a relationship never started refused), a
+// refused one failing alone, every callback called once with the seqs in
+// queue order; those committed in a group an Append led are called on its
+// thread, the rest on the ledger's own.
+TEST(GroupCommitTest, AsyncAppendsShareGroupsWithWaitingOnes) {
+  TempDir dir;
+  LedgerOptions options;
+  options.create_if_missing = true;
+  options.collect_statistics = true;
+  auto ledger = std::move(*Ledger::Open(options, dir.Sub("db")));
+  const uint64_t syncs_before = LedgerInternals::WalSyncs(*ledger);
+
+  Callbacks callbacks;
+  LedgerInternals::HoldCommits(*ledger);
+  ledger->AppendAsync({Reassigned("a", "2024-01-01", kDrA, kGroupX)}, {},
+                      callbacks.For(0));
+  LedgerInternals::AwaitQueuedAppends(*ledger, 1);
+  absl::StatusOr<AppendResult> waited;
+  std::thread::id waiting_thread;
+  std::thread waiter([&] {
+    waiting_thread = std::this_thread::get_id();
+    waited = ledger->Append({Reassigned("b", "2024-01-01", kDrB, kGroupX)});
+  });
+  LedgerInternals::AwaitQueuedAppends(*ledger, 2);
+  ledger->AppendAsync({Revoked("c", "2024-02-01", kDrC, kGroupX)}, {},
+                      callbacks.For(2));
+  ledger->AppendAsync({Revoked("d", "2024-03-01", kDrB, kGroupX)}, {},
+                      callbacks.For(3));
+  LedgerInternals::AwaitQueuedAppends(*ledger, 4);
+  LedgerInternals::ReleaseCommits(*ledger);
+  waiter.join();
+  callbacks.Await(3);
+
+  ASSERT_EQ(callbacks.results_.size(), 3u);
+  for (const auto& [i, results] : callbacks.results_) {
+    EXPECT_EQ(results.size(), 1u) << "callback " << i;
+  }
+  const auto& a = callbacks.results_[0][0];
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->seqs, std::vector<uint64_t>({1}));
+  ASSERT_TRUE(waited.ok()) << waited.status();
+  EXPECT_EQ(waited->seqs, std::vector<uint64_t>({2}));
+  const auto& c = callbacks.results_[2][0];
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(c.status().message(),
+            "revoked: the end on 2024-02-01 (this event) would end a "
+            "reassignment when none is in effect");
+  ASSERT_TRUE(EventErrorOf(c.status()).has_value());
+  EXPECT_EQ(EventErrorOf(c.status())->index(), 0u);
+  const auto& d = callbacks.results_[3][0];
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->seqs, std::vector<uint64_t>({3}));
+  EXPECT_EQ(d->head.seq, 3u);
+  EXPECT_EQ(ledger->head().seq, 3u);
+  EXPECT_FALSE(ledger->View()->FindEventId("c")->has_value());
+  // "a" alone (its committing thread took it before the rest queued) or
+  // with "b"; the group after it, if any, is led by the Append.
+  EXPECT_NE(callbacks.threads_[0], std::this_thread::get_id());
+  EXPECT_NE(callbacks.threads_[0], waiting_thread);
+  if (callbacks.threads_[2] == waiting_thread) {
+    EXPECT_EQ(callbacks.threads_[3], waiting_thread);
+  }
+  const uint64_t syncs = LedgerInternals::WalSyncs(*ledger) - syncs_before;
+  EXPECT_GE(syncs, 1u);
+  EXPECT_LE(syncs, 2u);
+  EXPECT_TRUE(ledger->VerifyProjections().ok());
+}
+
+// Batches still queued when the ledger closes are committed first, and are
+// there when it is opened again; a ledger that refuses appends calls the
+// callback at once, on the caller's thread.
+TEST(GroupCommitTest, AsyncAppendsQueuedAtCloseAreCommittedFirst) {
+  TempDir dir;
+  LedgerOptions options;
+  options.create_if_missing = true;
+  constexpr size_t kBatches = 50;
+  const std::vector<std::string> providers = MakeNpis(kBatches, 3);
+  Callbacks callbacks;
+  {
+    auto ledger = std::move(*Ledger::Open(options, dir.Sub("db")));
+    for (size_t i = 0; i < kBatches; ++i) {
+      ledger->AppendAsync({Reassigned(absl::StrCat("e", i), "2024-01-01",
+                                      providers[i], kGroupX)},
+                          {}, callbacks.For(i));
+    }
+  }
+  callbacks.Await(kBatches);
+  for (size_t i = 0; i < kBatches; ++i) {
+    const auto& r = callbacks.results_[i][0];
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->seqs, std::vector<uint64_t>({i + 1}));
+  }
+  LedgerOptions read_only;
+  read_only.read_only = true;
+  auto reopened = std::move(*Ledger::Open(read_only, dir.Sub("db")));
+  EXPECT_EQ(reopened->head().seq, kBatches);
+  EXPECT_EQ(LogOf(*reopened->View()).back().event.event_id(),
+            absl::StrCat("e", kBatches - 1));
+
+  Callbacks refused;
+  reopened->AppendAsync({Reassigned("x", "2024-01-01", kDrA, kGroupX)}, {},
+                        refused.For(0));
+  refused.Await(1);
+  EXPECT_EQ(refused.threads_[0], std::this_thread::get_id());
+  EXPECT_EQ(refused.results_[0][0].status(),
+            absl::FailedPreconditionError(
+                "the ledger was opened read-only: it cannot be written"));
 }
 
 // A view keeps answering from its head while appends and a rebuild go on;
