@@ -57,10 +57,11 @@ double RawSyncedPuts(rocksdb::DB* db, int threads, uint64_t first,
 
 // provledger-bench --server: a provledgerd (the binary `provledgerd`) on
 // loopback over the ledger at `db_dir`, measured against same-run
-// in-process baselines; scratch files go in `work_dir`.
+// in-process baselines; scratch files go in `work_dir`. With
+// `appends_only`, only the appends and the live lag (to profile them).
 void ServerBench(const std::string& provledgerd, const std::string& db_dir,
                  const std::string& work_dir, const Generator& gen, bool quick,
-                 size_t timeline_cache_mb, Result* res);
+                 size_t timeline_cache_mb, bool appends_only, Result* res);
 
 // A generated 837P file of `lines` claim lines checked against `ledger`
 // (QueryService::CheckClaimsFile), beside the same lines' claim checks

@@ -34,6 +34,7 @@
 #include "tools/bench/bench.h"
 #include "tools/cli.h"
 #include "tools/generator.h"
+#include "tools/server/grpc_service.h"
 
 namespace provledger {
 namespace {
@@ -718,7 +719,7 @@ int Run(const Flags& f) {
                         .string();
     }
     ServerBench(provledgerd, dir + "/main", dir, gen, f.quick,
-                f.timeline_cache_mb, &res);
+                f.timeline_cache_mb, f.concurrent_only, &res);
     res.Add("peak_rss_mb", PeakRssMb());
     if (!f.keep && f.dir.empty()) std::filesystem::remove_all(dir);
     return Report(res, f.json);
@@ -807,6 +808,7 @@ int Run(const Flags& f) {
 
 int main(int argc, char** argv) {
   provledger::TuneAllocator();
+  provledger::server::StopLockOrderTracking();
   provledger::Flags f;
   CLI::App app{
       "provledger-bench: ingest, query, reconcile and rebuild figures, each "
@@ -837,7 +839,8 @@ int main(int argc, char** argv) {
                "profile it)");
   app.add_flag("--concurrent-only", f.concurrent_only,
                "measure only the concurrent appends (with --reuse: to profile "
-               "group commit)");
+               "group commit; with --server: the server's appends and live "
+               "lag)");
   app.add_flag("--server", f.server,
                "measure provledgerd on loopback instead (appends from 1, 16 "
                "and 64 clients, claim checks from 16, a subscription's "

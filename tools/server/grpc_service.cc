@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "ledger/status_macros.h"
 #include "ledger/validation.h"
@@ -63,6 +64,10 @@ grpc::Status ToGrpc(const absl::Status& status) {
   return grpc::Status(code, message, ErrorStatusOf(status).SerializeAsString());
 }
 
+void StopLockOrderTracking() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
 LedgerService::LedgerService(Ledger* ledger, Options options)
     : ledger_(ledger), options_(std::move(options)) {}
 
@@ -105,50 +110,112 @@ absl::StatusOr<Identity> LedgerService::Authorize(
                            needed, call, "metadata");
 }
 
-grpc::Status LedgerService::Append(grpc::ServerContext* context,
-                                   const v1::AppendRequest* request,
-                                   v1::AppendResponse* response) {
+grpc::ServerUnaryReactor* LedgerService::Append(
+    grpc::CallbackServerContext* context, const v1::AppendRequest* request,
+    v1::AppendResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   auto caller = Authorize(*context, Role::kWriter, "Append");
-  if (!caller.ok()) return ToGrpc(caller.status());
-  return ToGrpc(AppendAs(*caller, *request, response));
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpc(caller.status()));
+    return reactor;
+  }
+  AppendAs(*caller, *request,
+           [reactor, response](absl::StatusOr<v1::AppendResponse> answer) {
+             if (answer.ok()) *response = *std::move(answer);
+             reactor->Finish(ToGrpc(answer.status()));
+           });
+  return reactor;
 }
 
-grpc::Status LedgerService::AppendStream(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::AppendStreamReply, v1::AppendRequest>* stream) {
+// A writer's batches over one stream, one at a time: the next is read once
+// the last one's reply is sent, so the replies keep the batches' order.
+class LedgerService::AppendStreamReactor final
+    : public grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamReply> {
+ public:
+  AppendStreamReactor(LedgerService* service, Identity caller)
+      : service_(service), caller_(std::move(caller)) {
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client has sent its last batch (or is gone)
+      Finish(grpc::Status::OK);
+      return;
+    }
+    service_->AppendAs(caller_, request_,
+                       [this](absl::StatusOr<v1::AppendResponse> answer) {
+                         reply_.Clear();
+                         reply_.set_index(index_++);
+                         if (answer.ok()) {
+                           *reply_.mutable_appended() = *std::move(answer);
+                         } else {
+                           *reply_.mutable_error() =
+                               ErrorStatusOf(answer.status());
+                         }
+                         StartWrite(&reply_);
+                       });
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {  // the client is gone
+      Finish(grpc::Status::OK);
+      return;
+    }
+    StartRead(&request_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  LedgerService* const service_;
+  const Identity caller_;
+  v1::AppendRequest request_;
+  v1::AppendStreamReply reply_;
+  uint64_t index_ = 0;
+};
+
+grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamReply>*
+LedgerService::AppendStream(grpc::CallbackServerContext* context) {
   auto caller = Authorize(*context, Role::kWriter, "AppendStream");
-  if (!caller.ok()) return ToGrpc(caller.status());
-  v1::AppendRequest request;
-  v1::AppendStreamReply reply;
-  for (uint64_t index = 0; stream->Read(&request); ++index) {
-    reply.Clear();
-    reply.set_index(index);
-    absl::Status s = AppendAs(*caller, request, reply.mutable_appended());
-    if (!s.ok()) *reply.mutable_error() = ErrorStatusOf(s);
-    if (!stream->Write(reply)) return grpc::Status::OK;  // client gone
-  }
-  return grpc::Status::OK;
+  if (caller.ok()) return new AppendStreamReactor(this, *std::move(caller));
+  // Refused: the stream ends with the status, reading nothing.
+  class Refused final : public grpc::ServerBidiReactor<v1::AppendRequest,
+                                                        v1::AppendStreamReply> {
+   public:
+    explicit Refused(const grpc::Status& status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+  return new Refused(ToGrpc(caller.status()));
 }
 
-absl::Status LedgerService::AppendAs(const Identity& caller,
-                                     const v1::AppendRequest& request,
-                                     v1::AppendResponse* response) {
-  absl::Status status = [&]() -> absl::Status {
-    // The actor recorded is who the token says the caller is; a client
-    // cannot record events in someone else's name.
-    RETURN_IF_ERROR(RefuseOtherActors(request, caller.name));
-    if (!BeginWrite()) return ShuttingDown();
-    auto answer = service::Append(*ledger_, request, caller.name);
-    EndWrite();
-    if (!answer.ok()) return answer.status();
-    *response = std::move(*answer);
-    return absl::OkStatus();
-  }();
-  if (options_.metrics != nullptr) {
-    options_.metrics->OnAppend(status.code(),
-                               status.ok() ? response->appended() : 0);
+void LedgerService::AppendAs(
+    const Identity& caller, const v1::AppendRequest& request,
+    std::function<void(absl::StatusOr<v1::AppendResponse>)> done) {
+  // Counted for the metrics, then answered; a write in flight until then
+  // (Stop() waits for it).
+  auto finish = [this, done = std::move(done)](
+                    absl::StatusOr<v1::AppendResponse> answer, bool counted) {
+    if (options_.metrics != nullptr) {
+      options_.metrics->OnAppend(answer.status().code(),
+                                 answer.ok() ? answer->appended() : 0);
+    }
+    done(std::move(answer));
+    if (counted) EndWrite();
+  };
+  // The actor recorded is who the token says the caller is; a client
+  // cannot record events in someone else's name.
+  if (absl::Status refused = RefuseOtherActors(request, caller.name);
+      !refused.ok()) {
+    finish(refused, false);
+    return;
   }
-  return status;
+  if (!BeginWrite()) {
+    finish(ShuttingDown(), false);
+    return;
+  }
+  service::AppendAsync(*ledger_, request, caller.name,
+                       [finish = std::move(finish)](
+                           absl::StatusOr<v1::AppendResponse> answer) {
+                         finish(std::move(answer), true);
+                       });
 }
 
 absl::StatusOr<uint64_t> SendEvents(

@@ -46,18 +46,29 @@ grpc::Status ToGrpc(const absl::Status& status);
 // That ErrorStatus (code, message, and an append error's EventError).
 v1::ErrorStatus ErrorStatusOf(const absl::Status& status);
 
-// The point queries are answered on gRPC's own threads as the call arrives
-// (the callback API: no hand-over to a thread of the synchronous pool);
-// calls that stream, wait on an fsync or run long use the synchronous pool.
-using CallbackQueries = v1::Ledger::WithCallbackMethod_AsOf<
-    v1::Ledger::WithCallbackMethod_History<
-        v1::Ledger::WithCallbackMethod_Diff<
-            v1::Ledger::WithCallbackMethod_ClaimCheck<
-                v1::Ledger::WithCallbackMethod_Stats<
-                    v1::Ledger::WithCallbackMethod_Digest<
-                        v1::Ledger::Service>>>>>>;
+// Turns Abseil's lock-order (deadlock) tracking off, once, at the start of
+// main in every program that uses gRPC. Debian's Abseil is built with it
+// on, so each absl::Mutex that gRPC takes (several per call) updates a
+// process-wide graph of lock orders and records a stack trace; provledger's
+// own locks are std:: ones, which ThreadSanitizer checks instead.
+void StopLockOrderTracking();
 
-class LedgerService final : public CallbackQueries {
+// The point queries are answered on gRPC's own threads as the call arrives
+// (the callback API: no hand-over to a thread of the synchronous pool), and
+// appends are handed to the ledger's group commit there and answered by
+// the thread that commits them (no thread waits for an fsync per call);
+// calls that stream many answers or run long use the synchronous pool.
+using CallbackCalls = v1::Ledger::WithCallbackMethod_Append<
+    v1::Ledger::WithCallbackMethod_AppendStream<
+        v1::Ledger::WithCallbackMethod_AsOf<
+            v1::Ledger::WithCallbackMethod_History<
+                v1::Ledger::WithCallbackMethod_Diff<
+                    v1::Ledger::WithCallbackMethod_ClaimCheck<
+                        v1::Ledger::WithCallbackMethod_Stats<
+                            v1::Ledger::WithCallbackMethod_Digest<
+                                v1::Ledger::Service>>>>>>>>;
+
+class LedgerService final : public CallbackCalls {
  public:
   struct Options {
     // Null: no authentication (loopback only); every caller is
@@ -76,13 +87,11 @@ class LedgerService final : public CallbackQueries {
   // be shut down at once, cancelling what is left (reads only).
   void Stop();
 
-  grpc::Status Append(grpc::ServerContext* context,
-                      const v1::AppendRequest* request,
-                      v1::AppendResponse* response) override;
-  grpc::Status AppendStream(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::AppendStreamReply, v1::AppendRequest>*
-          stream) override;
+  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
+                                   const v1::AppendRequest* request,
+                                   v1::AppendResponse* response) override;
+  grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendStreamReply>*
+  AppendStream(grpc::CallbackServerContext* context) override;
   grpc::Status Read(grpc::ServerContext* context,
                     const v1::ReadRequest* request,
                     grpc::ServerWriter<v1::Event>* writer) override;
@@ -146,10 +155,12 @@ class LedgerService final : public CallbackQueries {
   // valid token, PERMISSION_DENIED below the role.
   absl::StatusOr<Identity> Authorize(const grpc::ServerContextBase& context,
                                      Role needed, const char* call) const;
+  class AppendStreamReactor;
   // One batch of Append or AppendStream from `caller` (a writer), counted
-  // for the metrics.
-  absl::Status AppendAs(const Identity& caller, const v1::AppendRequest& request,
-                        v1::AppendResponse* response);
+  // for the metrics: `done` gets the answer once the batch is committed (on
+  // the committing thread), or at once if it is refused before.
+  void AppendAs(const Identity& caller, const v1::AppendRequest& request,
+                std::function<void(absl::StatusOr<v1::AppendResponse>)> done);
   // Answers a query from one view, for a caller with at least the auditor
   // role, timed as `method`: call(queries, request) gives the answer (a
   // QueryService member, or a function of both).

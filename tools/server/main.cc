@@ -307,6 +307,7 @@ int HashToken(const std::string& identity, const std::string& role) {
 }  // namespace provledger::server
 
 int main(int argc, char** argv) {
+  provledger::server::StopLockOrderTracking();
   using provledger::server::Flags;
   CLI::App app{
       "provledgerd: serves one provledger ledger over gRPC "

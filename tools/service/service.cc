@@ -629,9 +629,10 @@ absl::StatusOr<v1::ReconcileSummary> QueryService::Reconcile(
   return summary;
 }
 
-absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
-                                          const v1::AppendRequest& request,
-                                          const std::string& default_actor) {
+namespace {
+
+AppendOptions AppendOptionsOf(const v1::AppendRequest& request,
+                              const std::string& default_actor) {
   AppendOptions options;
   options.sync = !request.no_sync();
   options.default_actor = default_actor;
@@ -639,18 +640,48 @@ absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
     options.expected =
         ExpectedVersion{request.expected().npi(), request.expected().version()};
   }
-  const std::vector<Event> batch(request.events().begin(),
-                                 request.events().end());
-  ASSIGN_OR_RETURN(AppendResult result, ledger.Append(batch, options));
+  return options;
+}
+
+v1::AppendResponse AppendResponseOf(const AppendResult& result) {
   v1::AppendResponse response;
   response.set_appended(static_cast<uint32_t>(result.written));
-  response.set_duplicates(static_cast<uint32_t>(batch.size() - result.written));
+  response.set_duplicates(
+      static_cast<uint32_t>(result.seqs.size() - result.written));
   for (size_t i = 0; i < result.seqs.size(); ++i) {
     response.add_seqs(result.seqs[i]);
     response.add_duplicate(result.duplicate[i]);
   }
   response.set_head(DigestOf(result.head));
   return response;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
+                                          const v1::AppendRequest& request,
+                                          const std::string& default_actor) {
+  const std::vector<Event> batch(request.events().begin(),
+                                 request.events().end());
+  ASSIGN_OR_RETURN(AppendResult result,
+                   ledger.Append(batch, AppendOptionsOf(request, default_actor)));
+  return AppendResponseOf(result);
+}
+
+void AppendAsync(
+    Ledger& ledger, const v1::AppendRequest& request,
+    const std::string& default_actor,
+    std::function<void(absl::StatusOr<v1::AppendResponse>)> done) {
+  ledger.AppendAsync(
+      std::vector<Event>(request.events().begin(), request.events().end()),
+      AppendOptionsOf(request, default_actor),
+      [done = std::move(done)](absl::StatusOr<AppendResult> result) {
+        if (!result.ok()) {
+          done(result.status());
+        } else {
+          done(AppendResponseOf(*result));
+        }
+      });
 }
 
 absl::StatusOr<AppendResult> AppendNamingEvent(

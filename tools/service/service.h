@@ -177,6 +177,12 @@ std::string ToJson(const google::protobuf::Message& message);
 absl::StatusOr<v1::AppendResponse> Append(Ledger& ledger,
                                           const v1::AppendRequest& request,
                                           const std::string& default_actor);
+// The same without waiting (Ledger::AppendAsync): `done` gets the answer
+// once the batch's group is committed, on the committing thread.
+void AppendAsync(
+    Ledger& ledger, const v1::AppendRequest& request,
+    const std::string& default_actor,
+    std::function<void(absl::StatusOr<v1::AppendResponse>)> done);
 
 // Appends `batch` as a loader does (PPEF, NPPES): an error names the
 // failing event by its id ("event <id>: <why>").
