@@ -437,11 +437,41 @@ struct Ledger::Writer {
   const std::vector<Event>* batch;
   const AppendOptions* options;
   absl::StatusOr<AppendResult> result;
-  // Guarded by queue_mu_: an Append's result is set; an AppendAsync's
-  // group has a leader.
+  // Guarded by queue_mu_: an Append's result is set.
   bool done = false;
-  bool led = false;
   std::condition_variable cv;
+};
+
+// A first-in first-out hand-over of written groups from one thread of the
+// AppendAsync pipeline to the next.
+class Ledger::GroupPipe {
+ public:
+  void Push(WrittenGroup group) {
+    std::lock_guard<std::mutex> lock(mu_);
+    groups_.push_back(std::move(group));
+    cv_.notify_one();
+  }
+  // Waits for groups and takes every one there; none once closed and
+  // drained.
+  std::deque<WrittenGroup> TakeAll() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !groups_.empty() || closed_; });
+    std::deque<WrittenGroup> taken;
+    taken.swap(groups_);
+    return taken;
+  }
+  // No more groups will come.
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<WrittenGroup> groups_;  // guarded by mu_
+  bool closed_ = false;              // guarded by mu_
 };
 
 // Reads events from the ledger (as of `snapshot`, if given); knows no
@@ -824,13 +854,20 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(
 
 Ledger::~Ledger() {
   if (db_ == nullptr) return;
-  {
-    // The committing threads end once the queue is empty.
-    std::lock_guard<std::mutex> queue(queue_mu_);
-    stop_committers_ = true;
-    committer_cv_.notify_all();
+  if (committer_.joinable()) {
+    // Each thread of the pipeline ends once the stage before it has ended
+    // and it has handed on (or completed) every group.
+    {
+      std::lock_guard<std::mutex> queue(queue_mu_);
+      stop_committer_ = true;
+      committer_cv_.notify_all();
+    }
+    committer_.join();
+    written_->Close();
+    syncer_.join();
+    synced_->Close();
+    completer_.join();
   }
-  for (std::thread& committer : committers_) committer.join();
   {
     std::lock_guard<std::mutex> lock(state_mu_);
     // The last reference, unless a view outlives its ledger.
@@ -1364,7 +1401,7 @@ void Ledger::Enqueue(Writer* w) {
 
 void Ledger::NotifyFront() {
   if (writers_.empty()) {
-    if (stop_committers_) committer_cv_.notify_all();
+    if (stop_committer_) committer_cv_.notify_all();
     return;
   }
   Writer* front = writers_.front();
@@ -1386,7 +1423,14 @@ absl::StatusOr<AppendResult> Ledger::Append(const std::vector<Event>& batch,
   Enqueue(&w);
   w.cv.wait(queue, [&] { return w.done || writers_.front() == &w; });
   if (w.done) return std::move(w.result);
-  return LeadGroup(queue, &w);
+  WrittenGroup group = WriteNextGroup(queue, /*leader_syncs=*/true);
+  queue.unlock();
+  // The next group is judged and written while this one syncs (and syncs
+  // with it, if it is written before this one's sync starts).
+  const absl::Status synced = group.must_sync
+                                  ? WaitDurable(group.written->head.seq)
+                                  : absl::OkStatus();
+  return CompleteGroup(std::move(group), synced, &w);
 }
 
 void Ledger::AppendAsync(std::vector<Event> batch, AppendOptions options,
@@ -1397,10 +1441,12 @@ void Ledger::AppendAsync(std::vector<Event> batch, AppendOptions options,
   }
   auto* w = new Writer(std::move(batch), std::move(options), std::move(done));
   std::lock_guard<std::mutex> queue(queue_mu_);
-  if (committers_.empty()) {
-    for (int i = 0; i < 2; ++i) {
-      committers_.emplace_back([this] { CommitterLoop(); });
-    }
+  if (!committer_.joinable()) {
+    written_ = std::make_unique<GroupPipe>();
+    synced_ = std::make_unique<GroupPipe>();
+    committer_ = std::thread([this] { CommitterLoop(); });
+    syncer_ = std::thread([this] { SyncerLoop(); });
+    completer_ = std::thread([this] { CompleterLoop(); });
   }
   Enqueue(w);
 }
@@ -1409,58 +1455,86 @@ void Ledger::CommitterLoop() {
   std::unique_lock<std::mutex> queue(queue_mu_);
   while (true) {
     committer_cv_.wait(queue, [&] {
-      return (!writers_.empty() && writers_.front()->async() &&
-              !writers_.front()->led) ||
-             (stop_committers_ && writers_.empty());
+      return (!writers_.empty() && writers_.front()->async()) ||
+             (stop_committer_ && writers_.empty());
     });
     if (writers_.empty()) return;  // stopping, and nothing left to commit
-    Writer* front = writers_.front();
-    front->led = true;
-    LeadGroup(queue, front).IgnoreError();  // front's callback has it
+    // The sync thread syncs it: the next group is written meanwhile.
+    WrittenGroup group = WriteNextGroup(queue, /*leader_syncs=*/false);
+    written_->Push(std::move(group));
   }
 }
 
-absl::StatusOr<AppendResult> Ledger::LeadGroup(
-    std::unique_lock<std::mutex>& queue, Writer* front) {
-  std::vector<Writer*> group;
+void Ledger::SyncerLoop() {
+  while (true) {
+    std::deque<WrittenGroup> groups = written_->TakeAll();
+    if (groups.empty()) return;  // stopping, and all handed on
+    // One sync for every group written so far.
+    uint64_t sync_to = 0;
+    for (const WrittenGroup& group : groups) {
+      if (group.must_sync) sync_to = group.written->head.seq;
+    }
+    const absl::Status synced =
+        sync_to > 0 ? WaitDurable(sync_to) : absl::OkStatus();
+    for (WrittenGroup& group : groups) {
+      group.synced = synced;
+      synced_->Push(std::move(group));
+    }
+  }
+}
+
+void Ledger::CompleterLoop() {
+  while (true) {
+    std::deque<WrittenGroup> groups = synced_->TakeAll();
+    if (groups.empty()) return;  // stopping, and all complete
+    for (WrittenGroup& group : groups) {
+      const absl::Status synced = group.synced;
+      CompleteGroup(std::move(group), synced, nullptr).IgnoreError();
+    }
+  }
+}
+
+Ledger::WrittenGroup Ledger::WriteNextGroup(std::unique_lock<std::mutex>& queue,
+                                            bool leader_syncs) {
+  WrittenGroup group;
   size_t events = 0;
   for (Writer* writer : writers_) {
     // A bounded group: a huge import batch is not held up by many small
     // ones, nor they by it, beyond one group.
-    if (!group.empty() && events + writer->batch->size() > kMaxGroupEvents) {
+    if (!group.writers.empty() &&
+        events + writer->batch->size() > kMaxGroupEvents) {
       break;
     }
-    group.push_back(writer);
+    group.writers.push_back(writer);
     events += writer->batch->size();
   }
   // With nobody queued behind the group there is nothing to judge while it
-  // syncs: it is written with the sync (one call, as RocksDB's own group
-  // commit does).
-  const bool sync_in_write = writers_.size() == group.size();
+  // syncs: a leader that syncs it itself writes it with the sync (one
+  // call, as RocksDB's own group commit does).
+  const bool sync_in_write =
+      leader_syncs && writers_.size() == group.writers.size();
   queue.unlock();
-
-  const absl::Time started = absl::Now();
-  bool must_sync = false;
-  std::shared_ptr<const PinnedState> written =
-      WriteGroup(group, sync_in_write, &must_sync);
-
-  // The next group is judged and written while this one syncs (and syncs
-  // with it, if it is written before this one's sync starts).
+  group.started = absl::Now();
+  group.written = WriteGroup(group.writers, sync_in_write, &group.must_sync);
+  if (group.written == nullptr) group.must_sync = false;
   queue.lock();
-  for (size_t i = 0; i < group.size(); ++i) writers_.pop_front();
+  for (size_t i = 0; i < group.writers.size(); ++i) writers_.pop_front();
   NotifyFront();
-  queue.unlock();
+  return group;
+}
 
-  const uint64_t group_head = written != nullptr ? written->head.seq : 0;
-  if (written != nullptr) {
+absl::StatusOr<AppendResult> Ledger::CompleteGroup(WrittenGroup group,
+                                                   const absl::Status& synced,
+                                                   const Writer* leader) {
+  const uint64_t group_head =
+      group.written != nullptr ? group.written->head.seq : 0;
+  if (group.written != nullptr) {
     // Views see the group only once it is durable (a later group's sync
     // covers it too: the write-ahead log is one sequence).
-    absl::Status synced =
-        must_sync ? WaitDurable(written->head.seq) : absl::OkStatus();
     if (synced.ok()) {
-      Publish(std::move(written));
+      Publish(std::move(group.written));
     } else {
-      for (Writer* writer : group) {
+      for (Writer* writer : group.writers) {
         if (writer->result.ok() && writer->result->written > 0) {
           writer->result = synced;
         }
@@ -1469,11 +1543,11 @@ absl::StatusOr<AppendResult> Ledger::LeadGroup(
   }
   if (options_.on_commit) {
     CommitStats stats;
-    stats.batches = group.size();
-    for (Writer* writer : group) {
+    stats.batches = group.writers.size();
+    for (Writer* writer : group.writers) {
       if (writer->result.ok()) stats.events_written += writer->result->written;
     }
-    stats.duration = absl::Now() - started;
+    stats.duration = absl::Now() - group.started;
     stats.head_seq = group_head;
     options_.on_commit(stats);
   }
@@ -1482,7 +1556,7 @@ absl::StatusOr<AppendResult> Ledger::LeadGroup(
   // caller's next batch); the writers are off the queue, so no one else
   // touches them.
   std::vector<Writer*> waiting;
-  for (Writer* writer : group) {
+  for (Writer* writer : group.writers) {
     if (!writer->async()) {
       waiting.push_back(writer);
       continue;
@@ -1491,9 +1565,10 @@ absl::StatusOr<AppendResult> Ledger::LeadGroup(
     delete writer;
   }
   absl::StatusOr<AppendResult> result;
-  queue.lock();
+  if (waiting.empty()) return result;
+  std::lock_guard<std::mutex> queue(queue_mu_);
   for (Writer* writer : waiting) {
-    if (writer == front) {
+    if (writer == leader) {
       result = std::move(writer->result);
     } else {
       writer->done = true;

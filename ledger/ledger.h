@@ -331,13 +331,14 @@ class Ledger {
 
   // Append without waiting: the batch joins the same queue and group
   // commit, and `done` gets what Append would have returned, once, when
-  // its group is written (and synced): on the thread that committed the
-  // group (one of the ledger's two committing threads, or a caller of
-  // Append leading it), or at once on the calling thread if the ledger
-  // refuses appends. `done` must be quick and must not wait for an append
-  // (it may queue another AppendAsync). Batches are judged in the order
-  // they are queued; the callbacks of different groups may run at once on
-  // different threads.
+  // its group is written (and synced): on the thread that completed the
+  // group (the ledger's completing thread, or a caller of Append leading
+  // it), or at once on the calling thread if the ledger refuses appends.
+  // `done` must be quick and must not wait for an append (it may queue
+  // another AppendAsync). Batches are judged in the order they are
+  // queued; the callbacks of the groups the ledger's threads
+  // commit run in queue order, but those of a group an Append leads may
+  // run at the same time on its thread.
   using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
   void AppendAsync(std::vector<v1::Event> batch, AppendOptions options,
                    AppendCallback done);
@@ -460,15 +461,38 @@ class Ledger {
   // Wakes whoever leads the writer now at the front of the queue, if any
   // (REQUIRES: queue_mu_ held).
   void NotifyFront();
-  // Commits the group of writers from `front` (at the front of the queue;
-  // `queue` holds queue_mu_, and holds it again on return) and completes
-  // them all: a waiting Append's result is set and its thread woken, an
-  // AppendAsync's callback called (with queue_mu_ released). Returns
-  // front's result (for an Append leading).
-  absl::StatusOr<AppendResult> LeadGroup(std::unique_lock<std::mutex>& queue,
-                                         Writer* front);
-  // A committing thread: leads each group whose front is an AppendAsync's.
+  // A group of writers, judged and written (not yet known durable).
+  struct WrittenGroup {
+    std::vector<Writer*> writers;
+    // The state to publish once durable (null if nothing was written).
+    std::shared_ptr<const internal::PinnedState> written;
+    bool must_sync = false;  // the write did not sync, and a batch asks it
+    absl::Time started;
+    absl::Status synced;  // once through the sync thread
+  };
+  class GroupPipe;
+  // Takes the group of writers from the front of the queue (`queue` holds
+  // queue_mu_, and holds it again on return), judges and writes it, and
+  // takes it off the queue (the next group can then be written).
+  // `leader_syncs`: the caller syncs the group itself (else a write of it
+  // never syncs: the sync thread does).
+  WrittenGroup WriteNextGroup(std::unique_lock<std::mutex>& queue,
+                              bool leader_syncs);
+  // Completes a written group once `synced` says whether it is durable:
+  // publishes it, counts it (on_commit), calls each AppendAsync's callback
+  // and sets each waiting Append's result and wakes it, except `leader`'s
+  // (null for none), whose result it returns. Called without queue_mu_.
+  absl::StatusOr<AppendResult> CompleteGroup(WrittenGroup group,
+                                             const absl::Status& synced,
+                                             const Writer* leader);
+  // The committing thread: writes each group whose front is an
+  // AppendAsync's, and hands it to the sync thread.
   void CommitterLoop();
+  // The sync thread: syncs once for every group written meanwhile, and
+  // hands them on in order.
+  void SyncerLoop();
+  // The completing thread: completes the synced groups in order.
+  void CompleterLoop();
   absl::StatusOr<std::optional<v1::Event>> LoadStoredEvent(
       uint64_t seq, const rocksdb::Snapshot* snapshot) const;
   // Judges `batch` against the stored state and `overlay` (the batches of
@@ -557,12 +581,19 @@ class Ledger {
   std::mutex queue_mu_;
   std::condition_variable queued_cv_;  // notified when an append queues
   std::deque<Writer*> writers_;        // guarded by queue_mu_
-  // The committing threads, started by the first AppendAsync: two, so that
-  // one judges and writes a group while the other waits for the sync of
-  // the one before (as two Append callers do). Guarded by queue_mu_.
+  // Started by the first AppendAsync, a pipeline of three threads: the
+  // committing thread writes one group after another without waiting for
+  // their syncs; the sync thread makes them durable (one sync for all the
+  // groups written while the last one ran); the completing thread
+  // publishes them and answers their callbacks (sending replies takes as
+  // long as a sync: done apart, the next sync runs meanwhile).
   std::condition_variable committer_cv_;  // an AppendAsync is at the front
-  std::vector<std::thread> committers_;
-  bool stop_committers_ = false;
+  bool stop_committer_ = false;           // guarded by queue_mu_
+  std::unique_ptr<GroupPipe> written_;    // committing -> sync thread
+  std::unique_ptr<GroupPipe> synced_;     // sync -> completing thread
+  std::thread committer_;
+  std::thread syncer_;
+  std::thread completer_;
   // Held by the leader while it judges and writes a group (not while it
   // syncs: the next group is judged meanwhile) and by Rebuild: one writer
   // of the database at a time.

@@ -14,6 +14,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <random>
 #include <set>
 #include <sstream>
@@ -470,6 +471,7 @@ class Callbacks {
       std::lock_guard<std::mutex> lock(mu_);
       results_[i].push_back(std::move(result));
       threads_[i] = std::this_thread::get_id();
+      order_.push_back(i);
       ++called_;
       cv_.notify_all();
     };
@@ -482,6 +484,7 @@ class Callbacks {
   // REQUIRES: Await'ed.
   std::map<size_t, std::vector<absl::StatusOr<AppendResult>>> results_;
   std::map<size_t, std::thread::id> threads_;
+  std::vector<size_t> order_;  // which callback was called when
 
  private:
   std::mutex mu_;
@@ -559,9 +562,10 @@ TEST(GroupCommitTest, AsyncAppendsShareGroupsWithWaitingOnes) {
   EXPECT_TRUE(ledger->VerifyProjections().ok());
 }
 
-// Batches still queued when the ledger closes are committed first, and are
-// there when it is opened again; a ledger that refuses appends calls the
-// callback at once, on the caller's thread.
+// Batches still queued when the ledger closes are committed first (their
+// callbacks called in the order they were queued), and are there when it
+// is opened again; a ledger that refuses appends calls the callback at
+// once, on the caller's thread.
 TEST(GroupCommitTest, AsyncAppendsQueuedAtCloseAreCommittedFirst) {
   TempDir dir;
   LedgerOptions options;
@@ -578,6 +582,9 @@ TEST(GroupCommitTest, AsyncAppendsQueuedAtCloseAreCommittedFirst) {
     }
   }
   callbacks.Await(kBatches);
+  std::vector<size_t> queued(kBatches);
+  std::iota(queued.begin(), queued.end(), 0);
+  EXPECT_EQ(callbacks.order_, queued);
   for (size_t i = 0; i < kBatches; ++i) {
     const auto& r = callbacks.results_[i][0];
     ASSERT_TRUE(r.ok()) << r.status();
