@@ -3,6 +3,7 @@
 // many threads, claim checks and log reads against the same calls made in
 // the process, and a subscription's live delivery lag.
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -102,6 +103,134 @@ double TimedCalls(int threads, uint64_t calls, uint64_t seed,
   });
 }
 
+// Counts down to zero; Wait() returns then.
+class Latch {
+ public:
+  explicit Latch(int n) : left_(n) {}
+  void CountDown() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--left_ == 0) cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int left_;
+};
+
+// One client's appends: `count` one-event batches made by make(i), one in
+// flight, each sent when the one before is acknowledged, as Append calls or
+// over one AppendStream. Driven by gRPC's callback API, as a client
+// program would be on a machine of its own: no thread of this process
+// waits for a reply, so the load generator takes as little as it can of
+// the cores it shares with the server. Counts `finished` down at the end;
+// then us holds each acknowledgement's microseconds and error what went
+// wrong ("" if nothing).
+class AppendClient final
+    : public grpc::ClientBidiReactor<v1::AppendRequest, v1::AppendStreamReply> {
+ public:
+  AppendClient(v1::Ledger::Stub* stub, bool over_stream, uint64_t count,
+               std::function<v1::AppendRequest(uint64_t)> make,
+               Latch* finished)
+      : stub_(stub),
+        over_stream_(over_stream),
+        count_(count),
+        make_(std::move(make)),
+        finished_(finished) {
+    us.reserve(count);
+  }
+
+  void Start() {
+    if (!over_stream_) {
+      SendCall();
+      return;
+    }
+    context_ = CallContext();
+    stub_->async()->AppendStream(context_.get(), this);
+    StartCall();
+    SendOnStream();
+  }
+
+  std::vector<double> us;
+  std::string error;
+
+ private:
+  void SendCall() {
+    if (sent_ == count_) {
+      finished_->CountDown();
+      return;
+    }
+    request_ = make_(sent_++);
+    context_ = CallContext();
+    start_ = Clock::now();
+    stub_->async()->Append(context_.get(), &request_, &response_,
+                           [this](grpc::Status status) {
+                             us.push_back(Seconds(Clock::now() - start_) * 1e6);
+                             if (!status.ok()) {
+                               error = status.error_message();
+                               finished_->CountDown();
+                               return;
+                             }
+                             SendCall();
+                           });
+  }
+
+  // The next batch once the last one's write and reply are both done (a
+  // stream has one write in flight at a time).
+  void SendOnStream() {
+    if (sent_ == count_) {
+      StartWritesDone();
+      return;
+    }
+    request_ = make_(sent_++);
+    pending_ = 2;
+    start_ = Clock::now();
+    StartRead(&reply_);
+    StartWrite(&request_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      error = "the stream ended";
+      return;  // OnReadDone fails too, and OnDone ends
+    }
+    if (--pending_ == 0) SendOnStream();
+  }
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      if (error.empty()) error = "the stream ended";
+      return;
+    }
+    us.push_back(Seconds(Clock::now() - start_) * 1e6);
+    if (reply_.has_error()) {
+      error = reply_.error().message();
+      StartWritesDone();
+      return;
+    }
+    if (--pending_ == 0) SendOnStream();
+  }
+  void OnDone(const grpc::Status& status) override {
+    if (!status.ok() && error.empty()) error = status.error_message();
+    finished_->CountDown();
+  }
+
+  v1::Ledger::Stub* const stub_;
+  const bool over_stream_;
+  const uint64_t count_;
+  const std::function<v1::AppendRequest(uint64_t)> make_;
+  Latch* const finished_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  v1::AppendRequest request_;
+  v1::AppendResponse response_;
+  v1::AppendStreamReply reply_;
+  uint64_t sent_ = 0;
+  std::atomic<int> pending_{0};
+  Clock::time_point start_;
+};
+
 // One-event credentialing batches (always accepted) from `clients`
 // clients of the server, alternating in rounds with the raw baseline of as
 // many threads.
@@ -122,57 +251,47 @@ void Appends(const std::string& address, const Generator& gen, int clients,
   std::vector<std::unique_ptr<v1::Ledger::Stub>> stubs;
   for (int c = 0; c < clients; ++c) stubs.push_back(NewClient(address));
   std::vector<double> ack_us, raw_us;
-  std::mutex mu;
   double secs = 0, raw_secs = 0;
   uint64_t bytes = 0;
   for (int round = 0; round < kRounds; ++round) {
     const uint64_t first = round * per_client / kRounds;
     const uint64_t last = (round + 1) * per_client / kRounds;
-    secs += RunThreads(clients, [&](int c) {
-      std::mt19937_64 rng(2000 + c + round * clients + (over_stream ? 7919 : 0));
-      std::vector<double> mine;
-      uint64_t my_bytes = 0;
-      std::unique_ptr<grpc::ClientContext> context;
-      std::unique_ptr<grpc::ClientReaderWriter<v1::AppendRequest,
-                                               v1::AppendStreamReply>>
-          stream;
-      if (over_stream) {
-        context = CallContext();
-        stream = stubs[c]->AppendStream(context.get());
-      }
+    std::vector<std::mt19937_64> rngs;
+    for (int c = 0; c < clients; ++c) {
+      rngs.emplace_back(2000 + c + round * clients + (over_stream ? 7919 : 0));
+    }
+    // The batches are made before the clock starts.
+    std::vector<std::vector<v1::AppendRequest>> requests(clients);
+    for (int c = 0; c < clients; ++c) {
       for (uint64_t i = first; i < last; ++i) {
-        v1::AppendRequest request;
+        v1::AppendRequest& request = requests[c].emplace_back();
         *request.add_events() = Credentialing(
-            gen, rng,
+            gen, rngs[c],
             absl::StrCat("bench-server-", run_id, over_stream ? "-s" : "-",
                          clients, "-", c, "-", i));
-        my_bytes += request.events(0).ByteSizeLong();
-        auto start = Clock::now();
-        if (over_stream) {
-          v1::AppendStreamReply reply;
-          if (!stream->Write(request) || !stream->Read(&reply)) {
-            Die("server append stream: the stream ended");
-          }
-          mine.push_back(Seconds(Clock::now() - start) * 1e6);
-          if (reply.has_error()) {
-            Die(absl::StrCat("server append stream: ", reply.error().message()));
-          }
-          continue;
-        }
-        v1::AppendResponse reply;
-        grpc::Status s = stubs[c]->Append(CallContext().get(), request, &reply);
-        mine.push_back(Seconds(Clock::now() - start) * 1e6);
-        if (!s.ok()) Die(absl::StrCat("server append: ", s.error_message()));
+        bytes += request.events(0).ByteSizeLong();
       }
-      if (over_stream) {
-        stream->WritesDone();
-        grpc::Status s = stream->Finish();
-        if (!s.ok()) Die(absl::StrCat("server append stream: ", s.error_message()));
+    }
+    Latch finished(clients);
+    std::vector<std::unique_ptr<AppendClient>> workers;
+    for (int c = 0; c < clients; ++c) {
+      workers.push_back(std::make_unique<AppendClient>(
+          stubs[c].get(), over_stream, last - first,
+          [&requests, c](uint64_t i) { return std::move(requests[c][i]); },
+          &finished));
+    }
+    const auto start = Clock::now();
+    for (auto& worker : workers) worker->Start();
+    finished.Wait();
+    secs += Seconds(Clock::now() - start);
+    for (auto& worker : workers) {
+      if (!worker->error.empty()) {
+        Die(absl::StrCat(over_stream ? "server append stream: "
+                                     : "server append: ",
+                         worker->error));
       }
-      std::lock_guard<std::mutex> lock(mu);
-      ack_us.insert(ack_us.end(), mine.begin(), mine.end());
-      bytes += my_bytes;
-    });
+      ack_us.insert(ack_us.end(), worker->us.begin(), worker->us.end());
+    }
     raw_secs += RawSyncedPuts(db.get(), clients, first, last,
                               bytes / std::max<size_t>(1, ack_us.size()),
                               &raw_us);
