@@ -55,8 +55,9 @@ void StopLockOrderTracking();
 
 // The point queries are answered on gRPC's own threads as the call arrives
 // (the callback API: no hand-over to a thread of the synchronous pool), and
-// appends are handed to the ledger's group commit there and answered by
-// the thread that commits them (no thread waits for an fsync per call);
+// appends are handed to the ledger's group commit there and answered from
+// the ledger's completing thread once durable (no thread waits for an
+// fsync per call);
 // calls that stream many answers or run long use the synchronous pool.
 using CallbackCalls = v1::Ledger::WithCallbackMethod_Append<
     v1::Ledger::WithCallbackMethod_AppendStream<
