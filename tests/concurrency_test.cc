@@ -325,15 +325,21 @@ TEST(ConcurrencyTest, AppendsQueriesAndMaintenanceShareOneLedger) {
   EXPECT_EQ(written, log.size());
 }
 
+// A new ledger in `dir` that counts its write-ahead log's syncs
+// (LedgerInternals::WalSyncs).
+std::unique_ptr<Ledger> OpenCountingSyncs(const TempDir& dir) {
+  LedgerOptions options;
+  options.create_if_missing = true;
+  options.collect_statistics = true;
+  return std::move(*Ledger::Open(options, dir.Sub("db")));
+}
+
 // N threads appending one synced event each, all queued while commits are
 // held: two groups (the first writer's, alone, and everyone else's), so at
 // most two fsyncs instead of N.
 TEST(GroupCommitTest, QueuedAppendsShareOneWriteAndOneSync) {
   TempDir dir;
-  LedgerOptions options;
-  options.create_if_missing = true;
-  options.collect_statistics = true;
-  auto ledger = std::move(*Ledger::Open(options, dir.Sub("db")));
+  auto ledger = OpenCountingSyncs(dir);
   constexpr int kThreads = 16;
   const std::vector<std::string> providers = MakeNpis(kThreads, 3);
   const uint64_t syncs_before = LedgerInternals::WalSyncs(*ledger);
@@ -500,10 +506,7 @@ class Callbacks {
 // thread, the rest on the ledger's own.
 TEST(GroupCommitTest, AsyncAppendsShareGroupsWithWaitingOnes) {
   TempDir dir;
-  LedgerOptions options;
-  options.create_if_missing = true;
-  options.collect_statistics = true;
-  auto ledger = std::move(*Ledger::Open(options, dir.Sub("db")));
+  auto ledger = OpenCountingSyncs(dir);
   const uint64_t syncs_before = LedgerInternals::WalSyncs(*ledger);
 
   Callbacks callbacks;
